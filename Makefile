@@ -1,0 +1,39 @@
+# d365sap: one Go executable (handler) serving every function; see README.md.
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS_BUILD := -trimpath -ldflags='-s -w -X main.version=$(VERSION) -X main.build=$(BUILD)'
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BUILD ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+WITH_AZURITE := infra/local/with-azurite
+
+.PHONY: all build test bench lint package run soak clean deploy
+
+all: lint test
+
+## build: the handler executable for Azure (linux/amd64, static) into bin/handler
+build:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_BUILD) -o bin/handler ./functions
+
+## test: every test, with a private Azurite started and stopped around it
+test:
+	$(WITH_AZURITE) $(GO) test -race -count=1 -timeout 20m ./...
+
+## bench: every benchmark (figures are ratios against a baseline measured in the same run)
+bench:
+	$(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## package: dist/ laid out as the Functions host expects, and dist.zip (keeps the run bit)
+package: build
+	$(GO) run ./shared/pack/cmd/pack -src . -handler bin/handler -dist dist -zip dist.zip
+
+## run: Azurite, the simulators and the app under func start or the local host stand-in
+run: package
+	$(WITH_AZURITE) $(GO) run ./functions local run -dist dist
+
+clean:
+	rm -rf bin dist dist.zip
