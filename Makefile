@@ -33,7 +33,7 @@ package: build
 
 ## run: Azurite, the simulators and the app under func start or the local host stand-in
 run: package
-	$(WITH_AZURITE) $(GO) run ./functions local run -dist dist
+	infra/local/run
 
 clean:
 	rm -rf bin dist dist.zip
