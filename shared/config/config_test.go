@@ -74,6 +74,14 @@ func TestEverySettingDocumented(t *testing.T) {
 	names := settingNames(reflect.TypeOf(Config{}))
 	values := exampleValues(t)
 	readme := string(repoFile(t, "README.md"))
+	start := strings.Index(readme, "\n## Settings")
+	if start < 0 {
+		t.Fatal("README.md has no Settings section")
+	}
+	readme = readme[start+1:]
+	if end := strings.Index(readme, "\n## "); end > 0 {
+		readme = readme[:end]
+	}
 	rows := map[string]bool{}
 	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Za-z_]+)`").FindAllStringSubmatch(readme, -1) {
 		rows[m[1]] = true
