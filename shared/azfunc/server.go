@@ -330,14 +330,14 @@ func (s *Server) invokeHTTP(ctx context.Context, f trigger.Function, req InvokeR
 	if err != nil {
 		return problem.Wrap(problem.Invalid, err, "rebuilding the HTTP request")
 	}
-	rec := newRecorder()
+	rec := trigger.NewRecorder()
 	f.HTTP.ServeHTTP(rec, r)
-	if !utf8.Valid(rec.body.Bytes()) {
+	if !utf8.Valid(rec.Body.Bytes()) {
 		// The wrapped response carries the body as a JSON string, which cannot hold arbitrary bytes.
 		return problem.New(problem.Internal, "function %s answered a body that is not UTF-8 text; binary answers need a forwarded HTTP function", f.Name)
 	}
-	out := HTTPResponse{StatusCode: strconv.Itoa(rec.status()), Body: rec.body.String(), Headers: map[string]string{}}
-	for k, v := range rec.header {
+	out := HTTPResponse{StatusCode: strconv.Itoa(rec.Status()), Body: rec.Body.String(), Headers: map[string]string{}}
+	for k, v := range rec.Header() {
 		out.Headers[k] = strings.Join(v, ", ")
 	}
 	outName := "res"
@@ -390,34 +390,6 @@ func (hr HTTPRequest) toRequest(ctx context.Context) (*http.Request, error) {
 		r.SetPathValue(k, v)
 	}
 	return r, nil
-}
-
-// recorder collects a handler's answer for the wrapped response.
-type recorder struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func newRecorder() *recorder { return &recorder{header: http.Header{}} }
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-func (r *recorder) status() int {
-	if r.code == 0 {
-		return http.StatusOK
-	}
-	return r.code
 }
 
 type sinkKey struct{}
