@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -300,14 +301,24 @@ func (d Dataverse) validate(v *validator) {
 	v.intRange("DATAVERSE_PAGE_SIZE", d.PageSize, 1, 5000)
 }
 
+// The patterns compile on first validation rather than at package init, which keeps them off the cold start.
 var (
-	guid        = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	sapClient   = regexp.MustCompile(`^[0-9]{3}$`)
-	accountName = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
-	tableName   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{2,62}$`)
+	guid        = lazyRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	sapClient   = lazyRegexp(`^[0-9]{3}$`)
+	accountName = lazyRegexp(`^[a-z0-9]{3,24}$`)
+	tableName   = lazyRegexp(`^[A-Za-z][A-Za-z0-9]{2,62}$`)
 	// Queue and container names: 3-63 lowercase letters, digits and single hyphens, not at either end.
-	storageName = regexp.MustCompile(`^[a-z0-9]([a-z0-9]|-[a-z0-9]){2,62}$`)
+	storageName = lazyRegexp(`^[a-z0-9]([a-z0-9]|-[a-z0-9]){2,62}$`)
+	cronNames   = lazyRegexp(`^[A-Za-z]{3}$`)
 )
+
+type lazyRe struct{ get func() *regexp.Regexp }
+
+func lazyRegexp(expr string) lazyRe {
+	return lazyRe{get: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+}
+
+func (l lazyRe) MatchString(s string) bool { return l.get().MatchString(s) }
 
 type validator struct{ problems []Problem }
 
@@ -408,8 +419,6 @@ func ValidateNCRONTAB(expr string) error {
 	}
 	return nil
 }
-
-var cronNames = regexp.MustCompile(`^[A-Za-z]{3}$`)
 
 func checkCronField(f string, lo, hi int, namesAllowed bool) error {
 	for _, part := range strings.Split(f, ",") {
