@@ -21,6 +21,7 @@ import (
 	"github.com/d365sap/d365sap/shared/awslambda"
 	"github.com/d365sap/d365sap/shared/azfunc"
 	"github.com/d365sap/d365sap/shared/config"
+	"github.com/d365sap/d365sap/shared/deadletter"
 	"github.com/d365sap/d365sap/shared/store"
 	"github.com/d365sap/d365sap/shared/trigger"
 )
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 		return 0
 	}
 	handler, _ := env.Lookup("_HANDLER")
-	if err := awslambda.Start(ctx, app.functions, handler, awslambda.Options{Logger: log}); err != nil {
+	if err := awslambda.Start(ctx, app.functions, handler, awslambda.Options{Logger: log, DeadLetters: app.deadLetters}); err != nil {
 		log.Error("starting on Lambda", "err", err)
 		return 1
 	}
@@ -98,7 +99,8 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 }
 
 type app struct {
-	functions []trigger.Function
+	functions   []trigger.Function
+	deadLetters trigger.DeadLetterer
 }
 
 // wire builds the concrete clients and hands each function the ones it needs. Nothing here does I/O: clients
@@ -112,7 +114,8 @@ func wire(cfg config.Config, log *slog.Logger) (app, error) {
 	if err != nil {
 		return app{}, fmt.Errorf("declaring health: %w", err)
 	}
-	return app{functions: []trigger.Function{h}}, nil
+	dl := &deadletter.Store{Blobs: account, Container: cfg.DeadLetterContainer}
+	return app{functions: []trigger.Function{h}, deadLetters: dl}, nil
 }
 
 func storageAccount(s config.Storage) (*store.Account, error) {
@@ -133,7 +136,7 @@ func storageAccount(s config.Storage) (*store.Account, error) {
 }
 
 func serveAzure(ctx context.Context, port, root string, cfg config.Config, a app, log *slog.Logger) error {
-	srv, err := azfunc.NewServer(azfunc.Options{Logger: log, RoutePrefix: routePrefix(root, log)}, a.functions...)
+	srv, err := azfunc.NewServer(azfunc.Options{Logger: log, RoutePrefix: routePrefix(root, log), DeadLetters: a.deadLetters}, a.functions...)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/d365sap/d365sap/shared/store/storetest"
 )
 
 var (
@@ -72,17 +74,7 @@ func exampleSettings(tb testing.TB) map[string]string {
 }
 
 // testStorage is Azurite's connection string from infra/local/with-azurite.
-func testStorage(t *testing.T) string {
-	t.Helper()
-	conn := os.Getenv("D365SAP_TEST_STORAGE")
-	if conn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("D365SAP_TEST_STORAGE is not set: CI must run tests under infra/local/with-azurite (make test)")
-		}
-		t.Skip("D365SAP_TEST_STORAGE is not set; run under infra/local/with-azurite (make test) for storage tests")
-	}
-	return conn
-}
+func testStorage(t *testing.T) string { return storetest.ConnectionString(t) }
 
 func freePort(tb testing.TB) string {
 	tb.Helper()
