@@ -172,11 +172,11 @@ func (a *Account) DeleteBlob(ctx context.Context, container, name string, opts *
 
 // Lease is a held blob lease: while it lasts only writes carrying its ID change the blob.
 type Lease struct {
-	a         *Account
-	container string
-	blob      string
-	client    *lease.BlobClient
-	id        string
+	id string
+	// The operations differ between the Azure-backed account and the in-memory twin.
+	renew   func(ctx context.Context) error
+	release func(ctx context.Context) error
+	put     func(ctx context.Context, data []byte, opts *BlobOptions) (azcore.ETag, error)
 }
 
 // InfiniteLease asks AcquireLease for a lease that lasts until released or broken.
@@ -205,11 +205,23 @@ func (a *Account) AcquireLease(ctx context.Context, container, name string, d ti
 	if err != nil {
 		return nil, fmt.Errorf("acquiring lease: %w", classify(err, blobResource(container, name)))
 	}
-	l := &Lease{a: a, container: container, blob: name, client: lc}
+	l := &Lease{
+		renew: func(ctx context.Context) error {
+			_, err := lc.RenewLease(ctx, nil)
+			return classify(err, blobResource(container, name))
+		},
+		release: func(ctx context.Context) error {
+			_, err := lc.ReleaseLease(ctx, nil)
+			return classify(err, blobResource(container, name))
+		},
+	}
 	if resp.LeaseID != nil {
 		l.id = *resp.LeaseID
 	} else if id := lc.LeaseID(); id != nil {
 		l.id = *id
+	}
+	l.put = func(ctx context.Context, data []byte, opts *BlobOptions) (azcore.ETag, error) {
+		return a.PutBlob(ctx, container, name, data, opts)
 	}
 	return l, nil
 }
@@ -220,16 +232,16 @@ func (l *Lease) ID() string { return l.id }
 // Renew restarts the lease's clock; a lease that expired and was taken by another holder fails
 // with [ErrLeaseLost].
 func (l *Lease) Renew(ctx context.Context) error {
-	if _, err := l.client.RenewLease(ctx, nil); err != nil {
-		return fmt.Errorf("renewing lease: %w", classify(err, blobResource(l.container, l.blob)))
+	if err := l.renew(ctx); err != nil {
+		return fmt.Errorf("renewing lease: %w", err)
 	}
 	return nil
 }
 
 // Release gives the lease up so another holder can acquire it at once.
 func (l *Lease) Release(ctx context.Context) error {
-	if _, err := l.client.ReleaseLease(ctx, nil); err != nil {
-		return fmt.Errorf("releasing lease: %w", classify(err, blobResource(l.container, l.blob)))
+	if err := l.release(ctx); err != nil {
+		return fmt.Errorf("releasing lease: %w", err)
 	}
 	return nil
 }
@@ -241,7 +253,7 @@ func (l *Lease) Put(ctx context.Context, data []byte, opts *BlobOptions) (azcore
 		o = *opts
 	}
 	o.LeaseID = l.id
-	return l.a.PutBlob(ctx, l.container, l.blob, data, &o)
+	return l.put(ctx, data, &o)
 }
 
 // validContainerName applies the Blob service's rule: 3-63 lowercase letters, digits and hyphens,

@@ -27,8 +27,9 @@ var (
 	ErrInvalid = errors.New("invalid storage request")
 )
 
-// ConflictError reports a 409 or 412 from the service. Code is the service's error code, for example
-// EntityAlreadyExists, UpdateConditionNotSatisfied, BlobAlreadyExists, LeaseAlreadyPresent or LeaseIdMissing.
+// ConflictError reports a 409 or 412 from the service (or a queue's 400 PopReceiptMismatch). Code is
+// the service's error code, for example EntityAlreadyExists, UpdateConditionNotSatisfied,
+// BlobAlreadyExists, LeaseAlreadyPresent or LeaseIdMissing.
 type ConflictError struct {
 	Resource   string // what was addressed, e.g. "table checkpoints entity (p, r)"
 	StatusCode int    // 409 or 412
@@ -72,6 +73,8 @@ var leaseSentinels = map[string]error{
 	"LeaseIsBreakingAndCannotBeAcquired":    ErrLeaseHeld,
 }
 
+const codePopReceiptMismatch = "PopReceiptMismatch"
+
 // NotFoundError reports a 404; it matches [ErrNotFound].
 type NotFoundError struct {
 	Resource string
@@ -94,10 +97,13 @@ func classify(err error, resource string) error {
 	if !errors.As(err, &re) {
 		return err
 	}
-	switch re.StatusCode {
-	case http.StatusConflict, http.StatusPreconditionFailed:
+	switch {
+	case re.ErrorCode == codePopReceiptMismatch:
+		// 400, but it means another consumer dequeued the message since: a conflict for the caller.
 		return &ConflictError{Resource: resource, StatusCode: re.StatusCode, Code: re.ErrorCode, Err: err}
-	case http.StatusNotFound:
+	case re.StatusCode == http.StatusConflict || re.StatusCode == http.StatusPreconditionFailed:
+		return &ConflictError{Resource: resource, StatusCode: re.StatusCode, Code: re.ErrorCode, Err: err}
+	case re.StatusCode == http.StatusNotFound:
 		return &NotFoundError{Resource: resource, Code: re.ErrorCode, Err: err}
 	}
 	return err

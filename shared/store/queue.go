@@ -138,8 +138,8 @@ func (a *Account) Dequeue(ctx context.Context, queue string, n int, visibility t
 	return out, nil
 }
 
-// DeleteMessage removes a dequeued message; a message already deleted, or dequeued again by someone
-// else since (its pop receipt changed), fails with [ErrNotFound].
+// DeleteMessage removes a dequeued message. A message already deleted fails with [ErrNotFound]; one
+// dequeued again by someone else since (its pop receipt changed) fails with [ErrConflict].
 func (a *Account) DeleteMessage(ctx context.Context, queue, id, popReceipt string) error {
 	q, err := a.queue(queue)
 	if err != nil {

@@ -106,3 +106,37 @@ func TestQueueOptionsAndLimits(t *testing.T) {
 		t.Fatalf("Enqueue on a missing queue: err %v, want ErrNotFound", err)
 	}
 }
+
+func TestQueueStalePopReceipt(t *testing.T) {
+	a := testAccount(t, nil)
+	ctx := t.Context()
+	q := uniqueName(t, "q-")
+	if err := a.EnsureQueue(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Enqueue(ctx, q, []byte("job"), nil); err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.Dequeue(ctx, q, 1, time.Second)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first Dequeue: %+v, %v", first, err)
+	}
+	var second []Message
+	for deadline := time.Now().Add(5 * time.Second); len(second) == 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		if second, err = a.Dequeue(ctx, q, 1, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(second) != 1 || second[0].DequeueCount != 2 || second[0].PopReceipt == first[0].PopReceipt {
+		t.Fatalf("second Dequeue: %+v", second)
+	}
+	err = a.DeleteMessage(ctx, q, first[0].ID, first[0].PopReceipt)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Code != "PopReceiptMismatch" {
+		t.Fatalf("DeleteMessage with the stale pop receipt: err %v, want PopReceiptMismatch conflict", err)
+	}
+	if err := a.DeleteMessage(ctx, q, second[0].ID, second[0].PopReceipt); err != nil {
+		t.Fatalf("DeleteMessage with the current pop receipt: %v", err)
+	}
+}
