@@ -39,19 +39,44 @@ func blobResource(container, name string) string {
 }
 
 func (a *Account) blockBlob(container, name string) (*blockblob.Client, error) {
-	if !validContainerName(container) {
-		return nil, invalid("container name %q must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", container)
-	}
-	if name == "" || len(name) > 1024 {
-		return nil, invalid("blob name must be 1-1024 characters")
+	if err := checkBlobName(container, name); err != nil {
+		return nil, err
 	}
 	return a.blobs.NewContainerClient(container).NewBlockBlobClient(name), nil
 }
 
-// EnsureContainer creates the named container (private access) unless it exists.
-func (a *Account) EnsureContainer(ctx context.Context, name string) error {
+func checkBlobName(container, name string) error {
+	if err := checkContainerName(container); err != nil {
+		return err
+	}
+	if name == "" || len(name) > 1024 {
+		return invalid("blob name must be 1-1024 characters")
+	}
+	return nil
+}
+
+func checkContainerName(name string) error {
 	if !validContainerName(name) {
 		return invalid("container name %q must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// leaseSeconds converts a lease duration to the service's seconds (-1 for infinite).
+func leaseSeconds(d time.Duration) (int32, error) {
+	if d == InfiniteLease {
+		return -1, nil
+	}
+	if d < 15*time.Second || d > 60*time.Second || d%time.Second != 0 {
+		return 0, invalid("lease duration %v must be whole seconds from 15s to 60s, or InfiniteLease", d)
+	}
+	return int32(d / time.Second), nil
+}
+
+// EnsureContainer creates the named container (private access) unless it exists.
+func (a *Account) EnsureContainer(ctx context.Context, name string) error {
+	if err := checkContainerName(name); err != nil {
+		return err
 	}
 	_, err := a.blobs.NewContainerClient(name).Create(ctx, nil)
 	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
@@ -186,12 +211,9 @@ const InfiniteLease time.Duration = -1
 // InfiniteLease. The blob must exist ([ErrNotFound] otherwise; create it with CreateBlob and ignore
 // [ErrConflict] to use it as a lock). A lease someone else holds fails with [ErrLeaseHeld].
 func (a *Account) AcquireLease(ctx context.Context, container, name string, d time.Duration) (*Lease, error) {
-	seconds := int32(-1)
-	if d != InfiniteLease {
-		if d < 15*time.Second || d > 60*time.Second || d%time.Second != 0 {
-			return nil, fmt.Errorf("acquiring lease on %s: %w", blobResource(container, name), invalid("lease duration %v must be whole seconds from 15s to 60s, or InfiniteLease", d))
-		}
-		seconds = int32(d / time.Second)
+	seconds, err := leaseSeconds(d)
+	if err != nil {
+		return nil, fmt.Errorf("acquiring lease on %s: %w", blobResource(container, name), err)
 	}
 	bb, err := a.blockBlob(container, name)
 	if err != nil {

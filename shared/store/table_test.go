@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -30,16 +31,34 @@ func newTestTable(t *testing.T, a *Account) *Table[checkpoint] {
 	return tbl
 }
 
-func TestTableCRUD(t *testing.T) {
+func TestEnsureTable(t *testing.T) {
 	a := testAccount(t, nil)
 	ctx := t.Context()
-	tbl := newTestTable(t, a)
+	name := uniqueName(t, "t")
+	for range 2 {
+		if err := a.EnsureTable(ctx, name); err != nil {
+			t.Fatalf("EnsureTable: %v", err)
+		}
+	}
+	tbl, err := NewTable[checkpoint](a, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := tbl.Ensure(ctx); err != nil {
-		t.Fatalf("second Ensure must tolerate an existing table: %v", err)
+		t.Fatalf("Ensure on an existing table: %v", err)
 	}
-	if err := a.EnsureTable(ctx, tbl.Name()); err != nil {
-		t.Fatalf("EnsureTable on an existing table: %v", err)
+	if _, err := tbl.Insert(ctx, Row[checkpoint]{PartitionKey: "p", RowKey: "r"}); err != nil {
+		t.Fatalf("Insert into the ensured table: %v", err)
 	}
+	if err := a.EnsureTable(ctx, "no"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("EnsureTable(\"no\"): err %v, want ErrInvalid", err)
+	}
+}
+
+func TestTableCRUD(t *testing.T) { forEachTable(t, testTableCRUD) }
+
+func testTableCRUD(t *testing.T, tbl entityStore[checkpoint]) {
+	ctx := t.Context()
 
 	row := Row[checkpoint]{PartitionKey: "orders", RowKey: "o'1", Value: checkpoint{Cursor: "c1", Amount: "12.30", Count: 3, Done: true}}
 	etag, err := tbl.Insert(ctx, row)
@@ -116,6 +135,19 @@ func TestTableCRUD(t *testing.T) {
 	}
 }
 
+func TestTableRefusesBadKeys(t *testing.T) {
+	forEachTable(t, func(t *testing.T, tbl entityStore[checkpoint]) {
+		for _, key := range []string{"a/b", `a\b`, "a#b", "a?b", "a\nb", strings.Repeat("k", 1025)} {
+			if _, err := tbl.Insert(t.Context(), Row[checkpoint]{PartitionKey: "p", RowKey: key}); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Insert with RowKey %.20q: err %v, want ErrInvalid", key, err)
+			}
+			if _, err := tbl.Get(t.Context(), key, "r"); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Get with PartitionKey %.20q: err %v, want ErrInvalid", key, err)
+			}
+		}
+	})
+}
+
 func TestTableRefusesBadInput(t *testing.T) {
 	a := testAccount(t, nil)
 	for _, name := range []string{"ab", "1abc", "has-dash", "tables", string(make([]byte, 64))} {
@@ -124,13 +156,6 @@ func TestTableRefusesBadInput(t *testing.T) {
 		}
 	}
 	tbl := newTestTable(t, a)
-	for _, key := range []string{"a/b", `a\b`, "a#b", "a?b", "a\nb"} {
-		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
-			if _, err := tbl.Insert(t.Context(), Row[checkpoint]{PartitionKey: "p", RowKey: key}); !errors.Is(err, ErrInvalid) {
-				t.Errorf("Insert with RowKey %q: err %v, want ErrInvalid", key, err)
-			}
-		})
-	}
 	type notObject []string
 	arr, err := NewTable[notObject](a, tbl.Name())
 	if err != nil {
@@ -142,9 +167,9 @@ func TestTableRefusesBadInput(t *testing.T) {
 }
 
 // Many writers race on one entity: exactly one wins, every other gets the typed conflict.
-func TestTableConcurrentWriters(t *testing.T) {
-	a := testAccount(t, nil)
-	tbl := newTestTable(t, a)
+func TestTableConcurrentWriters(t *testing.T) { forEachTable(t, testTableConcurrentWriters) }
+
+func testTableConcurrentWriters(t *testing.T, tbl entityStore[checkpoint]) {
 	const writers = 20
 
 	race := func(t *testing.T, write func(ctx context.Context, i int) error) (wins int, conflicts []*ConflictError) {
@@ -215,10 +240,10 @@ func TestTableConcurrentWriters(t *testing.T) {
 	})
 }
 
-func TestTableQuery(t *testing.T) {
-	a := testAccount(t, nil)
+func TestTableQuery(t *testing.T) { forEachTable(t, testTableQuery) }
+
+func testTableQuery(t *testing.T, tbl entityStore[checkpoint]) {
 	ctx := t.Context()
-	tbl := newTestTable(t, a)
 	for i := range 25 {
 		if _, err := tbl.Insert(ctx, Row[checkpoint]{PartitionKey: "q", RowKey: fmt.Sprintf("r%02d", i), Value: checkpoint{Count: i}}); err != nil {
 			t.Fatal(err)
@@ -268,14 +293,19 @@ func TestTableQuery(t *testing.T) {
 			t.Fatalf("n = %d", n)
 		}
 	})
-	t.Run("missing table", func(t *testing.T) {
-		missing, _ := NewTable[checkpoint](a, uniqueName(t, "missing"))
-		for _, err := range missing.Query(ctx, "q", nil) {
-			if !errors.Is(err, ErrNotFound) {
-				t.Fatalf("err %v, want ErrNotFound", err)
-			}
-			return
+}
+
+func TestQueryMissingTable(t *testing.T) {
+	a := testAccount(t, nil)
+	missing, err := NewTable[checkpoint](a, uniqueName(t, "missing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range missing.Query(t.Context(), "q", nil) {
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err %v, want ErrNotFound", err)
 		}
-		t.Fatal("Query on a missing table yielded nothing")
-	})
+		return
+	}
+	t.Fatal("Query on a missing table yielded nothing")
 }
