@@ -174,8 +174,12 @@ func TestPing(t *testing.T) {
 		if !errors.As(err, &re) || re.StatusCode != http.StatusForbidden || re.ErrorCode != "AuthorizationFailure" {
 			t.Fatalf("Ping: %v, want the 403 ResponseError", err)
 		}
-		if strings.Contains(err.Error(), testKey[:12]) {
-			t.Fatal("Ping error leaks the key")
+		var se *ServiceError
+		if !errors.As(err, &se) || se.StatusCode != http.StatusForbidden || se.Code != "AuthorizationFailure" {
+			t.Fatalf("Ping: %v, want a *ServiceError 403", err)
+		}
+		if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), testKey[:12]) {
+			t.Fatalf("Ping error should be one line without the key: %q", err)
 		}
 	})
 	t.Run("unreachable service gives up within the context", func(t *testing.T) {

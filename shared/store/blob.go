@@ -80,7 +80,7 @@ func (a *Account) EnsureContainer(ctx context.Context, name string) error {
 	}
 	_, err := a.blobs.NewContainerClient(name).Create(ctx, nil)
 	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
-		return fmt.Errorf("creating container %s: %w", name, err)
+		return fmt.Errorf("creating container: %w", classify(err, "container "+name))
 	}
 	return nil
 }

@@ -91,7 +91,8 @@ func (e *NotFoundError) Unwrap() error { return e.Err }
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // classify turns the service's answer into the typed errors above, keyed on the status code and the
-// service's error code (never on message text). Anything else passes through unchanged.
+// service's error code (never on message text). Errors that are not service answers (network,
+// context) pass through unchanged.
 func classify(err error, resource string) error {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
@@ -106,8 +107,28 @@ func classify(err error, resource string) error {
 	case re.StatusCode == http.StatusNotFound:
 		return &NotFoundError{Resource: resource, Code: re.ErrorCode, Err: err}
 	}
-	return err
+	return &ServiceError{Resource: resource, StatusCode: re.StatusCode, Code: re.ErrorCode, Err: err}
 }
+
+// ServiceError is any other refusal from the service (throttling, server errors, authorisation...).
+// Its message is one line, unlike the SDK's multi-line one; errors.As still reaches the
+// *azcore.ResponseError beneath. StatusCode lets the caller decide what to retry.
+type ServiceError struct {
+	Resource   string
+	StatusCode int
+	Code       string
+	Err        error
+}
+
+func (e *ServiceError) Error() string {
+	code := e.Code
+	if code == "" {
+		code = http.StatusText(e.StatusCode)
+	}
+	return fmt.Sprintf("%s: storage service answered %d %s", e.Resource, e.StatusCode, code)
+}
+
+func (e *ServiceError) Unwrap() error { return e.Err }
 
 // hasCode reports whether err is a service answer with the given error code.
 func hasCode(err error, code string) bool {

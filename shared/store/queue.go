@@ -83,7 +83,7 @@ func (a *Account) EnsureQueue(ctx context.Context, name string) error {
 	}
 	// An existing queue with the same (empty) metadata answers 204, with other metadata 409.
 	if _, err := q.Create(ctx, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
-		return fmt.Errorf("creating queue %s: %w", name, err)
+		return fmt.Errorf("creating queue: %w", classify(err, "queue "+name))
 	}
 	return nil
 }

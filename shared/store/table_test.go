@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
@@ -308,4 +310,83 @@ func TestQueryMissingTable(t *testing.T) {
 		return
 	}
 	t.Fatal("Query on a missing table yielded nothing")
+}
+
+// What the Table service refuses (or would silently round) is refused before sending, by both
+// implementations; what it keeps round-trips exactly.
+func TestTablePropertyTypes(t *testing.T) {
+	type wide struct {
+		Big     int64     `json:"big"`
+		Limit   int64     `json:"limit"`
+		Neg     int       `json:"neg"`
+		Ratio   float64   `json:"ratio"`
+		When    time.Time `json:"when"`
+		Raw     []byte    `json:"raw"`
+		Amount  string    `json:"amount"`
+		Snake_1 bool      `json:"snake_1"`
+	}
+	in := wide{Big: 3_000_000_000, Limit: 1 << 53, Neg: -5, Ratio: 0.1, When: time.Date(2026, 11, 27, 5, 1, 2, 345678901, time.UTC),
+		Raw: []byte{0, 1, 255}, Amount: "12345678901234567890.123456", Snake_1: true}
+
+	refused := []struct {
+		name  string
+		value any
+	}{
+		{"nested object", map[string]any{"ok": "x", "nested": map[string]string{"a": "b"}}},
+		{"array", map[string]any{"list": []int{1, 2}}},
+		{"hyphenated name", map[string]any{"order-id": "x"}},
+		{"name starting with a digit", map[string]any{"1st": "x"}},
+		{"integer beyond 2^53", map[string]any{"n": int64(1<<53 + 1)}},
+		{"negative integer beyond 2^53", map[string]any{"n": int64(-(1 << 53) - 1)}},
+		{"string over 64 KiB", map[string]any{"s": strings.Repeat("x", 32*1024+1)}},
+	}
+	tables := []struct {
+		name string
+		wide func(t *testing.T) entityStore[wide]
+		any  func(t *testing.T) entityStore[any]
+	}{
+		{"azurite", func(t *testing.T) entityStore[wide] {
+			a := testAccount(t, nil)
+			tbl, err := NewTable[wide](a, uniqueName(t, "w"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tbl.Ensure(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			return tbl
+		}, func(t *testing.T) entityStore[any] {
+			tbl, err := NewTable[any](testAccount(t, nil), uniqueName(t, "w"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tbl
+		}},
+		{"memory", func(*testing.T) entityStore[wide] { return NewMemTable[wide]("w") }, func(*testing.T) entityStore[any] { return NewMemTable[any]("w") }},
+	}
+	for _, impl := range tables {
+		t.Run(impl.name, func(t *testing.T) {
+			tbl := impl.wide(t)
+			if _, err := tbl.Insert(t.Context(), Row[wide]{PartitionKey: "p", RowKey: "r", Value: in}); err != nil {
+				t.Fatalf("Insert: %v", err)
+			}
+			got, err := tbl.Get(t.Context(), "p", "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Value.When.Equal(in.When) || !bytes.Equal(got.Value.Raw, in.Raw) {
+				t.Fatalf("time or bytes changed: %+v", got.Value)
+			}
+			got.Value.When, got.Value.Raw = in.When, in.Raw
+			if fmt.Sprint(got.Value) != fmt.Sprint(in) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got.Value, in)
+			}
+			anyTbl := impl.any(t)
+			for _, tt := range refused {
+				if _, err := anyTbl.Insert(t.Context(), Row[any]{PartitionKey: "p", RowKey: "x", Value: tt.value}); !errors.Is(err, ErrInvalid) {
+					t.Errorf("%s: err %v, want ErrInvalid", tt.name, err)
+				}
+			}
+		})
+	}
 }
