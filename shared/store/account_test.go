@@ -156,10 +156,14 @@ func TestSASAccountSignsEveryService(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
-	t.Run("azurite answers", func(t *testing.T) {
-		a := testAccount(t, nil)
+	forEachAccount(t, func(t *testing.T, a blobQueueStore, _ func(time.Duration)) {
 		if err := a.Ping(t.Context()); err != nil {
 			t.Fatalf("Ping: %v", err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := a.Ping(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Ping with a cancelled context: err %v, want context.Canceled", err)
 		}
 	})
 	t.Run("refused credentials", func(t *testing.T) {

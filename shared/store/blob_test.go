@@ -57,6 +57,9 @@ func testBlobCreateOnly(t *testing.T, a blobQueueStore, _ func(time.Duration)) {
 		t.Fatalf("after PutBlob: %+v", got)
 	}
 
+	if err := a.DeleteBlob(ctx, c, "audit/2026/one.json", &BlobOptions{IfMatch: etag2}); !errors.Is(err, ErrPreconditionFailed) {
+		t.Fatalf("DeleteBlob with stale ETag: err %v, want ErrPreconditionFailed", err)
+	}
 	if err := a.DeleteBlob(ctx, c, "audit/2026/one.json", nil); err != nil {
 		t.Fatalf("DeleteBlob: %v", err)
 	}
@@ -148,6 +151,9 @@ func testBlobLease(t *testing.T, a blobQueueStore, _ func(time.Duration)) {
 	}
 	if err := l.Renew(ctx); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("Renew after Release: err %v, want ErrLeaseLost", err)
+	}
+	if err := l.Release(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("second Release: err %v, want ErrLeaseLost", err)
 	}
 
 	// Released: anyone may write, and another holder may take the lease.
