@@ -17,7 +17,8 @@ import (
 )
 
 // MemTable is the in-memory twin of [Table] for unit tests of later features: same methods, same
-// typed errors and service error codes, values round-tripped through JSON as the service would.
+// typed errors and service error codes, values round-tripped through JSON as the service would
+// (it ignores ctx).
 // The contract tests run the same cases against both. It is safe for concurrent use.
 type MemTable[T any] struct {
 	name string
