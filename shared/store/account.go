@@ -169,7 +169,7 @@ func (a *Account) Ping(ctx context.Context) error {
 	defer cancel()
 	pager := a.tables.NewListTablesPager(&aztables.ListTablesOptions{Top: to.Ptr[int32](1)})
 	if _, err := pager.NextPage(ctx); err != nil {
-		return fmt.Errorf("pinging table service: %w", err)
+		return fmt.Errorf("pinging table service: %w", classify(err, "table service"))
 	}
 	return nil
 }

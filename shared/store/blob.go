@@ -39,23 +39,48 @@ func blobResource(container, name string) string {
 }
 
 func (a *Account) blockBlob(container, name string) (*blockblob.Client, error) {
-	if !validContainerName(container) {
-		return nil, invalid("container name %q must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", container)
-	}
-	if name == "" || len(name) > 1024 {
-		return nil, invalid("blob name must be 1-1024 characters")
+	if err := checkBlobName(container, name); err != nil {
+		return nil, err
 	}
 	return a.blobs.NewContainerClient(container).NewBlockBlobClient(name), nil
 }
 
-// EnsureContainer creates the named container (private access) unless it exists.
-func (a *Account) EnsureContainer(ctx context.Context, name string) error {
+func checkBlobName(container, name string) error {
+	if err := checkContainerName(container); err != nil {
+		return err
+	}
+	if name == "" || len(name) > 1024 {
+		return invalid("blob name must be 1-1024 characters")
+	}
+	return nil
+}
+
+func checkContainerName(name string) error {
 	if !validContainerName(name) {
 		return invalid("container name %q must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", name)
 	}
+	return nil
+}
+
+// leaseSeconds converts a lease duration to the service's seconds (-1 for infinite).
+func leaseSeconds(d time.Duration) (int32, error) {
+	if d == InfiniteLease {
+		return -1, nil
+	}
+	if d < 15*time.Second || d > 60*time.Second || d%time.Second != 0 {
+		return 0, invalid("lease duration %v must be whole seconds from 15s to 60s, or InfiniteLease", d)
+	}
+	return int32(d / time.Second), nil
+}
+
+// EnsureContainer creates the named container (private access) unless it exists.
+func (a *Account) EnsureContainer(ctx context.Context, name string) error {
+	if err := checkContainerName(name); err != nil {
+		return err
+	}
 	_, err := a.blobs.NewContainerClient(name).Create(ctx, nil)
 	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
-		return fmt.Errorf("creating container %s: %w", name, err)
+		return fmt.Errorf("creating container: %w", classify(err, "container "+name))
 	}
 	return nil
 }
@@ -172,11 +197,11 @@ func (a *Account) DeleteBlob(ctx context.Context, container, name string, opts *
 
 // Lease is a held blob lease: while it lasts only writes carrying its ID change the blob.
 type Lease struct {
-	a         *Account
-	container string
-	blob      string
-	client    *lease.BlobClient
-	id        string
+	id string
+	// The operations differ between the Azure-backed account and the in-memory twin.
+	renew   func(ctx context.Context) error
+	release func(ctx context.Context) error
+	put     func(ctx context.Context, data []byte, opts *BlobOptions) (azcore.ETag, error)
 }
 
 // InfiniteLease asks AcquireLease for a lease that lasts until released or broken.
@@ -186,12 +211,9 @@ const InfiniteLease time.Duration = -1
 // InfiniteLease. The blob must exist ([ErrNotFound] otherwise; create it with CreateBlob and ignore
 // [ErrConflict] to use it as a lock). A lease someone else holds fails with [ErrLeaseHeld].
 func (a *Account) AcquireLease(ctx context.Context, container, name string, d time.Duration) (*Lease, error) {
-	seconds := int32(-1)
-	if d != InfiniteLease {
-		if d < 15*time.Second || d > 60*time.Second || d%time.Second != 0 {
-			return nil, fmt.Errorf("acquiring lease on %s: %w", blobResource(container, name), invalid("lease duration %v must be whole seconds from 15s to 60s, or InfiniteLease", d))
-		}
-		seconds = int32(d / time.Second)
+	seconds, err := leaseSeconds(d)
+	if err != nil {
+		return nil, fmt.Errorf("acquiring lease on %s: %w", blobResource(container, name), err)
 	}
 	bb, err := a.blockBlob(container, name)
 	if err != nil {
@@ -205,11 +227,23 @@ func (a *Account) AcquireLease(ctx context.Context, container, name string, d ti
 	if err != nil {
 		return nil, fmt.Errorf("acquiring lease: %w", classify(err, blobResource(container, name)))
 	}
-	l := &Lease{a: a, container: container, blob: name, client: lc}
+	l := &Lease{
+		renew: func(ctx context.Context) error {
+			_, err := lc.RenewLease(ctx, nil)
+			return classify(err, blobResource(container, name))
+		},
+		release: func(ctx context.Context) error {
+			_, err := lc.ReleaseLease(ctx, nil)
+			return classify(err, blobResource(container, name))
+		},
+	}
 	if resp.LeaseID != nil {
 		l.id = *resp.LeaseID
 	} else if id := lc.LeaseID(); id != nil {
 		l.id = *id
+	}
+	l.put = func(ctx context.Context, data []byte, opts *BlobOptions) (azcore.ETag, error) {
+		return a.PutBlob(ctx, container, name, data, opts)
 	}
 	return l, nil
 }
@@ -220,16 +254,16 @@ func (l *Lease) ID() string { return l.id }
 // Renew restarts the lease's clock; a lease that expired and was taken by another holder fails
 // with [ErrLeaseLost].
 func (l *Lease) Renew(ctx context.Context) error {
-	if _, err := l.client.RenewLease(ctx, nil); err != nil {
-		return fmt.Errorf("renewing lease: %w", classify(err, blobResource(l.container, l.blob)))
+	if err := l.renew(ctx); err != nil {
+		return fmt.Errorf("renewing lease: %w", err)
 	}
 	return nil
 }
 
 // Release gives the lease up so another holder can acquire it at once.
 func (l *Lease) Release(ctx context.Context) error {
-	if _, err := l.client.ReleaseLease(ctx, nil); err != nil {
-		return fmt.Errorf("releasing lease: %w", classify(err, blobResource(l.container, l.blob)))
+	if err := l.release(ctx); err != nil {
+		return fmt.Errorf("releasing lease: %w", err)
 	}
 	return nil
 }
@@ -241,7 +275,7 @@ func (l *Lease) Put(ctx context.Context, data []byte, opts *BlobOptions) (azcore
 		o = *opts
 	}
 	o.LeaseID = l.id
-	return l.a.PutBlob(ctx, l.container, l.blob, data, &o)
+	return l.put(ctx, data, &o)
 }
 
 // validContainerName applies the Blob service's rule: 3-63 lowercase letters, digits and hyphens,

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func newTestContainer(t *testing.T, a *Account) string {
+func newTestContainer(t *testing.T, a blobQueueStore) string {
 	t.Helper()
 	name := uniqueName(t, "c-")
 	if err := a.EnsureContainer(t.Context(), name); err != nil {
@@ -16,8 +16,9 @@ func newTestContainer(t *testing.T, a *Account) string {
 	return name
 }
 
-func TestBlobCreateOnly(t *testing.T) {
-	a := testAccount(t, nil)
+func TestBlobCreateOnly(t *testing.T) { forEachAccount(t, testBlobCreateOnly) }
+
+func testBlobCreateOnly(t *testing.T, a blobQueueStore, _ func(time.Duration)) {
 	ctx := t.Context()
 	c := newTestContainer(t, a)
 	if err := a.EnsureContainer(ctx, c); err != nil {
@@ -56,6 +57,9 @@ func TestBlobCreateOnly(t *testing.T) {
 		t.Fatalf("after PutBlob: %+v", got)
 	}
 
+	if err := a.DeleteBlob(ctx, c, "audit/2026/one.json", &BlobOptions{IfMatch: etag2}); !errors.Is(err, ErrPreconditionFailed) {
+		t.Fatalf("DeleteBlob with stale ETag: err %v, want ErrPreconditionFailed", err)
+	}
 	if err := a.DeleteBlob(ctx, c, "audit/2026/one.json", nil); err != nil {
 		t.Fatalf("DeleteBlob: %v", err)
 	}
@@ -67,8 +71,9 @@ func TestBlobCreateOnly(t *testing.T) {
 	}
 }
 
-func TestBlobNamesRefused(t *testing.T) {
-	a := testAccount(t, nil)
+func TestBlobNamesRefused(t *testing.T) { forEachAccount(t, testBlobNamesRefused) }
+
+func testBlobNamesRefused(t *testing.T, a blobQueueStore, _ func(time.Duration)) {
 	for _, c := range []string{"ab", "Upper", "-lead", "trail-", "dou--ble", "under_score"} {
 		if _, err := a.CreateBlob(t.Context(), c, "x", nil, nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("container %q: err %v, want ErrInvalid", c, err)
@@ -82,8 +87,9 @@ func TestBlobNamesRefused(t *testing.T) {
 	}
 }
 
-func TestBlobLease(t *testing.T) {
-	a := testAccount(t, nil)
+func TestBlobLease(t *testing.T) { forEachAccount(t, testBlobLease) }
+
+func testBlobLease(t *testing.T, a blobQueueStore, _ func(time.Duration)) {
 	ctx := t.Context()
 	c := newTestContainer(t, a)
 	const name = "locks/run"
@@ -146,6 +152,9 @@ func TestBlobLease(t *testing.T) {
 	if err := l.Renew(ctx); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("Renew after Release: err %v, want ErrLeaseLost", err)
 	}
+	if err := l.Release(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("second Release: err %v, want ErrLeaseLost", err)
+	}
 
 	// Released: anyone may write, and another holder may take the lease.
 	if _, err := a.PutBlob(ctx, c, name, []byte("v3"), nil); err != nil {
@@ -160,5 +169,49 @@ func TestBlobLease(t *testing.T) {
 	}
 	if err := l2.Release(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Lease expiry is checked in memory only: on Azurite it would cost 15 s of real time.
+func TestMemLeaseExpires(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)}
+	m := NewMemAccount()
+	m.Now = clock.Now
+	ctx := t.Context()
+	if err := m.EnsureContainer(ctx, "locks"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CreateBlob(ctx, "locks", "run", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.AcquireLease(ctx, "locks", "run", 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(14 * time.Second)
+	if _, err := m.AcquireLease(ctx, "locks", "run", 15*time.Second); !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("before expiry: err %v, want ErrLeaseHeld", err)
+	}
+	if err := first.Renew(ctx); err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	clock.Advance(14 * time.Second)
+	if _, err := m.AcquireLease(ctx, "locks", "run", 15*time.Second); !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("a renewed lease must last another 15s: err %v", err)
+	}
+	clock.Advance(2 * time.Second)
+	second, err := m.AcquireLease(ctx, "locks", "run", InfiniteLease)
+	if err != nil {
+		t.Fatalf("after expiry: %v", err)
+	}
+	if _, err := first.Put(ctx, []byte("late"), nil); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("Put under the expired lease: err %v, want ErrLeaseLost", err)
+	}
+	if err := first.Renew(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("Renew of a lease taken over: err %v, want ErrLeaseLost", err)
+	}
+	clock.Advance(time.Hour)
+	if _, err := second.Put(ctx, []byte("mine"), nil); err != nil {
+		t.Fatalf("an infinite lease must not expire: %v", err)
 	}
 }

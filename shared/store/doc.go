@@ -10,7 +10,21 @@
 // Edm.String, Edm.Boolean, Edm.Int32 and Edm.Double from JSON, so keep money, quantities and int64
 // values in strings (the house rule for decimals anyway); time.Time round-trips as an RFC 3339 string.
 //
+// The service refuses nested objects and arrays and the SDK rounds integers beyond ±2^53; such
+// values, and property names that are not identifiers, are refused before sending ([ErrInvalid]).
+//
 // Failures the callers branch on are typed and read with errors.Is / errors.As: [ErrConflict]
-// (a [*ConflictError]: create-only collisions, stale ETags, leases), [ErrNotFound],
-// [*TransactionError] for a refused batch, and [ErrInvalid] for requests refused before sending.
+// (a [*ConflictError]: create-only collisions, stale ETags, leases, stale pop receipts),
+// [ErrPreconditionFailed], [ErrLeaseHeld] / [ErrLeaseMissing] / [ErrLeaseLost], [ErrNotFound],
+// [*TransactionError] for a refused batch, [*ServiceError] for any other refusal (its StatusCode
+// lets the caller decide what to retry), and [ErrInvalid] for requests refused before sending.
+// The *azcore.ResponseError stays reachable beneath each of them.
+//
+// The SDK retries throttling, server errors and lost connections. A create-only Insert or
+// CreateBlob whose first attempt landed but whose answer was lost therefore reports a conflict on
+// the retry: callers using Insert as an idempotency guard should read the row when in doubt.
+//
+// [MemTable] and [MemAccount] are in-memory twins of [Table] and [Account] for unit tests of the
+// features built on this package; the package's contract tests run every case against both the twin
+// and Azurite.
 package store

@@ -27,8 +27,9 @@ var (
 	ErrInvalid = errors.New("invalid storage request")
 )
 
-// ConflictError reports a 409 or 412 from the service. Code is the service's error code, for example
-// EntityAlreadyExists, UpdateConditionNotSatisfied, BlobAlreadyExists, LeaseAlreadyPresent or LeaseIdMissing.
+// ConflictError reports a 409 or 412 from the service (or a queue's 400 PopReceiptMismatch). Code is
+// the service's error code, for example EntityAlreadyExists, UpdateConditionNotSatisfied,
+// BlobAlreadyExists, LeaseAlreadyPresent or LeaseIdMissing.
 type ConflictError struct {
 	Resource   string // what was addressed, e.g. "table checkpoints entity (p, r)"
 	StatusCode int    // 409 or 412
@@ -72,6 +73,8 @@ var leaseSentinels = map[string]error{
 	"LeaseIsBreakingAndCannotBeAcquired":    ErrLeaseHeld,
 }
 
+const codePopReceiptMismatch = "PopReceiptMismatch"
+
 // NotFoundError reports a 404; it matches [ErrNotFound].
 type NotFoundError struct {
 	Resource string
@@ -88,20 +91,44 @@ func (e *NotFoundError) Unwrap() error { return e.Err }
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // classify turns the service's answer into the typed errors above, keyed on the status code and the
-// service's error code (never on message text). Anything else passes through unchanged.
+// service's error code (never on message text). Errors that are not service answers (network,
+// context) pass through unchanged.
 func classify(err error, resource string) error {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		return err
 	}
-	switch re.StatusCode {
-	case http.StatusConflict, http.StatusPreconditionFailed:
+	switch {
+	case re.ErrorCode == codePopReceiptMismatch:
+		// 400, but it means another consumer dequeued the message since: a conflict for the caller.
 		return &ConflictError{Resource: resource, StatusCode: re.StatusCode, Code: re.ErrorCode, Err: err}
-	case http.StatusNotFound:
+	case re.StatusCode == http.StatusConflict || re.StatusCode == http.StatusPreconditionFailed:
+		return &ConflictError{Resource: resource, StatusCode: re.StatusCode, Code: re.ErrorCode, Err: err}
+	case re.StatusCode == http.StatusNotFound:
 		return &NotFoundError{Resource: resource, Code: re.ErrorCode, Err: err}
 	}
-	return err
+	return &ServiceError{Resource: resource, StatusCode: re.StatusCode, Code: re.ErrorCode, Err: err}
 }
+
+// ServiceError is any other refusal from the service (throttling, server errors, authorisation...).
+// Its message is one line, unlike the SDK's multi-line one; errors.As still reaches the
+// *azcore.ResponseError beneath. StatusCode lets the caller decide what to retry.
+type ServiceError struct {
+	Resource   string
+	StatusCode int
+	Code       string
+	Err        error
+}
+
+func (e *ServiceError) Error() string {
+	code := e.Code
+	if code == "" {
+		code = http.StatusText(e.StatusCode)
+	}
+	return fmt.Sprintf("%s: storage service answered %d %s", e.Resource, e.StatusCode, code)
+}
+
+func (e *ServiceError) Unwrap() error { return e.Err }
 
 // hasCode reports whether err is a service answer with the given error code.
 func hasCode(err error, code string) bool {

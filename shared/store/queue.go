@@ -40,10 +40,39 @@ type Message struct {
 }
 
 func (a *Account) queue(name string) (*azqueue.QueueClient, error) {
-	if !validContainerName(name) {
-		return nil, invalid("queue name %q must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", name)
+	if err := checkQueueName(name); err != nil {
+		return nil, err
 	}
 	return a.queues.NewQueueClient(name), nil
+}
+
+func checkQueueName(name string) error {
+	if !validContainerName(name) {
+		return invalid("queue name %q must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+const maxVisibility = 7 * 24 * time.Hour
+
+func checkEnqueue(body []byte, opts *EnqueueOptions) error {
+	if len(body) > MaxMessageBytes {
+		return invalid("body of %d bytes exceeds %d", len(body), MaxMessageBytes)
+	}
+	if opts != nil && (opts.VisibilityDelay < 0 || opts.VisibilityDelay > maxVisibility) {
+		return invalid("visibility delay %v outside 0..7 days", opts.VisibilityDelay)
+	}
+	return nil
+}
+
+func checkDequeue(n int, visibility time.Duration) error {
+	if n < 1 || n > 32 {
+		return invalid("count %d outside 1..32", n)
+	}
+	if visibility != 0 && (visibility < time.Second || visibility > maxVisibility) {
+		return invalid("visibility %v outside 1s..7 days", visibility)
+	}
+	return nil
 }
 
 // EnsureQueue creates the named queue unless it exists.
@@ -54,7 +83,7 @@ func (a *Account) EnsureQueue(ctx context.Context, name string) error {
 	}
 	// An existing queue with the same (empty) metadata answers 204, with other metadata 409.
 	if _, err := q.Create(ctx, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
-		return fmt.Errorf("creating queue %s: %w", name, err)
+		return fmt.Errorf("creating queue: %w", classify(err, "queue "+name))
 	}
 	return nil
 }
@@ -66,16 +95,13 @@ func (a *Account) Enqueue(ctx context.Context, queue string, body []byte, opts *
 	if err != nil {
 		return "", fmt.Errorf("enqueuing message: %w", err)
 	}
-	if len(body) > MaxMessageBytes {
-		return "", fmt.Errorf("enqueuing message on %s: %w", queue, invalid("body of %d bytes exceeds %d", len(body), MaxMessageBytes))
+	if err := checkEnqueue(body, opts); err != nil {
+		return "", fmt.Errorf("enqueuing message on %s: %w", queue, err)
 	}
 	var eo *azqueue.EnqueueMessageOptions
 	if opts != nil {
 		eo = &azqueue.EnqueueMessageOptions{}
 		if opts.VisibilityDelay != 0 {
-			if opts.VisibilityDelay < 0 || opts.VisibilityDelay > 7*24*time.Hour {
-				return "", fmt.Errorf("enqueuing message on %s: %w", queue, invalid("visibility delay %v outside 0..7 days", opts.VisibilityDelay))
-			}
 			eo.VisibilityTimeout = to.Ptr(int32(opts.VisibilityDelay / time.Second))
 		}
 		switch {
@@ -102,14 +128,11 @@ func (a *Account) Dequeue(ctx context.Context, queue string, n int, visibility t
 	if err != nil {
 		return nil, fmt.Errorf("dequeuing messages: %w", err)
 	}
-	if n < 1 || n > 32 {
-		return nil, fmt.Errorf("dequeuing messages from %s: %w", queue, invalid("count %d outside 1..32", n))
+	if err := checkDequeue(n, visibility); err != nil {
+		return nil, fmt.Errorf("dequeuing messages from %s: %w", queue, err)
 	}
 	do := &azqueue.DequeueMessagesOptions{NumberOfMessages: to.Ptr(int32(n))}
 	if visibility != 0 {
-		if visibility < time.Second || visibility > 7*24*time.Hour {
-			return nil, fmt.Errorf("dequeuing messages from %s: %w", queue, invalid("visibility %v outside 1s..7 days", visibility))
-		}
 		do.VisibilityTimeout = to.Ptr(int32(visibility / time.Second))
 	}
 	resp, err := q.DequeueMessages(ctx, do)
@@ -138,8 +161,8 @@ func (a *Account) Dequeue(ctx context.Context, queue string, n int, visibility t
 	return out, nil
 }
 
-// DeleteMessage removes a dequeued message; a message already deleted, or dequeued again by someone
-// else since (its pop receipt changed), fails with [ErrNotFound].
+// DeleteMessage removes a dequeued message. A message already deleted fails with [ErrNotFound]; one
+// dequeued again by someone else since (its pop receipt changed) fails with [ErrConflict].
 func (a *Account) DeleteMessage(ctx context.Context, queue, id, popReceipt string) error {
 	q, err := a.queue(queue)
 	if err != nil {

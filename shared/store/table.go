@@ -1,13 +1,16 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -53,7 +56,7 @@ func (a *Account) EnsureTable(ctx context.Context, name string) error {
 	}
 	_, err := a.tables.CreateTable(ctx, name, nil)
 	if err != nil && !hasCode(err, string(aztables.TableAlreadyExists)) {
-		return fmt.Errorf("creating table %s: %w", name, err)
+		return fmt.Errorf("creating table: %w", classify(err, "table "+name))
 	}
 	return nil
 }
@@ -62,7 +65,7 @@ func (a *Account) EnsureTable(ctx context.Context, name string) error {
 func (t *Table[T]) Ensure(ctx context.Context) error {
 	_, err := t.client.CreateTable(ctx, nil)
 	if err != nil && !hasCode(err, string(aztables.TableAlreadyExists)) {
-		return fmt.Errorf("creating table %s: %w", t.name, err)
+		return fmt.Errorf("creating table: %w", classify(err, "table "+t.name))
 	}
 	return nil
 }
@@ -219,16 +222,70 @@ func encodeRow[T any](row Row[T]) ([]byte, error) {
 	if err := json.Unmarshal(raw, &props); err != nil {
 		return nil, invalid("entity value must encode as a JSON object: %v", err)
 	}
+	var errs []error
 	for name, v := range props {
 		// Nulls are dropped: the service would store nothing for them anyway.
 		if name == "Timestamp" || name == "PartitionKey" || name == "RowKey" ||
 			strings.HasPrefix(name, "odata.") || string(v) == "null" {
 			delete(props, name)
+			continue
 		}
+		if err := checkProperty(name, v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(props) > maxProperties {
+		errs = append(errs, invalid("%d properties exceed the service's %d", len(props), maxProperties))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	props["PartitionKey"], _ = json.Marshal(row.PartitionKey)
 	props["RowKey"], _ = json.Marshal(row.RowKey)
 	return json.Marshal(props)
+}
+
+// maxProperties is the Table service's 255 properties less PartitionKey, RowKey and Timestamp.
+const maxProperties = 252
+
+// checkProperty refuses what the Table service would refuse or silently damage: names that are not
+// C#-style identifiers, nested objects and arrays (400 InvalidInput), strings over 64 KiB, and
+// integers beyond ±2^53, which the SDK carries as float64 and so rounds.
+func checkProperty(name string, v json.RawMessage) error {
+	if !validPropertyName(name) {
+		return invalid("property name %q must be a letter or _ then letters, digits or _ (at most 255)", name)
+	}
+	switch v[0] {
+	case '{', '[':
+		return invalid("property %s is an object or array; the Table service stores only scalars (encode it to a string)", name)
+	case '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err == nil && len(utf16.Encode([]rune(s)))*2 > 64*1024 {
+			return invalid("property %s is over 64 KiB", name)
+		}
+	case 't', 'f':
+	default:
+		if !bytes.ContainsAny(v, ".eE") {
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || n > 1<<53 || n < -(1<<53) {
+				return invalid("property %s holds an integer beyond ±2^53 that would be rounded; store it as a string", name)
+			}
+		}
+	}
+	return nil
+}
+
+func validPropertyName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i, r := range s {
+		ok := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeRow reads an entity as returned by the service (minimal metadata) into a Row.

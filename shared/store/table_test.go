@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
@@ -30,16 +33,34 @@ func newTestTable(t *testing.T, a *Account) *Table[checkpoint] {
 	return tbl
 }
 
-func TestTableCRUD(t *testing.T) {
+func TestEnsureTable(t *testing.T) {
 	a := testAccount(t, nil)
 	ctx := t.Context()
-	tbl := newTestTable(t, a)
+	name := uniqueName(t, "t")
+	for range 2 {
+		if err := a.EnsureTable(ctx, name); err != nil {
+			t.Fatalf("EnsureTable: %v", err)
+		}
+	}
+	tbl, err := NewTable[checkpoint](a, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := tbl.Ensure(ctx); err != nil {
-		t.Fatalf("second Ensure must tolerate an existing table: %v", err)
+		t.Fatalf("Ensure on an existing table: %v", err)
 	}
-	if err := a.EnsureTable(ctx, tbl.Name()); err != nil {
-		t.Fatalf("EnsureTable on an existing table: %v", err)
+	if _, err := tbl.Insert(ctx, Row[checkpoint]{PartitionKey: "p", RowKey: "r"}); err != nil {
+		t.Fatalf("Insert into the ensured table: %v", err)
 	}
+	if err := a.EnsureTable(ctx, "no"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("EnsureTable(\"no\"): err %v, want ErrInvalid", err)
+	}
+}
+
+func TestTableCRUD(t *testing.T) { forEachTable(t, testTableCRUD) }
+
+func testTableCRUD(t *testing.T, tbl entityStore[checkpoint]) {
+	ctx := t.Context()
 
 	row := Row[checkpoint]{PartitionKey: "orders", RowKey: "o'1", Value: checkpoint{Cursor: "c1", Amount: "12.30", Count: 3, Done: true}}
 	etag, err := tbl.Insert(ctx, row)
@@ -116,6 +137,19 @@ func TestTableCRUD(t *testing.T) {
 	}
 }
 
+func TestTableRefusesBadKeys(t *testing.T) {
+	forEachTable(t, func(t *testing.T, tbl entityStore[checkpoint]) {
+		for _, key := range []string{"a/b", `a\b`, "a#b", "a?b", "a\nb", strings.Repeat("k", 1025)} {
+			if _, err := tbl.Insert(t.Context(), Row[checkpoint]{PartitionKey: "p", RowKey: key}); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Insert with RowKey %.20q: err %v, want ErrInvalid", key, err)
+			}
+			if _, err := tbl.Get(t.Context(), key, "r"); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Get with PartitionKey %.20q: err %v, want ErrInvalid", key, err)
+			}
+		}
+	})
+}
+
 func TestTableRefusesBadInput(t *testing.T) {
 	a := testAccount(t, nil)
 	for _, name := range []string{"ab", "1abc", "has-dash", "tables", string(make([]byte, 64))} {
@@ -124,13 +158,6 @@ func TestTableRefusesBadInput(t *testing.T) {
 		}
 	}
 	tbl := newTestTable(t, a)
-	for _, key := range []string{"a/b", `a\b`, "a#b", "a?b", "a\nb"} {
-		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
-			if _, err := tbl.Insert(t.Context(), Row[checkpoint]{PartitionKey: "p", RowKey: key}); !errors.Is(err, ErrInvalid) {
-				t.Errorf("Insert with RowKey %q: err %v, want ErrInvalid", key, err)
-			}
-		})
-	}
 	type notObject []string
 	arr, err := NewTable[notObject](a, tbl.Name())
 	if err != nil {
@@ -142,9 +169,9 @@ func TestTableRefusesBadInput(t *testing.T) {
 }
 
 // Many writers race on one entity: exactly one wins, every other gets the typed conflict.
-func TestTableConcurrentWriters(t *testing.T) {
-	a := testAccount(t, nil)
-	tbl := newTestTable(t, a)
+func TestTableConcurrentWriters(t *testing.T) { forEachTable(t, testTableConcurrentWriters) }
+
+func testTableConcurrentWriters(t *testing.T, tbl entityStore[checkpoint]) {
 	const writers = 20
 
 	race := func(t *testing.T, write func(ctx context.Context, i int) error) (wins int, conflicts []*ConflictError) {
@@ -215,10 +242,10 @@ func TestTableConcurrentWriters(t *testing.T) {
 	})
 }
 
-func TestTableQuery(t *testing.T) {
-	a := testAccount(t, nil)
+func TestTableQuery(t *testing.T) { forEachTable(t, testTableQuery) }
+
+func testTableQuery(t *testing.T, tbl entityStore[checkpoint]) {
 	ctx := t.Context()
-	tbl := newTestTable(t, a)
 	for i := range 25 {
 		if _, err := tbl.Insert(ctx, Row[checkpoint]{PartitionKey: "q", RowKey: fmt.Sprintf("r%02d", i), Value: checkpoint{Count: i}}); err != nil {
 			t.Fatal(err)
@@ -268,14 +295,98 @@ func TestTableQuery(t *testing.T) {
 			t.Fatalf("n = %d", n)
 		}
 	})
-	t.Run("missing table", func(t *testing.T) {
-		missing, _ := NewTable[checkpoint](a, uniqueName(t, "missing"))
-		for _, err := range missing.Query(ctx, "q", nil) {
-			if !errors.Is(err, ErrNotFound) {
-				t.Fatalf("err %v, want ErrNotFound", err)
-			}
-			return
+}
+
+func TestQueryMissingTable(t *testing.T) {
+	a := testAccount(t, nil)
+	missing, err := NewTable[checkpoint](a, uniqueName(t, "missing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range missing.Query(t.Context(), "q", nil) {
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err %v, want ErrNotFound", err)
 		}
-		t.Fatal("Query on a missing table yielded nothing")
-	})
+		return
+	}
+	t.Fatal("Query on a missing table yielded nothing")
+}
+
+// What the Table service refuses (or would silently round) is refused before sending, by both
+// implementations; what it keeps round-trips exactly.
+func TestTablePropertyTypes(t *testing.T) {
+	type wide struct {
+		Big     int64     `json:"big"`
+		Limit   int64     `json:"limit"`
+		Neg     int       `json:"neg"`
+		Ratio   float64   `json:"ratio"`
+		When    time.Time `json:"when"`
+		Raw     []byte    `json:"raw"`
+		Amount  string    `json:"amount"`
+		Snake_1 bool      `json:"snake_1"`
+	}
+	in := wide{Big: 3_000_000_000, Limit: 1 << 53, Neg: -5, Ratio: 0.1, When: time.Date(2026, 11, 27, 5, 1, 2, 345678901, time.UTC),
+		Raw: []byte{0, 1, 255}, Amount: "12345678901234567890.123456", Snake_1: true}
+
+	refused := []struct {
+		name  string
+		value any
+	}{
+		{"nested object", map[string]any{"ok": "x", "nested": map[string]string{"a": "b"}}},
+		{"array", map[string]any{"list": []int{1, 2}}},
+		{"hyphenated name", map[string]any{"order-id": "x"}},
+		{"name starting with a digit", map[string]any{"1st": "x"}},
+		{"integer beyond 2^53", map[string]any{"n": int64(1<<53 + 1)}},
+		{"negative integer beyond 2^53", map[string]any{"n": int64(-(1 << 53) - 1)}},
+		{"string over 64 KiB", map[string]any{"s": strings.Repeat("x", 32*1024+1)}},
+	}
+	tables := []struct {
+		name string
+		wide func(t *testing.T) entityStore[wide]
+		any  func(t *testing.T) entityStore[any]
+	}{
+		{"azurite", func(t *testing.T) entityStore[wide] {
+			a := testAccount(t, nil)
+			tbl, err := NewTable[wide](a, uniqueName(t, "w"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tbl.Ensure(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			return tbl
+		}, func(t *testing.T) entityStore[any] {
+			tbl, err := NewTable[any](testAccount(t, nil), uniqueName(t, "w"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tbl
+		}},
+		{"memory", func(*testing.T) entityStore[wide] { return NewMemTable[wide]("w") }, func(*testing.T) entityStore[any] { return NewMemTable[any]("w") }},
+	}
+	for _, impl := range tables {
+		t.Run(impl.name, func(t *testing.T) {
+			tbl := impl.wide(t)
+			if _, err := tbl.Insert(t.Context(), Row[wide]{PartitionKey: "p", RowKey: "r", Value: in}); err != nil {
+				t.Fatalf("Insert: %v", err)
+			}
+			got, err := tbl.Get(t.Context(), "p", "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Value.When.Equal(in.When) || !bytes.Equal(got.Value.Raw, in.Raw) {
+				t.Fatalf("time or bytes changed: %+v", got.Value)
+			}
+			got.Value.When, got.Value.Raw = in.When, in.Raw
+			if fmt.Sprint(got.Value) != fmt.Sprint(in) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got.Value, in)
+			}
+			anyTbl := impl.any(t)
+			for _, tt := range refused {
+				if _, err := anyTbl.Insert(t.Context(), Row[any]{PartitionKey: "p", RowKey: "x", Value: tt.value}); !errors.Is(err, ErrInvalid) {
+					t.Errorf("%s: err %v, want ErrInvalid", tt.name, err)
+				}
+			}
+		})
+	}
 }
