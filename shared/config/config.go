@@ -1,0 +1,453 @@
+// Package config reads every setting of the app, once, from the environment (Azure app settings and
+// local.settings.json Values arrive as environment variables) into one typed struct, and validates all of it,
+// reporting every problem together and never printing a secret.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is every setting the app reads. Setting names match local.settings.example.json and the README table;
+// a test keeps the three in step.
+type Config struct {
+	Storage   Storage
+	SAP       SAP
+	Dataverse Dataverse
+
+	LogLevel        string   `env:"LOG_LEVEL, default=info"`
+	ShutdownTimeout Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
+
+	InventorySyncSchedule string `env:"INVENTORY_SYNC_SCHEDULE, default=0 */15 * * * *"`
+	StatusEventsQueue     string `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
+	OrderPushQueue        string `env:"ORDER_PUSH_QUEUE, default=order-push"`
+	ArchiveContainer      string `env:"ARCHIVE_CONTAINER, default=payload-archive"`
+	DeadLetterContainer   string `env:"DEADLETTER_CONTAINER, default=dead-letters"`
+	StateTable            string `env:"STATE_TABLE, default=integrationstate"`
+}
+
+// Storage is the app's Azure Storage account, in the Functions host's own setting names: a connection string, or
+// the identity-based form (account name, with a user-assigned identity's client id when not system-assigned).
+type Storage struct {
+	ConnectionString Secret `env:"AzureWebJobsStorage"`
+	AccountName      string `env:"AzureWebJobsStorage__accountName"`
+	ClientID         string `env:"AzureWebJobsStorage__clientId"`
+}
+
+// SAP is the S/4HANA connection.
+type SAP struct {
+	BaseURL           string   `env:"SAP_BASE_URL"`
+	Client            string   `env:"SAP_CLIENT"`
+	AuthMode          string   `env:"SAP_AUTH_MODE, default=basic"`
+	Username          string   `env:"SAP_USERNAME"`
+	Password          Secret   `env:"SAP_PASSWORD"`
+	OAuthTokenURL     string   `env:"SAP_OAUTH_TOKEN_URL"`
+	OAuthClientID     string   `env:"SAP_OAUTH_CLIENT_ID"`
+	OAuthClientSecret Secret   `env:"SAP_OAUTH_CLIENT_SECRET"`
+	OAuthScope        string   `env:"SAP_OAUTH_SCOPE"`
+	Timeout           Duration `env:"SAP_TIMEOUT, default=30s"`
+	MaxResponseBytes  Int      `env:"SAP_MAX_RESPONSE_BYTES, default=33554432"`
+	ReadRetries       Int      `env:"SAP_READ_RETRIES, default=4"`
+}
+
+// Dataverse is the Dynamics 365 (Dataverse) connection.
+type Dataverse struct {
+	URL                   string   `env:"DATAVERSE_URL"`
+	AuthMode              string   `env:"DATAVERSE_AUTH_MODE, default=client_secret"`
+	TenantID              string   `env:"DATAVERSE_TENANT_ID"`
+	ClientID              string   `env:"DATAVERSE_CLIENT_ID"`
+	ClientSecret          Secret   `env:"DATAVERSE_CLIENT_SECRET"`
+	ClientCertificatePath string   `env:"DATAVERSE_CLIENT_CERTIFICATE_PATH"`
+	AuthorityHost         string   `env:"DATAVERSE_AUTHORITY_HOST, default=https://login.microsoftonline.com"`
+	Timeout               Duration `env:"DATAVERSE_TIMEOUT, default=30s"`
+	MaxConcurrency        Int      `env:"DATAVERSE_MAX_CONCURRENCY, default=52"`
+	InitialConcurrency    Int      `env:"DATAVERSE_INITIAL_CONCURRENCY, default=4"`
+	MaxRetries            Int      `env:"DATAVERSE_MAX_RETRIES, default=6"`
+	PageSize              Int      `env:"DATAVERSE_PAGE_SIZE, default=500"`
+}
+
+// Secret holds a credential. It prints as a fixed mask in every format and in slog, so a setting dumped by
+// mistake leaks nothing.
+type Secret string
+
+const mask = "[redacted]"
+
+// String masks the value.
+func (s Secret) String() string { return mask }
+
+// GoString masks the value for %#v.
+func (s Secret) GoString() string { return mask }
+
+// LogValue masks the value in slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(mask) }
+
+// MarshalText masks the value in encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(mask), nil }
+
+// Reveal returns the credential, for handing to a client; the only way to read it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Duration is a Go duration ("30s", "5m"). A value that does not parse is kept as an error for Validate, so every
+// problem is reported at once rather than the first one only.
+type Duration struct {
+	D   time.Duration
+	err error
+}
+
+// EnvDecode implements envconfig.Decoder.
+func (d *Duration) EnvDecode(v string) error {
+	p, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		d.err = fmt.Errorf("%q is not a duration such as 30s or 5m", v)
+		return nil
+	}
+	d.D, d.err = p, nil
+	return nil
+}
+
+// Int is an integer setting with the same deferred error as Duration.
+type Int struct {
+	N   int
+	err error
+}
+
+// EnvDecode implements envconfig.Decoder.
+func (n *Int) EnvDecode(v string) error {
+	p, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		n.err = fmt.Errorf("%q is not a whole number", v)
+		return nil
+	}
+	n.N, n.err = p, nil
+	return nil
+}
+
+// Problem is one invalid setting.
+type Problem struct {
+	Setting string
+	Reason  string
+}
+
+// ValidationError lists every invalid setting.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d invalid setting(s):", len(e.Problems))
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  %s: %s", p.Setting, p.Reason)
+	}
+	return b.String()
+}
+
+// Load reads the settings through l (envconfig.OsLookuper() in main) and validates them.
+func Load(ctx context.Context, l envconfig.Lookuper) (Config, error) {
+	var c Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: l}); err != nil {
+		return Config{}, fmt.Errorf("reading settings: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every setting and returns a *ValidationError naming each problem.
+func (c Config) Validate() error {
+	v := &validator{}
+	c.Storage.validate(v)
+	c.SAP.validate(v)
+	c.Dataverse.validate(v)
+
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		v.add("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	v.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
+	if err := ValidateNCRONTAB(c.InventorySyncSchedule); err != nil {
+		v.add("INVENTORY_SYNC_SCHEDULE", "%v", err)
+	}
+	v.storageName("STATUS_EVENTS_QUEUE", c.StatusEventsQueue)
+	v.storageName("ORDER_PUSH_QUEUE", c.OrderPushQueue)
+	v.storageName("ARCHIVE_CONTAINER", c.ArchiveContainer)
+	v.storageName("DEADLETTER_CONTAINER", c.DeadLetterContainer)
+	if !tableName.MatchString(c.StateTable) {
+		v.add("STATE_TABLE", "%q is not a table name (3-63 letters and digits, starting with a letter)", c.StateTable)
+	}
+	if c.StatusEventsQueue == c.OrderPushQueue {
+		v.add("ORDER_PUSH_QUEUE", "must differ from STATUS_EVENTS_QUEUE")
+	}
+	return v.err()
+}
+
+// Level is the slog level of LOG_LEVEL.
+func (c Config) Level() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.LogLevel))
+	return l
+}
+
+func (s Storage) validate(v *validator) {
+	conn := strings.TrimSpace(s.ConnectionString.Reveal())
+	switch {
+	case conn == "" && s.AccountName == "":
+		v.add("AzureWebJobsStorage", "set a connection string (UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName for a managed identity")
+	case conn != "":
+		if err := checkConnectionString(conn); err != nil {
+			v.add("AzureWebJobsStorage", "%v", err)
+		}
+	default:
+		if !accountName.MatchString(s.AccountName) {
+			v.add("AzureWebJobsStorage__accountName", "%q is not a storage account name (3-24 lowercase letters and digits)", s.AccountName)
+		}
+	}
+	if s.ClientID != "" && !guid.MatchString(s.ClientID) {
+		v.add("AzureWebJobsStorage__clientId", "%q is not a GUID", s.ClientID)
+	}
+}
+
+// checkConnectionString checks the shape of a storage connection string. Its errors name keys, never values,
+// since the string holds the account key.
+func checkConnectionString(conn string) error {
+	if strings.EqualFold(conn, "UseDevelopmentStorage=true") {
+		return nil
+	}
+	keys := map[string]bool{}
+	for _, part := range strings.Split(conn, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, _, ok := strings.Cut(part, "=")
+		if !ok {
+			return fmt.Errorf("is not a connection string: a part has no '=' (expected Key=Value;Key=Value)")
+		}
+		keys[strings.ToLower(k)] = true
+	}
+	hasEndpoint := keys["blobendpoint"] || keys["queueendpoint"] || keys["tableendpoint"]
+	if !keys["accountname"] && !hasEndpoint {
+		return fmt.Errorf("the connection string has no AccountName")
+	}
+	if !keys["accountkey"] && !keys["sharedaccesssignature"] {
+		return fmt.Errorf("the connection string has neither AccountKey nor SharedAccessSignature")
+	}
+	return nil
+}
+
+func (s SAP) validate(v *validator) {
+	v.endpoint("SAP_BASE_URL", s.BaseURL, true)
+	if s.Client != "" && !sapClient.MatchString(s.Client) {
+		v.add("SAP_CLIENT", "%q is not a three-digit SAP client", s.Client)
+	}
+	switch s.AuthMode {
+	case "basic":
+		v.required("SAP_USERNAME", s.Username, "SAP_AUTH_MODE=basic")
+		v.required("SAP_PASSWORD", s.Password.Reveal(), "SAP_AUTH_MODE=basic")
+	case "oauth2":
+		v.endpoint("SAP_OAUTH_TOKEN_URL", s.OAuthTokenURL, true)
+		v.required("SAP_OAUTH_CLIENT_ID", s.OAuthClientID, "SAP_AUTH_MODE=oauth2")
+		v.required("SAP_OAUTH_CLIENT_SECRET", s.OAuthClientSecret.Reveal(), "SAP_AUTH_MODE=oauth2")
+	default:
+		v.add("SAP_AUTH_MODE", "%q is not one of basic, oauth2", s.AuthMode)
+	}
+	v.duration("SAP_TIMEOUT", s.Timeout, time.Second, 10*time.Minute)
+	v.intRange("SAP_MAX_RESPONSE_BYTES", s.MaxResponseBytes, 1024, 1<<30)
+	v.intRange("SAP_READ_RETRIES", s.ReadRetries, 0, 10)
+}
+
+func (d Dataverse) validate(v *validator) {
+	v.endpoint("DATAVERSE_URL", d.URL, true)
+	v.endpoint("DATAVERSE_AUTHORITY_HOST", d.AuthorityHost, true)
+	switch d.AuthMode {
+	case "client_secret":
+		v.guid("DATAVERSE_TENANT_ID", d.TenantID, "DATAVERSE_AUTH_MODE=client_secret")
+		v.guid("DATAVERSE_CLIENT_ID", d.ClientID, "DATAVERSE_AUTH_MODE=client_secret")
+		v.required("DATAVERSE_CLIENT_SECRET", d.ClientSecret.Reveal(), "DATAVERSE_AUTH_MODE=client_secret")
+	case "client_certificate":
+		v.guid("DATAVERSE_TENANT_ID", d.TenantID, "DATAVERSE_AUTH_MODE=client_certificate")
+		v.guid("DATAVERSE_CLIENT_ID", d.ClientID, "DATAVERSE_AUTH_MODE=client_certificate")
+		v.required("DATAVERSE_CLIENT_CERTIFICATE_PATH", d.ClientCertificatePath, "DATAVERSE_AUTH_MODE=client_certificate")
+	case "managed_identity":
+		if d.ClientID != "" && !guid.MatchString(d.ClientID) {
+			v.add("DATAVERSE_CLIENT_ID", "%q is not a GUID", d.ClientID)
+		}
+	default:
+		v.add("DATAVERSE_AUTH_MODE", "%q is not one of client_secret, client_certificate, managed_identity", d.AuthMode)
+	}
+	v.duration("DATAVERSE_TIMEOUT", d.Timeout, time.Second, 10*time.Minute)
+	// 52 concurrent requests per user is Dataverse's service protection limit.
+	v.intRange("DATAVERSE_MAX_CONCURRENCY", d.MaxConcurrency, 1, 52)
+	v.intRange("DATAVERSE_INITIAL_CONCURRENCY", d.InitialConcurrency, 1, 52)
+	if d.InitialConcurrency.err == nil && d.MaxConcurrency.err == nil && d.InitialConcurrency.N > d.MaxConcurrency.N {
+		v.add("DATAVERSE_INITIAL_CONCURRENCY", "%d is above DATAVERSE_MAX_CONCURRENCY (%d)", d.InitialConcurrency.N, d.MaxConcurrency.N)
+	}
+	v.intRange("DATAVERSE_MAX_RETRIES", d.MaxRetries, 0, 20)
+	// 5000 is the largest page Dataverse serves.
+	v.intRange("DATAVERSE_PAGE_SIZE", d.PageSize, 1, 5000)
+}
+
+// The patterns compile on first validation rather than at package init, which keeps them off the cold start.
+var (
+	guid        = lazyRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	sapClient   = lazyRegexp(`^[0-9]{3}$`)
+	accountName = lazyRegexp(`^[a-z0-9]{3,24}$`)
+	tableName   = lazyRegexp(`^[A-Za-z][A-Za-z0-9]{2,62}$`)
+	// Queue and container names: 3-63 lowercase letters, digits and single hyphens, not at either end.
+	storageName = lazyRegexp(`^[a-z0-9]([a-z0-9]|-[a-z0-9]){2,62}$`)
+	cronNames   = lazyRegexp(`^[A-Za-z]{3}$`)
+)
+
+type lazyRe struct{ get func() *regexp.Regexp }
+
+func lazyRegexp(expr string) lazyRe {
+	return lazyRe{get: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+}
+
+func (l lazyRe) MatchString(s string) bool { return l.get().MatchString(s) }
+
+type validator struct{ problems []Problem }
+
+func (v *validator) add(setting, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Setting: setting, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) err() error {
+	if len(v.problems) == 0 {
+		return nil
+	}
+	sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Setting < v.problems[j].Setting })
+	return &ValidationError{Problems: v.problems}
+}
+
+func (v *validator) required(setting, value, because string) {
+	if strings.TrimSpace(value) == "" {
+		v.add(setting, "required when %s", because)
+	}
+}
+
+func (v *validator) guid(setting, value, because string) {
+	switch {
+	case value == "":
+		v.add(setting, "required when %s", because)
+	case !guid.MatchString(value):
+		v.add(setting, "%q is not a GUID", value)
+	}
+}
+
+// endpoint checks an absolute http(s) URL without credentials; plain http only to loopback (the simulators).
+func (v *validator) endpoint(setting, value string, required bool) {
+	if value == "" {
+		if required {
+			v.add(setting, "required")
+		}
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		v.add(setting, "is not an absolute http(s) URL")
+		return
+	}
+	if u.User != nil {
+		// Never echo it: it holds a password.
+		v.add(setting, "must not carry credentials; use the credential settings")
+		return
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		v.add(setting, "must use https (plain http is allowed only for loopback simulators)")
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) duration(setting string, d Duration, min, max time.Duration) {
+	switch {
+	case d.err != nil:
+		v.add(setting, "%v", d.err)
+	case d.D < min || d.D > max:
+		v.add(setting, "%s is outside %s..%s", d.D, min, max)
+	}
+}
+
+func (v *validator) intRange(setting string, n Int, min, max int) {
+	switch {
+	case n.err != nil:
+		v.add(setting, "%v", n.err)
+	case n.N < min || n.N > max:
+		v.add(setting, "%d is outside %d..%d", n.N, min, max)
+	}
+}
+
+func (v *validator) storageName(setting, value string) {
+	if !storageName.MatchString(value) || strings.Contains(value, "--") {
+		v.add(setting, "%q is not a queue or container name (3-63 lowercase letters, digits and single hyphens)", value)
+	}
+}
+
+// ValidateNCRONTAB checks a six-field NCRONTAB expression (seconds first), the form Azure Functions timers use.
+func ValidateNCRONTAB(expr string) error {
+	fields := strings.Fields(expr)
+	if len(fields) != 6 {
+		return fmt.Errorf("%q has %d fields; NCRONTAB needs six (second minute hour day month day-of-week), e.g. \"0 */15 * * * *\"", expr, len(fields))
+	}
+	limits := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
+	names := [6]string{"second", "minute", "hour", "day", "month", "day-of-week"}
+	for i, f := range fields {
+		if err := checkCronField(f, limits[i][0], limits[i][1], i >= 4); err != nil {
+			return fmt.Errorf("%q: %s field %q: %w", expr, names[i], f, err)
+		}
+	}
+	return nil
+}
+
+func checkCronField(f string, lo, hi int, namesAllowed bool) error {
+	for _, part := range strings.Split(f, ",") {
+		rng, step, hasStep := strings.Cut(part, "/")
+		if hasStep {
+			n, err := strconv.Atoi(step)
+			if err != nil || n <= 0 {
+				return errors.New("step is not a positive number")
+			}
+		}
+		if rng == "*" {
+			continue
+		}
+		a, b, isRange := strings.Cut(rng, "-")
+		for _, x := range []string{a, b} {
+			if x == "" && !isRange && x == b {
+				continue
+			}
+			if namesAllowed && cronNames.MatchString(x) {
+				continue
+			}
+			n, err := strconv.Atoi(x)
+			if err != nil {
+				return fmt.Errorf("%q is not a number", x)
+			}
+			if n < lo || n > hi {
+				return fmt.Errorf("%d is outside %d..%d", n, lo, hi)
+			}
+		}
+	}
+	return nil
+}

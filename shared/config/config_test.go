@@ -1,0 +1,228 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+func repoFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func exampleValues(t *testing.T) map[string]string {
+	t.Helper()
+	var f struct {
+		Values map[string]string `json:"Values"`
+	}
+	if err := json.Unmarshal(repoFile(t, "local.settings.example.json"), &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Values
+}
+
+// settingNames lists the env names of every field of Config.
+func settingNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("env")
+		if tag == "" {
+			if f.Type.Kind() == reflect.Struct {
+				out = append(out, settingNames(f.Type)...)
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		out = append(out, strings.TrimSpace(name))
+	}
+	return out
+}
+
+// hostOnly are settings the Functions host reads, not the handler.
+var hostOnly = map[string]bool{"FUNCTIONS_WORKER_RUNTIME": true}
+
+func TestExampleSettingsLoad(t *testing.T) {
+	c, err := Load(context.Background(), envconfig.MapLookuper(exampleValues(t)))
+	if err != nil {
+		t.Fatalf("local.settings.example.json does not validate: %v", err)
+	}
+	if c.SAP.Timeout.D != 30*time.Second || c.Dataverse.MaxConcurrency.N != 52 || c.Storage.ConnectionString.Reveal() != "UseDevelopmentStorage=true" {
+		t.Errorf("loaded %+v", c)
+	}
+}
+
+func TestEverySettingDocumented(t *testing.T) {
+	names := settingNames(reflect.TypeOf(Config{}))
+	values := exampleValues(t)
+	readme := string(repoFile(t, "README.md"))
+	start := strings.Index(readme, "\n## Settings")
+	if start < 0 {
+		t.Fatal("README.md has no Settings section")
+	}
+	readme = readme[start+1:]
+	if end := strings.Index(readme, "\n## "); end > 0 {
+		readme = readme[:end]
+	}
+	rows := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Za-z_]+)`").FindAllStringSubmatch(readme, -1) {
+		rows[m[1]] = true
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+		if _, ok := values[n]; !ok {
+			t.Errorf("%s is read by the code but missing from local.settings.example.json", n)
+		}
+		if !rows[n] {
+			t.Errorf("%s is read by the code but has no row in the README settings table", n)
+		}
+	}
+	for n := range values {
+		if !seen[n] && !hostOnly[n] {
+			t.Errorf("%s is in local.settings.example.json but the code never reads it", n)
+		}
+	}
+	for n := range rows {
+		if !seen[n] && !hostOnly[n] {
+			t.Errorf("%s has a README row but the code never reads it", n)
+		}
+	}
+}
+
+func valid() map[string]string {
+	return map[string]string{
+		"AzureWebJobsStorage":     "DefaultEndpointsProtocol=https;AccountName=prodacct;AccountKey=c2VjcmV0LWtleS12YWx1ZQ==;EndpointSuffix=core.windows.net",
+		"SAP_BASE_URL":            "https://s4.example.com",
+		"SAP_USERNAME":            "INTEGRATION",
+		"SAP_PASSWORD":            "s3cr3t-sap-pass",
+		"DATAVERSE_URL":           "https://contoso.crm4.dynamics.com",
+		"DATAVERSE_TENANT_ID":     "11111111-2222-3333-4444-555555555555",
+		"DATAVERSE_CLIENT_ID":     "66666666-7777-8888-9999-000000000000",
+		"DATAVERSE_CLIENT_SECRET": "s3cr3t-dv-secret",
+	}
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "<unset>" {
+			delete(m, kv[i])
+			continue
+		}
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // settings named in the error, in order
+	}{
+		{"valid", valid(), nil},
+		{"identity-based storage", with(valid(), "AzureWebJobsStorage", "<unset>", "AzureWebJobsStorage__accountName", "prodacct", "AzureWebJobsStorage__clientId", "66666666-7777-8888-9999-000000000000"), nil},
+		{"no storage at all", with(valid(), "AzureWebJobsStorage", "<unset>"), []string{"AzureWebJobsStorage"}},
+		{"bad account name", with(valid(), "AzureWebJobsStorage", "<unset>", "AzureWebJobsStorage__accountName", "Prod_Acct"), []string{"AzureWebJobsStorage__accountName"}},
+		{"connection string without key", with(valid(), "AzureWebJobsStorage", "AccountName=x;EndpointSuffix=core.windows.net"), []string{"AzureWebJobsStorage"}},
+		{"plain http to a real host", with(valid(), "SAP_BASE_URL", "http://s4.example.com"), []string{"SAP_BASE_URL"}},
+		{"credentials in the URL", with(valid(), "SAP_BASE_URL", "https://user:pw@s4.example.com"), []string{"SAP_BASE_URL"}},
+		{"oauth2 needs its settings", with(valid(), "SAP_AUTH_MODE", "oauth2"), []string{"SAP_OAUTH_CLIENT_ID", "SAP_OAUTH_CLIENT_SECRET", "SAP_OAUTH_TOKEN_URL"}},
+		{"unknown auth modes", with(valid(), "SAP_AUTH_MODE", "kerberos", "DATAVERSE_AUTH_MODE", "pat"), []string{"DATAVERSE_AUTH_MODE", "SAP_AUTH_MODE"}},
+		{"certificate needs a path", with(valid(), "DATAVERSE_AUTH_MODE", "client_certificate"), []string{"DATAVERSE_CLIENT_CERTIFICATE_PATH"}},
+		{"managed identity needs no secret", with(valid(), "DATAVERSE_AUTH_MODE", "managed_identity", "DATAVERSE_CLIENT_SECRET", "<unset>", "DATAVERSE_TENANT_ID", "<unset>"), nil},
+		{"every problem at once", with(valid(),
+			"SAP_TIMEOUT", "soon", "SAP_READ_RETRIES", "many", "DATAVERSE_MAX_CONCURRENCY", "100",
+			"DATAVERSE_PAGE_SIZE", "0", "INVENTORY_SYNC_SCHEDULE", "*/15 * * * *", "STATUS_EVENTS_QUEUE", "SAP_Events",
+			"LOG_LEVEL", "loud", "SAP_CLIENT", "1000", "DATAVERSE_TENANT_ID", "contoso", "STATE_TABLE", "state-table",
+			"SHUTDOWN_TIMEOUT", "0s"),
+			[]string{"DATAVERSE_MAX_CONCURRENCY", "DATAVERSE_PAGE_SIZE", "DATAVERSE_TENANT_ID", "INVENTORY_SYNC_SCHEDULE",
+				"LOG_LEVEL", "SAP_CLIENT", "SAP_READ_RETRIES", "SAP_TIMEOUT", "SHUTDOWN_TIMEOUT", "STATE_TABLE", "STATUS_EVENTS_QUEUE"}},
+		{"initial above max", with(valid(), "DATAVERSE_MAX_CONCURRENCY", "8", "DATAVERSE_INITIAL_CONCURRENCY", "16"), []string{"DATAVERSE_INITIAL_CONCURRENCY"}},
+		{"same queue twice", with(valid(), "ORDER_PUSH_QUEUE", "sap-events"), []string{"ORDER_PUSH_QUEUE"}},
+		{"bad cron values", with(valid(), "INVENTORY_SYNC_SCHEDULE", "0 61 * * * *"), []string{"INVENTORY_SYNC_SCHEDULE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(context.Background(), envconfig.MapLookuper(tt.env))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want *ValidationError", err)
+			}
+			var got []string
+			for _, p := range ve.Problems {
+				got = append(got, p.Setting)
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("problems name %v, want %v\n%v", got, tt.want, err)
+			}
+			for _, secret := range []string{"s3cr3t-sap-pass", "s3cr3t-dv-secret", "c2VjcmV0LWtleS12YWx1ZQ==", ":pw@"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("the error prints a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	c, err := Load(context.Background(), envconfig.MapLookuper(valid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("settings", "sap", c.SAP, "dv_secret", c.Dataverse.ClientSecret, "cfg", c)
+	out := buf.String() + fmt.Sprintf("%v %+v %#v %s", c, c, c, c.SAP.Password)
+	b, _ := json.Marshal(c)
+	out += string(b)
+	for _, secret := range []string{"s3cr3t-sap-pass", "s3cr3t-dv-secret", "c2VjcmV0LWtleS12YWx1ZQ=="} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("a secret was printed: %s", out)
+		}
+	}
+	if c.SAP.Password.Reveal() != "s3cr3t-sap-pass" {
+		t.Fatal("Reveal must return the value")
+	}
+}
+
+func TestNCRONTAB(t *testing.T) {
+	for _, ok := range []string{"0 */15 * * * *", "0 30 9 * * 1-5", "*/2 * * * * *", "0 0 0 1 Jan *", "0 0 12 * * Mon,Fri"} {
+		if err := ValidateNCRONTAB(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"*/15 * * * *", "0 0 24 * * *", "0 */0 * * * *", "x * * * * *", ""} {
+		if err := ValidateNCRONTAB(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
