@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,12 @@ func New(opts Options) (*Host, error) {
 	for k, v := range opts.Settings {
 		settings[k] = v
 	}
+	// The handler runs in the app folder and is told its path, so the path must not depend on our own directory.
+	dist, err := filepath.Abs(opts.Dist)
+	if err != nil {
+		return nil, fmt.Errorf("finding the app folder: %w", err)
+	}
+	opts.Dist = dist
 	cfg, err := readHostConfig(opts.Dist)
 	if err != nil {
 		return nil, err

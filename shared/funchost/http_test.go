@@ -273,3 +273,16 @@ func TestStartFailsWhenHandlerNeverAnswers(t *testing.T) {
 		})
 	}
 }
+
+func TestRelativeDist(t *testing.T) {
+	dist := makeDist(t, "http", hostJSON(false), testHandler(t))
+	t.Chdir(filepath.Dir(dist))
+	h := startHost(t, filepath.Base(dist), nil)
+	e, status := getEnv(t, h)
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	if e.AppRoot != dist {
+		t.Errorf("FUNCTIONS_APP_ROOT_PATH = %q, want the absolute %q", e.AppRoot, dist)
+	}
+}

@@ -141,7 +141,7 @@ func startHost(t *testing.T, dist string, settings map[string]string) *testHost 
 	}
 	t.Cleanup(func() {
 		h.Close()
-		if t.Failed() {
+		if t.Failed() || os.Getenv("FUNCHOST_TEST_LOG") != "" {
 			t.Logf("host log:\n%s", buf.String())
 		}
 	})
