@@ -112,4 +112,3 @@ func mustPort(t *testing.T, addr string) int {
 	}
 	return n
 }
-
