@@ -202,12 +202,75 @@ type function struct {
 	inputs   []binding // the trigger first
 	outputs  []binding
 	disabled bool
+	retry    *retryPolicy
 }
 
 type functionJSON struct {
-	Bindings []binding `json:"bindings"`
-	Disabled bool      `json:"disabled"`
+	Bindings []binding       `json:"bindings"`
+	Disabled bool            `json:"disabled"`
+	Retry    *retryPolicyDoc `json:"retry"`
 }
+
+// retryPolicyDoc is function.json "retry".
+type retryPolicyDoc struct {
+	Strategy        string `json:"strategy"`
+	MaxRetryCount   int    `json:"maxRetryCount"`
+	DelayInterval   string `json:"delayInterval"`
+	MinimumInterval string `json:"minimumInterval"`
+	MaximumInterval string `json:"maximumInterval"`
+}
+
+// retryPolicy is a function-level retry policy: fixedDelay or exponentialBackoff; maxRetryCount -1 means forever.
+type retryPolicy struct {
+	maxRetryCount int
+	fixed         time.Duration // fixedDelay
+	min, max      time.Duration // exponentialBackoff
+}
+
+func parseRetry(d *retryPolicyDoc) (*retryPolicy, error) {
+	if d == nil {
+		return nil, nil
+	}
+	if d.MaxRetryCount < -1 {
+		return nil, fmt.Errorf("retry.maxRetryCount %d: want -1 (forever) or more", d.MaxRetryCount)
+	}
+	p := &retryPolicy{maxRetryCount: d.MaxRetryCount}
+	var err error
+	switch strings.ToLower(d.Strategy) {
+	case "fixeddelay":
+		if p.fixed, err = parseTimeSpan(d.DelayInterval); err != nil {
+			return nil, fmt.Errorf("retry.delayInterval: %w", err)
+		}
+	case "exponentialbackoff":
+		if p.min, err = parseTimeSpan(d.MinimumInterval); err != nil {
+			return nil, fmt.Errorf("retry.minimumInterval: %w", err)
+		}
+		if p.max, err = parseTimeSpan(d.MaximumInterval); err != nil {
+			return nil, fmt.Errorf("retry.maximumInterval: %w", err)
+		}
+		if p.max < p.min {
+			return nil, errors.New("retry: maximumInterval is below minimumInterval")
+		}
+	default:
+		return nil, fmt.Errorf("retry.strategy %q: want fixedDelay or exponentialBackoff", d.Strategy)
+	}
+	return p, nil
+}
+
+// delay is the wait before retry n (1 for the first retry).
+func (p *retryPolicy) delay(n int) time.Duration {
+	if p.fixed > 0 || p.max == 0 {
+		return p.fixed
+	}
+	d := p.min
+	for i := 1; i < n && d < p.max; i++ {
+		d *= 2
+	}
+	return min(d, p.max)
+}
+
+// exhausted says whether retry n is past the policy.
+func (p *retryPolicy) exhausted(n int) bool { return p.maxRetryCount >= 0 && n > p.maxRetryCount }
 
 // readFunctions reads every <root>/<name>/function.json, sorted by name.
 func readFunctions(root string) ([]*function, error) {
@@ -248,7 +311,11 @@ func parseFunction(name string, b []byte) (*function, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("parsing %s/function.json: %w", name, err)
 	}
-	fn := &function{name: name, disabled: doc.Disabled}
+	retry, err := parseRetry(doc.Retry)
+	if err != nil {
+		return nil, fmt.Errorf("%s/function.json: %w", name, err)
+	}
+	fn := &function{name: name, disabled: doc.Disabled, retry: retry}
 	var triggers int
 	for _, bd := range doc.Bindings {
 		switch {

@@ -132,7 +132,9 @@ func (h *Host) runQueueMessage(ctx context.Context, fn *function, name string, m
 	for k, t := range map[string]*time.Time{"InsertionTime": m.InsertionTime, "ExpirationTime": m.ExpirationTime,
 		"NextVisibleTime": m.TimeNextVisible} {
 		if t != nil {
-			inv.addMetadata(k, t.UTC().Format(dotnetOffsetTime))
+			// Current hosts pass DateTimeOffset values through unserialised: a plain ISO 8601 string.
+			inv.metadata[k] = t.UTC().Format(dotnetOffsetTime)
+			inv.bindingData[strings.ToLower(k)] = t.UTC().Format(dotnetOffsetTime)
 		}
 	}
 	_, err := h.invoke(ctx, inv)

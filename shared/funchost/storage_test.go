@@ -338,3 +338,27 @@ func TestWrappedHTTPOutputs(t *testing.T) {
 		t.Errorf("int constraint: status %d, want 404", status)
 	}
 }
+
+func TestTimerRetryPolicy(t *testing.T) {
+	conn := testStorage(t)
+	out := queueFor(t, conn, "flaky-out")
+	h := startHost(t, makeDist(t, "storage", hostJSON(false), testHandler(t)), storageSettings(conn, never))
+	if status, _, _ := do(t, "POST", h.base+"/admin/functions/flaky", map[string]string{"x-functions-key": DefaultMasterKey}, `{}`); status != 202 {
+		t.Fatalf("admin call: status %d", status)
+	}
+	msgs := receive(t, out, 1, 10*time.Second)
+	var got struct {
+		RetryCount    int    `json:"retryCount"`
+		MaxRetryCount int    `json:"maxRetryCount"`
+		Exception     string `json:"exception"`
+	}
+	if err := json.Unmarshal([]byte(msgs[0]), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.RetryCount != 2 || got.MaxRetryCount != 2 || !strings.Contains(got.Exception, "500") {
+		t.Errorf("retry context on the last attempt: %+v", got)
+	}
+	if n := strings.Count(h.log.String(), `"msg":"retrying","function":"flaky"`); n != 2 {
+		t.Errorf("%d retries logged, want 2", n)
+	}
+}

@@ -154,12 +154,12 @@ func (h *Host) runTimer(ctx context.Context, tm *timer) {
 	}
 }
 
-// fireTimer runs the function once, waiting for a running one to finish first.
+// fireTimer runs the function once, waiting for a running one to finish first, and retries a failure as the
+// function's retry policy says.
 func (h *Host) fireTimer(ctx context.Context, tm *timer, pastDue bool) {
 	tm.run.Lock()
 	defer tm.run.Unlock()
 	now := time.Now().In(tm.loc)
-	inv := newInvocation(tm.fn)
 	info := map[string]any{"Schedule": map[string]any{"AdjustForDST": true}, "ScheduleStatus": nil, "IsPastDue": pastDue}
 	tm.mu.Lock()
 	if st := tm.status; st != nil {
@@ -167,8 +167,28 @@ func (h *Host) fireTimer(ctx context.Context, tm *timer, pastDue bool) {
 			"LastUpdated": formatScheduleTime(st.LastUpdated)}
 	}
 	tm.mu.Unlock()
-	inv.data[tm.fn.trigger.Name] = info
-	_, err := h.invoke(context.WithoutCancel(ctx), inv)
+	var err error
+retry:
+	for attempt := 0; ; attempt++ {
+		inv := newInvocation(tm.fn)
+		inv.data[tm.fn.trigger.Name] = info
+		if p := tm.fn.retry; p != nil {
+			inv.metadata["RetryContext"] = retryContext(attempt, p.maxRetryCount, err)
+		}
+		_, err = h.invoke(context.WithoutCancel(ctx), inv)
+		p := tm.fn.retry
+		if err == nil || p == nil || p.exhausted(attempt+1) {
+			break
+		}
+		wait := p.delay(attempt + 1)
+		h.log.Warn("retrying", "function", tm.fn.name, "retry", attempt+1, "max_retry_count", p.maxRetryCount,
+			"after", wait.String())
+		select {
+		case <-ctx.Done(): // the host is closing
+			break retry
+		case <-time.After(wait):
+		}
+	}
 	tm.mu.Lock()
 	tm.runs++
 	tm.lastFailed = err != nil
@@ -176,6 +196,15 @@ func (h *Host) fireTimer(ctx context.Context, tm *timer, pastDue bool) {
 		tm.status = &scheduleStatus{Last: now, Next: tm.sched.Next(time.Now().In(tm.loc)), LastUpdated: time.Now().In(tm.loc)}
 	}
 	tm.mu.Unlock()
+}
+
+// retryContext is Metadata.RetryContext: the retry number (0 on the first attempt) and the last failure.
+func retryContext(retry, max int, last error) map[string]any {
+	rc := map[string]any{"RetryCount": retry, "MaxRetryCount": max, "Exception": nil}
+	if last != nil {
+		rc["Exception"] = map[string]any{"ClassName": "System.Exception", "Message": last.Error()}
+	}
+	return rc
 }
 
 // formatScheduleTime writes a DateTime as Json.NET does; the zero time is .NET's DateTime.MinValue.

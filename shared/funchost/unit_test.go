@@ -267,3 +267,44 @@ func TestNewRejectsBadApps(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryPolicy(t *testing.T) {
+	tests := []struct {
+		name   string
+		doc    retryPolicyDoc
+		delays []time.Duration // for retries 1, 2, ...
+		last   int             // the last retry allowed; -1: forever
+		err    bool
+	}{
+		{"fixed", retryPolicyDoc{Strategy: "fixedDelay", MaxRetryCount: 3, DelayInterval: "00:00:10"},
+			[]time.Duration{10 * time.Second, 10 * time.Second, 10 * time.Second}, 3, false},
+		{"exponential", retryPolicyDoc{Strategy: "exponentialBackoff", MaxRetryCount: 5, MinimumInterval: "00:00:04", MaximumInterval: "00:00:20"},
+			[]time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 20 * time.Second}, 5, false},
+		{"forever", retryPolicyDoc{Strategy: "fixedDelay", MaxRetryCount: -1, DelayInterval: "00:00:01"},
+			[]time.Duration{time.Second}, -1, false},
+		{"unknown strategy", retryPolicyDoc{Strategy: "linear"}, nil, 0, true},
+		{"max below min", retryPolicyDoc{Strategy: "exponentialBackoff", MinimumInterval: "00:01:00", MaximumInterval: "00:00:10"}, nil, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := parseRetry(&tt.doc)
+			if (err != nil) != tt.err {
+				t.Fatalf("err = %v", err)
+			}
+			if tt.err {
+				return
+			}
+			for i, want := range tt.delays {
+				if got := p.delay(i + 1); got != want {
+					t.Errorf("delay(%d) = %v, want %v", i+1, got, want)
+				}
+			}
+			if tt.last >= 0 && (p.exhausted(tt.last) || !p.exhausted(tt.last+1)) {
+				t.Errorf("exhausted wrong around %d", tt.last)
+			}
+			if tt.last < 0 && p.exhausted(1000) {
+				t.Error("a forever policy ran out")
+			}
+		})
+	}
+}

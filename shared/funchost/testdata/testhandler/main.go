@@ -82,7 +82,7 @@ func main() {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {})
 	// Forwarded HTTP functions arrive at their own path.
 	mux.HandleFunc("/api/", a.forwarded)
-	for _, name := range []string{"hello", "secret", "crash", "echo", "tick", "work", "fail", "env"} {
+	for _, name := range []string{"hello", "secret", "crash", "echo", "tick", "work", "fail", "env", "flaky"} {
 		mux.HandleFunc("POST /"+name, a.invocation(name))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -174,6 +174,23 @@ func (a *app) invocation(name string) http.HandlerFunc {
 				}},
 				Logs: []string{"work processed"},
 			})
+		case "flaky":
+			// Fails until the host's retry policy has retried twice, then reports the retry context it saw.
+			var rc struct {
+				RetryCount    int             `json:"RetryCount"`
+				MaxRetryCount int             `json:"MaxRetryCount"`
+				Exception     json.RawMessage `json:"Exception"`
+			}
+			if err := json.Unmarshal(req.Metadata["RetryContext"], &rc); err != nil {
+				http.Error(w, "no RetryContext: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if rc.RetryCount < 2 {
+				http.Error(w, "flaky failing on attempt "+fmt.Sprint(rc.RetryCount), http.StatusInternalServerError)
+				return
+			}
+			writeJSON(w, http.StatusOK, invocationResponse{Outputs: map[string]any{"result": map[string]any{
+				"retryCount": rc.RetryCount, "maxRetryCount": rc.MaxRetryCount, "exception": string(rc.Exception)}}})
 		case "fail":
 			// Outputs given with a failure status must be dropped by the host.
 			writeJSON(w, http.StatusInternalServerError, invocationResponse{
