@@ -135,21 +135,30 @@ func (h *Host) writeBlobOutput(ctx context.Context, inv *invocation, b binding, 
 	if err != nil {
 		return err
 	}
-	key := "b|" + c.URL() + "|" + container
-	h.storage.mu.Lock()
-	done := h.storage.created[key]
-	h.storage.mu.Unlock()
-	if !done {
-		if _, err := c.CreateContainer(ctx, container, nil); err != nil && !isCode(err, string(bloberror.ContainerAlreadyExists)) {
-			return fmt.Errorf("creating container %s: %w", container, err)
-		}
-		h.storage.mu.Lock()
-		h.storage.created[key] = true
-		h.storage.mu.Unlock()
+	if err := h.ensureContainer(ctx, c, container); err != nil {
+		return err
 	}
 	if _, err := c.UploadBuffer(ctx, container, blob, v.text(), nil); err != nil {
 		return fmt.Errorf("uploading blob %s: %w", path, err)
 	}
+	return nil
+}
+
+// ensureContainer creates a blob container the first time the host writes to it.
+func (h *Host) ensureContainer(ctx context.Context, c *azblob.Client, container string) error {
+	key := "b|" + c.URL() + "|" + container
+	h.storage.mu.Lock()
+	done := h.storage.created[key]
+	h.storage.mu.Unlock()
+	if done {
+		return nil
+	}
+	if _, err := c.CreateContainer(ctx, container, nil); err != nil && !isCode(err, string(bloberror.ContainerAlreadyExists)) {
+		return fmt.Errorf("creating container %s: %w", container, err)
+	}
+	h.storage.mu.Lock()
+	h.storage.created[key] = true
+	h.storage.mu.Unlock()
 	return nil
 }
 

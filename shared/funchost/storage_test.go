@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,8 +85,11 @@ func queueLength(t *testing.T, q *azqueue.QueueClient) int {
 	return int(*p.ApproximateMessagesCount)
 }
 
+// storageSettings gives each host its own host id, so that timer status records of one test do not leak into
+// another.
 func storageSettings(conn, schedule string) map[string]string {
-	return map[string]string{SettingStorage: conn, "ECHO_QUEUE": "echo-out", "TICK_SCHEDULE": schedule}
+	return map[string]string{SettingStorage: conn, "ECHO_QUEUE": "echo-out", "TICK_SCHEDULE": schedule,
+		SettingHostID: "test-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // never is a schedule that does not fire during a test.
@@ -360,5 +365,71 @@ func TestTimerRetryPolicy(t *testing.T) {
 	}
 	if n := strings.Count(h.log.String(), `"msg":"retrying","function":"flaky"`); n != 2 {
 		t.Errorf("%d retries logged, want 2", n)
+	}
+}
+
+func TestTimerPastDue(t *testing.T) {
+	conn := testStorage(t)
+	out := queueFor(t, conn, "daily-out")
+	settings := storageSettings(conn, never)
+	// A status recorded by an earlier run whose next occurrence has passed while no host ran.
+	bc, err := azblob.NewClientFromConnectionString(conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := bc.CreateContainer(ctx, "azure-webjobs-hosts", nil); err != nil && !isCode(err, "ContainerAlreadyExists") {
+		t.Fatal(err)
+	}
+	blob := "timers/" + settings[SettingHostID] + "/Host.Functions.daily/status"
+	old := `{"Last":"2026-01-01T03:00:00Z","Next":"2026-01-02T03:00:00Z","LastUpdated":"2026-01-01T03:00:01Z"}`
+	if _, err := bc.UploadBuffer(ctx, "azure-webjobs-hosts", blob, []byte(old), nil); err != nil {
+		t.Fatal(err)
+	}
+	startHost(t, makeDist(t, "storage", hostJSON(false), testHandler(t)), settings)
+
+	got := decodeTicks(t, receive(t, out, 1, 10*time.Second))[0]
+	if !got.IsPastDue {
+		t.Errorf("IsPastDue false for a missed occurrence: %+v", got)
+	}
+	var st struct{ Last, Next string }
+	if err := json.Unmarshal([]byte(got.ScheduleStatus), &st); err != nil || st.Next != "2026-01-02T03:00:00Z" || st.Last != "2026-01-01T03:00:00Z" {
+		t.Errorf("ScheduleStatus %s (%v), want the recorded one", got.ScheduleStatus, err)
+	}
+	// After the run the host records the new status: Last now, Next the next 03:00.
+	eventually(t, 5*time.Second, func() error {
+		resp, err := bc.DownloadStream(ctx, "azure-webjobs-hosts", blob, nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var doc struct{ Last, Next time.Time }
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			return err
+		}
+		if time.Since(doc.Last) > time.Minute || doc.Next.Hour() != 3 || !doc.Next.After(time.Now()) {
+			return fmt.Errorf("status not updated: %+v", doc)
+		}
+		return nil
+	})
+}
+
+func TestTimerRunOnStartup(t *testing.T) {
+	conn := testStorage(t)
+	ticks := queueFor(t, conn, "ticks")
+	dist := makeDist(t, "storage", hostJSON(false), testHandler(t))
+	fj := `{"bindings":[{"type":"timerTrigger","direction":"in","name":"timer","schedule":"%TICK_SCHEDULE%","runOnStartup":true},
+             {"type":"queue","direction":"out","name":"ticks","queueName":"ticks"}]}`
+	if err := os.WriteFile(filepath.Join(dist, "tick", "function.json"), []byte(fj), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startHost(t, dist, storageSettings(conn, never))
+	got := decodeTicks(t, receive(t, ticks, 1, 10*time.Second))
+	if len(got) != 1 || got[0].IsPastDue {
+		t.Errorf("runOnStartup gave %+v", got)
+	}
+	time.Sleep(time.Second)
+	if n := queueLength(t, ticks); n != 0 {
+		t.Errorf("%d more runs after the start-up run of a yearly schedule", n)
 	}
 }

@@ -2,11 +2,15 @@ package funchost
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/robfig/cron/v3"
 )
 
@@ -131,12 +135,26 @@ func newTimer(fn *function, expr string, settings map[string]string) (*timer, er
 func (h *Host) runTimer(ctx context.Context, tm *timer) {
 	now := time.Now().In(tm.loc)
 	next := tm.sched.Next(now)
+	pastDue := false
 	if tm.useMonitor {
+		st, err := h.readTimerStatus(ctx, tm)
+		if err != nil {
+			h.log.Warn("reading the timer's schedule status", "function", tm.fn.name, "err", err.Error())
+		}
+		if st == nil {
+			st = &scheduleStatus{Next: next, LastUpdated: now}
+		} else {
+			// An occurrence passed while no host ran: the host runs it at once, flagged past due.
+			pastDue = st.Next.Before(now)
+		}
 		tm.mu.Lock()
-		tm.status = &scheduleStatus{Next: next, LastUpdated: now}
+		tm.status = st
 		tm.mu.Unlock()
 	}
-	if tm.fn.trigger.RunOnStart {
+	if pastDue {
+		h.log.Info("timer is past due", "function", tm.fn.name)
+		h.fireTimer(ctx, tm, true)
+	} else if tm.fn.trigger.RunOnStart {
 		h.fireTimer(ctx, tm, false)
 	}
 	for {
@@ -192,10 +210,109 @@ retry:
 	tm.mu.Lock()
 	tm.runs++
 	tm.lastFailed = err != nil
+	var st *scheduleStatus
 	if tm.useMonitor {
-		tm.status = &scheduleStatus{Last: now, Next: tm.sched.Next(time.Now().In(tm.loc)), LastUpdated: time.Now().In(tm.loc)}
+		st = &scheduleStatus{Last: now, Next: tm.sched.Next(time.Now().In(tm.loc)), LastUpdated: time.Now().In(tm.loc)}
+		tm.status = st
 	}
 	tm.mu.Unlock()
+	if st != nil {
+		if err := h.writeTimerStatus(context.WithoutCancel(ctx), tm, st); err != nil {
+			h.log.Warn("recording the timer's schedule status", "function", tm.fn.name, "err", err.Error())
+		}
+	}
+}
+
+// Where the host keeps monitored timers' status: one small JSON blob per function in the app's storage account.
+const (
+	hostsContainer = "azure-webjobs-hosts"
+	SettingHostID  = "AzureFunctionsWebHost__hostid"
+)
+
+func (h *Host) timerStatusBlob(tm *timer) string {
+	return "timers/" + h.hostID() + "/Host.Functions." + tm.fn.name + "/status"
+}
+
+// hostID names this app in the storage account: the host's setting, else the machine's name as Core Tools does.
+func (h *Host) hostID() string {
+	if id := h.settings[SettingHostID]; id != "" {
+		return id
+	}
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "funchost"
+	}
+	name = strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9-]`).ReplaceAllString(name, "-"))
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	return strings.Trim(name, "-")
+}
+
+type statusDoc struct {
+	Last        string `json:"Last"`
+	Next        string `json:"Next"`
+	LastUpdated string `json:"LastUpdated"`
+}
+
+// readTimerStatus loads the recorded status; nil without storage or without a record.
+func (h *Host) readTimerStatus(ctx context.Context, tm *timer) (*scheduleStatus, error) {
+	if _, err := storageConnection(h.settings, ""); err != nil {
+		return nil, nil
+	}
+	c, err := h.storage.blobService("")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.DownloadStream(ctx, hostsContainer, h.timerStatusBlob(tm), nil)
+	if isCode(err, string(bloberror.BlobNotFound)) || isCode(err, string(bloberror.ContainerNotFound)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("downloading the status: %w", err)
+	}
+	defer resp.Body.Close()
+	var doc statusDoc
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("decoding the status: %w", err)
+	}
+	st := &scheduleStatus{}
+	for _, f := range []struct {
+		s  string
+		to *time.Time
+	}{{doc.Last, &st.Last}, {doc.Next, &st.Next}, {doc.LastUpdated, &st.LastUpdated}} {
+		if f.s == "" || strings.HasPrefix(f.s, "0001-01-01") {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.s)
+		if err != nil {
+			return nil, fmt.Errorf("decoding the status time %q: %w", f.s, err)
+		}
+		*f.to = t.In(tm.loc)
+	}
+	return st, nil
+}
+
+func (h *Host) writeTimerStatus(ctx context.Context, tm *timer, st *scheduleStatus) error {
+	if _, err := storageConnection(h.settings, ""); err != nil {
+		return nil
+	}
+	c, err := h.storage.blobService("")
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(statusDoc{Last: formatScheduleTime(st.Last), Next: formatScheduleTime(st.Next),
+		LastUpdated: formatScheduleTime(st.LastUpdated)})
+	if err != nil {
+		return fmt.Errorf("encoding the status: %w", err)
+	}
+	if err := h.ensureContainer(ctx, c, hostsContainer); err != nil {
+		return err
+	}
+	if _, err := c.UploadBuffer(ctx, hostsContainer, h.timerStatusBlob(tm), b, nil); err != nil {
+		return fmt.Errorf("uploading the status: %w", err)
+	}
+	return nil
 }
 
 // retryContext is Metadata.RetryContext: the retry number (0 on the first attempt) and the last failure.

@@ -82,7 +82,7 @@ func main() {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {})
 	// Forwarded HTTP functions arrive at their own path.
 	mux.HandleFunc("/api/", a.forwarded)
-	for _, name := range []string{"hello", "secret", "crash", "echo", "tick", "work", "fail", "env", "flaky"} {
+	for _, name := range []string{"hello", "secret", "crash", "echo", "tick", "work", "fail", "env", "flaky", "daily"} {
 		mux.HandleFunc("POST /"+name, a.invocation(name))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -140,7 +140,7 @@ func (a *app) invocation(name string) http.HandlerFunc {
 			a.httpFunction(w, name, id, req)
 		case "crash":
 			os.Exit(3)
-		case "tick":
+		case "tick", "daily":
 			time.Sleep(300 * time.Millisecond)
 			var timer struct {
 				IsPastDue      bool            `json:"IsPastDue"`
