@@ -286,3 +286,35 @@ func TestRelativeDist(t *testing.T) {
 		t.Errorf("FUNCTIONS_APP_ROOT_PATH = %q, want the absolute %q", e.AppRoot, dist)
 	}
 }
+
+func TestHTTPFailuresAndStatuses(t *testing.T) {
+	exe := testHandler(t)
+	wrapped := startHost(t, makeDist(t, "http", hostJSON(false), exe), map[string]string{"AzureWebJobs.secret.Disabled": "true"})
+	forwarded := startHost(t, makeDist(t, "http", hostJSON(true), exe), nil)
+	key := map[string]string{"x-functions-key": DefaultFunctionKey}
+	tests := []struct {
+		name       string
+		host       *testHost
+		path       string
+		header     map[string]string
+		wantStatus int
+		wantHeader string // X-From-Handler
+		notInBody  string
+	}{
+		{"wrapped: a failed invocation is a bare 500", wrapped, "/api/hello/x?fail=1", key, 500, "", "boom"},
+		{"forwarded: the handler's status passes through", forwarded, "/api/hello/x?status=418", key, 418, "yes", ""},
+		{"forwarded: the handler's 500 passes through", forwarded, "/api/hello/x?status=500", key, 500, "yes", ""},
+		{"disabled by setting", wrapped, "/api/secret", map[string]string{"x-functions-key": DefaultMasterKey}, 404, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, hdr, body := do(t, "GET", tt.host.base+tt.path, tt.header, "")
+			if status != tt.wantStatus || hdr.Get("X-From-Handler") != tt.wantHeader {
+				t.Errorf("status %d, X-From-Handler %q; want %d, %q", status, hdr.Get("X-From-Handler"), tt.wantStatus, tt.wantHeader)
+			}
+			if tt.notInBody != "" && strings.Contains(body, tt.notInBody) {
+				t.Errorf("body %q leaks the handler's error", body)
+			}
+		})
+	}
+}

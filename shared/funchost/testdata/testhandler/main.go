@@ -110,7 +110,12 @@ func (a *app) forwarded(w http.ResponseWriter, r *http.Request) {
 		os.Exit(3)
 	}
 	body, _ := io.ReadAll(r.Body)
-	writeJSON(w, http.StatusOK, map[string]any{
+	status := http.StatusOK
+	if s := r.URL.Query().Get("status"); s != "" {
+		fmt.Sscan(s, &status)
+	}
+	w.Header().Set("X-From-Handler", "yes")
+	writeJSON(w, status, map[string]any{
 		"mode": "forwarded", "method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "body": string(body),
 		"invocationId": r.Header.Get("X-Azure-Functions-InvocationId"),
 		"hostVersion":  r.Header.Get("X-Azure-Functions-HostVersion"),
@@ -214,6 +219,11 @@ func (a *app) httpFunction(w http.ResponseWriter, name, id string, req invocatio
 	var hr httpRequest
 	if err := json.Unmarshal(req.Data["req"], &hr); err != nil {
 		http.Error(w, "decoding req: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if hr.Query["fail"] != "" {
+		// A failed invocation: the host must answer 500 and never pass this body on.
+		http.Error(w, "handler internals: boom", http.StatusInternalServerError)
 		return
 	}
 	body := ""
