@@ -206,6 +206,17 @@ func (w *worker) lastOutput() string {
 // supervise restarts the process each time it exits, waiting longer after each quick failure.
 func (w *worker) supervise() {
 	defer close(w.done)
+	// stop may come while a restart is under way: whatever process is current when supervision ends goes too.
+	defer func() {
+		w.mu.Lock()
+		cmd, exited := w.cmd, w.exited
+		w.mu.Unlock()
+		select {
+		case <-exited:
+		default:
+			w.kill(cmd, exited)
+		}
+	}()
 	delay := time.Second
 	for {
 		w.mu.Lock()

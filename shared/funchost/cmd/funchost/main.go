@@ -55,6 +55,7 @@ func run(log *slog.Logger, dist, settingsPath, addr string) error {
 	}
 	log.Info("host started", "addr", h.Addr())
 	<-ctx.Done()
+	stop() // a second Ctrl-C ends the process at once, even while invocations drain
 	log.Info("stopping")
 	return h.Close()
 }
