@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testHandler(t *testing.T) string {
+func testHandler(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "funchost-test")
@@ -64,7 +64,7 @@ func hostJSON(forward bool) string {
 }
 
 // makeDist lays out an app folder from testdata/apps/<app> plus host.json and the given executable.
-func makeDist(t *testing.T, app, host, exe string) string {
+func makeDist(t testing.TB, app, host, exe string) string {
 	t.Helper()
 	dist := t.TempDir()
 	src := filepath.Join("testdata", "apps", app)
