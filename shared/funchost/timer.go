@@ -96,10 +96,8 @@ type timer struct {
 
 	run sync.Mutex // held while an invocation runs: never two at once
 
-	mu         sync.Mutex
-	status     *scheduleStatus
-	runs       int
-	lastFailed bool
+	mu     sync.Mutex
+	status *scheduleStatus
 }
 
 type scheduleStatus struct {
@@ -208,8 +206,6 @@ retry:
 		}
 	}
 	tm.mu.Lock()
-	tm.runs++
-	tm.lastFailed = err != nil
 	var st *scheduleStatus
 	if tm.useMonitor {
 		st = &scheduleStatus{Last: now, Next: tm.sched.Next(time.Now().In(tm.loc)), LastUpdated: time.Now().In(tm.loc)}

@@ -40,14 +40,13 @@ type worker struct {
 	readyTimeout time.Duration
 	client       *http.Client // for readiness probes
 
-	mu       sync.Mutex
-	port     int
-	ready    chan struct{} // closed once the current process answers
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the current process has exited
-	closing  bool
-	tail     []string
-	restarts int
+	mu      sync.Mutex
+	port    int
+	ready   chan struct{} // closed once the current process answers
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the current process has exited
+	closing bool
+	tail    []string
 
 	done chan struct{} // closed when the supervisor has stopped
 }
@@ -233,7 +232,6 @@ func (w *worker) supervise() {
 			return
 		}
 		w.ready = make(chan struct{})
-		w.restarts++
 		w.mu.Unlock()
 		if time.Since(started) > maxRestartDelay {
 			delay = time.Second
@@ -294,14 +292,4 @@ func (w *worker) endpoint(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", fmt.Errorf("waiting for the handler: %w", ctx.Err())
 	}
-}
-
-// pid is the current process id, for tests.
-func (w *worker) pid() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cmd == nil || w.cmd.Process == nil {
-		return 0
-	}
-	return w.cmd.Process.Pid
 }
