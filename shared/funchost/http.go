@@ -1,0 +1,517 @@
+package funchost
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// route is one HTTP trigger's URL template.
+type route struct {
+	fn        *function
+	segments  []segment
+	methods   map[string]bool // empty: every method
+	authLevel string
+}
+
+type segment struct {
+	literal    string // for a literal segment
+	param      string // for {name}
+	constraint string // {name:int}
+	optional   bool   // {name?}
+	catchAll   bool   // {*name}
+}
+
+var paramSegment = regexp.MustCompile(`^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\([^)]*\))?)?(\??)\}$`)
+
+func newRoute(prefix string, fn *function) (*route, error) {
+	t := fn.trigger
+	tmpl := t.Route
+	if tmpl == "" {
+		tmpl = fn.name
+	}
+	r := &route{fn: fn, methods: map[string]bool{}, authLevel: strings.ToLower(t.AuthLevel)}
+	if r.authLevel == "" {
+		r.authLevel = "function" // the host's default
+	}
+	switch r.authLevel {
+	case "anonymous", "function", "admin", "system":
+	default:
+		return nil, fmt.Errorf("httpTrigger: unknown authLevel %q", t.AuthLevel)
+	}
+	for _, m := range t.Methods {
+		r.methods[strings.ToUpper(m)] = true
+	}
+	var parts []string
+	if prefix != "" {
+		parts = append(parts, strings.Split(prefix, "/")...)
+	}
+	if s := strings.Trim(tmpl, "/"); s != "" {
+		parts = append(parts, strings.Split(s, "/")...)
+	}
+	for i, p := range parts {
+		if !strings.Contains(p, "{") {
+			r.segments = append(r.segments, segment{literal: p})
+			continue
+		}
+		m := paramSegment.FindStringSubmatch(p)
+		if m == nil {
+			return nil, fmt.Errorf("httpTrigger route %q: segment %q is not supported", tmpl, p)
+		}
+		sg := segment{param: m[2], constraint: strings.ToLower(m[3]), optional: m[4] == "?", catchAll: m[1] == "*"}
+		if sg.catchAll && i != len(parts)-1 {
+			return nil, fmt.Errorf("httpTrigger route %q: a catch-all must be last", tmpl)
+		}
+		r.segments = append(r.segments, sg)
+	}
+	return r, nil
+}
+
+// rank orders segments the way ASP.NET routing prefers them: literals, then constrained, plain, optional, catch-all.
+func (s segment) rank() int {
+	switch {
+	case s.param == "":
+		return 0
+	case s.catchAll:
+		return 4
+	case s.optional:
+		return 3
+	case s.constraint != "":
+		return 1
+	}
+	return 2
+}
+
+func sortRoutes(rs []*route) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i].segments, rs[j].segments
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k].rank() != b[k].rank() {
+				return a[k].rank() < b[k].rank()
+			}
+		}
+		return len(a) > len(b)
+	})
+}
+
+func (r *route) display() string {
+	var b strings.Builder
+	for _, s := range r.segments {
+		b.WriteString("/")
+		switch {
+		case s.param == "":
+			b.WriteString(s.literal)
+		case s.catchAll:
+			b.WriteString("{*" + s.param + "}")
+		default:
+			b.WriteString("{" + s.param + "}")
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+func (r *route) methodList() string {
+	if len(r.methods) == 0 {
+		return "ALL"
+	}
+	var ms []string
+	for m := range r.methods {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	return strings.Join(ms, ",")
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
+
+func constraintOK(c, v string) bool {
+	switch c {
+	case "int", "long":
+		_, err := strconv.ParseInt(v, 10, 64)
+		return err == nil
+	case "double", "decimal", "float":
+		_, err := strconv.ParseFloat(v, 64)
+		return err == nil
+	case "bool":
+		_, err := strconv.ParseBool(v)
+		return err == nil
+	case "alpha":
+		return regexp.MustCompile(`^[A-Za-z]+$`).MatchString(v)
+	case "guid":
+		return guidPattern.MatchString(v)
+	}
+	return true
+}
+
+// match compares an unescaped request path, split on "/", with the template and returns the route parameters.
+func (r *route) match(parts []string) (map[string]string, bool) {
+	params := map[string]string{}
+	i := 0
+	for _, s := range r.segments {
+		switch {
+		case s.catchAll:
+			if i < len(parts) {
+				params[s.param] = strings.Join(parts[i:], "/")
+			}
+			return params, true
+		case i >= len(parts):
+			if !s.optional {
+				return nil, false
+			}
+			continue
+		case s.param == "":
+			if !strings.EqualFold(s.literal, parts[i]) {
+				return nil, false
+			}
+		default:
+			if parts[i] == "" || !constraintOK(s.constraint, parts[i]) {
+				return nil, false
+			}
+			params[s.param] = parts[i]
+		}
+		i++
+	}
+	return params, i == len(parts)
+}
+
+// Handler serves the host's HTTP surface: triggers under the route prefix, the admin call and GET / .
+func (h *Host) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /admin/functions/{name}", h.serveAdminInvoke)
+	mux.HandleFunc("/", h.serveTrigger)
+	return mux
+}
+
+// authorize checks the key the host would ask for; it returns the key's name for the request's identity.
+func (h *Host) authorize(level string, r *http.Request) (string, bool) {
+	if level == "anonymous" {
+		return "", true
+	}
+	key := r.Header.Get("x-functions-key")
+	if key == "" {
+		key = r.URL.Query().Get("code")
+	}
+	eq := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	if key != "" && eq(key, h.keys.master) {
+		return "master", true
+	}
+	if level == "function" && key != "" && eq(key, h.keys.function) {
+		return "default", true
+	}
+	return "", false
+}
+
+func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" && len(h.cfg.routePrefix) > 0 {
+		// The host answers its root with a landing page; probes use it to see that the host is up.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "Your Functions app (local stand-in) is up and running.\n")
+		return
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) == 1 && parts[0] == "" {
+		parts = nil
+	}
+	var rt *route
+	var params map[string]string
+	for _, c := range h.routes {
+		if p, ok := c.match(parts); ok && !h.disabled(c.fn) && (len(c.methods) == 0 || c.methods[r.Method]) {
+			rt, params = c, p
+			break
+		}
+	}
+	if rt == nil {
+		http.NotFound(w, r)
+		return
+	}
+	keyName, ok := h.authorize(rt.authLevel, r)
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if h.cfg.forwardHTTP && rt.fn.isHTTPInAndOut() {
+		h.forward(w, r, rt)
+		return
+	}
+	h.wrapHTTP(w, r, rt, params, keyName)
+}
+
+// forward sends the request unchanged to the handler at the same path and copies the answer back as it is.
+func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
+	id := uuid.NewString()
+	ctx := r.Context()
+	h.log.InfoContext(ctx, "executing", "function", rt.fn.name, "invocation_id", id, "forwarded", true)
+	if h.cfg.functionTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.functionTimeout)
+		defer cancel()
+	}
+	base, err := h.worker.endpoint(ctx)
+	if err != nil {
+		h.log.ErrorContext(ctx, "invocation failed", "function", rt.fn.name, "invocation_id", id, "err", err.Error())
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	url := base + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		url += "?" + r.URL.RawQuery
+	}
+	var body io.Reader
+	if r.ContentLength != 0 {
+		body = r.Body
+	}
+	out, err := http.NewRequestWithContext(ctx, r.Method, url, body)
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	out.ContentLength = r.ContentLength
+	for k, vs := range r.Header {
+		out.Header[k] = append([]string(nil), vs...)
+	}
+	setHostHeaders(out.Header, id)
+	resp, err := h.client.Do(out)
+	if err != nil {
+		h.log.ErrorContext(ctx, "invocation failed", "function", rt.fn.name, "invocation_id", id, "err", err.Error())
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	defer resp.Body.Close()
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+	h.log.InfoContext(ctx, "executed", "function", rt.fn.name, "invocation_id", id, "status", resp.StatusCode)
+}
+
+// requestData is Data.req as the host builds it.
+func requestData(r *http.Request, params map[string]string, keyName string) (map[string]any, error) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	u := scheme + "://" + r.Host + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	query := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = strings.Join(vs, ",")
+	}
+	headers := map[string][]string{"Host": {r.Host}}
+	for k, vs := range r.Header {
+		headers[k] = vs
+	}
+	identities := []any{}
+	if keyName != "" {
+		level := "Function"
+		if keyName == "master" {
+			level = "Admin"
+		}
+		identities = append(identities, map[string]any{
+			"AuthenticationType": "WebJobsAuthLevel", "IsAuthenticated": true, "Actor": nil, "BootstrapContext": nil,
+			"Label": nil, "Name": nil,
+			"NameClaimType": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+			"RoleClaimType": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+			"Claims": []map[string]string{
+				{"Type": "http://schemas.microsoft.com/2017/07/functions/claims/authlevel", "Value": level},
+				{"Type": "http://schemas.microsoft.com/2017/07/functions/claims/keyid", "Value": keyName},
+			},
+		})
+	}
+	req := map[string]any{"Url": u, "Method": r.Method, "Query": query, "Headers": headers, "Params": params,
+		"Identities": identities}
+	// The host includes a body only when Content-Length is positive; octet-stream and multipart travel as base64.
+	if r.ContentLength > 0 {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("reading the request body: %w", err)
+		}
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/") {
+			req["Body"] = base64.StdEncoding.EncodeToString(b)
+		} else {
+			req["Body"] = string(b)
+		}
+	}
+	return req, nil
+}
+
+// wrapHTTP turns the request into an invocation and the handler's "res" output into the response.
+func (h *Host) wrapHTTP(w http.ResponseWriter, r *http.Request, rt *route, params map[string]string, keyName string) {
+	inv := newInvocation(rt.fn)
+	req, err := requestData(r, params, keyName)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	inv.data[rt.fn.trigger.Name] = req
+	for k, v := range params {
+		inv.addMetadata(k, v)
+	}
+	inv.metadata["Query"] = req["Query"]
+	flat := map[string]string{}
+	for k, vs := range r.Header {
+		flat[k] = strings.Join(vs, ",")
+	}
+	inv.metadata["Headers"] = flat
+	res, err := h.invoke(r.Context(), inv)
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	var out binding
+	for _, o := range rt.fn.outputs {
+		if o.is("http") {
+			out = o
+		}
+	}
+	raw, _ := outputRaw(out, res)
+	if err := h.writeHTTPOutput(w, rt.fn, raw); err != nil {
+		h.log.ErrorContext(r.Context(), "invocation failed", "function", rt.fn.name, "invocation_id", inv.id,
+			"err", err.Error())
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+// httpOutput is Outputs.res; the host reads its fields case-insensitively, and statusCode may be a string or number.
+type httpOutput struct {
+	StatusCode json.RawMessage            `json:"statusCode"`
+	Status     json.RawMessage            `json:"status"`
+	Body       json.RawMessage            `json:"body"`
+	Headers    map[string]json.RawMessage `json:"headers"`
+}
+
+func (h *Host) writeHTTPOutput(w http.ResponseWriter, fn *function, raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		// Nothing set: an empty 200, as an empty response object gives in the host.
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	var o httpOutput
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return fmt.Errorf("decoding the http output: %w", err)
+	}
+	status := http.StatusOK
+	code := o.StatusCode
+	if len(code) == 0 {
+		code = o.Status
+	}
+	if len(code) > 0 && string(code) != "null" {
+		var s string
+		if json.Unmarshal(code, &s) != nil {
+			s = string(code)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 100 || n > 999 {
+			return fmt.Errorf("decoding the http output: statusCode %s is not a status", string(code))
+		}
+		status = n
+	}
+	if len(o.Status) == 0 || o.Headers == nil {
+		// Newer hosts deserialise res with StatusCode, Status, Body and Headers all required.
+		h.log.Warn("http output lacks status or headers; newer Functions hosts reject it", "function", fn.name)
+	}
+	for k, v := range o.Headers {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			w.Header().Set(k, s)
+			continue
+		}
+		var ss []string
+		if json.Unmarshal(v, &ss) == nil {
+			w.Header()[http.CanonicalHeaderKey(k)] = ss
+			continue
+		}
+		w.Header().Set(k, string(v))
+	}
+	var body []byte
+	var s string
+	switch {
+	case len(o.Body) == 0 || string(o.Body) == "null":
+	case json.Unmarshal(o.Body, &s) == nil:
+		body = []byte(s)
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		}
+	default:
+		body = o.Body
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		}
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+	return nil
+}
+
+// serveAdminInvoke is POST /admin/functions/<name> {"input": "..."}: run a non-HTTP function now, with the master key.
+func (h *Host) serveAdminInvoke(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.authorize("admin", r); !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var fn *function
+	for _, f := range h.fns {
+		if strings.EqualFold(f.name, r.PathValue("name")) {
+			fn = f
+		}
+	}
+	if fn == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if fn.trigger.is("httpTrigger") {
+		http.Error(w, "the admin call runs non-HTTP functions only", http.StatusBadRequest)
+		return
+	}
+	var body struct {
+		Input string `json:"input"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			http.Error(w, "the body must be {\"input\": \"...\"}", http.StatusBadRequest)
+			return
+		}
+	}
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		ctx := context.WithoutCancel(r.Context())
+		switch {
+		case fn.trigger.is("timerTrigger"):
+			h.fireTimer(ctx, h.timers[fn.name], false)
+		case fn.trigger.is("queueTrigger"):
+			inv := newInvocation(fn)
+			inv.data[fn.trigger.Name] = jsonString(body.Input)
+			inv.bindingData["queuetrigger"] = body.Input
+			h.invoke(ctx, inv)
+		}
+	}()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// jsonString is Json.NET's SerializeObject of a string: the text as a JSON string literal.
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // Json.NET leaves <, > and & as they are
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}
