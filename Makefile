@@ -38,6 +38,10 @@ lint:
 package: build
 	$(GO) run ./shared/pack/cmd/pack -src . -handler bin/handler -dist dist -zip dist.zip
 
+## deploy: resource group, Bicep deployment and package upload (RESOURCE_GROUP=... LOCATION=...; see infra/README.md)
+deploy: package
+	infra/deploy.sh
+
 ## run: Azurite, the simulators and the app under func start or the local host stand-in
 run: package
 	infra/local/run

@@ -151,7 +151,7 @@ param dataverseClientSecret string = ''
 var suffix = uniqueString(subscription().id, resourceGroup().id, baseName)
 var prefix = toLower(baseName)
 var names = {
-  storage: take('st${prefix}${suffix}', 24)
+  storage: take('st${replace(prefix, '-', '')}${suffix}', 24)
   keyVault: take('kv-${prefix}-${suffix}', 24)
   identity: '${prefix}-id-${suffix}'
   workspace: '${prefix}-log-${suffix}'

@@ -19,6 +19,7 @@ param inventorySyncSchedule = '0 */15 * * * *'
 
 // Grants this user Key Vault Secrets Officer and Storage Blob Data Contributor (make deploy fills it in).
 param operatorPrincipalId = readEnvironmentVariable('D365SAP_OPERATOR_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('D365SAP_OPERATOR_TYPE', 'User')
 
 param sapPassword = readEnvironmentVariable('SAP_PASSWORD', '')
 param sapOAuthClientSecret = readEnvironmentVariable('SAP_OAUTH_CLIENT_SECRET', '')
