@@ -406,7 +406,7 @@ func bicepChecker(t *testing.T) func(args ...string) (string, int) {
 	}
 }
 
-var filesChecked = regexp.MustCompile(`bicep-check: (\d+) file\(s\), 0 with syntax errors`)
+var filesChecked = regexp.MustCompile(`bicep-check: (\d+) file\(s\), 0 with errors`)
 
 func TestBicepFilesParse(t *testing.T) {
 	check := bicepChecker(t)
@@ -427,15 +427,17 @@ func TestBicepFilesParse(t *testing.T) {
 
 var diagnostic = regexp.MustCompile(`(?m)^(.+):(\d+):(\d+): (.+)$`)
 
-// Broken copies: each edit must make the checker fail with a position in the edited file near the edit.
+// Broken copies: each edit must make the checker fail with a position in the edited file near the edit
+// (and, for the wiring checks, with a message naming what is wrong).
 func TestBicepCheckerReportsBrokenCopies(t *testing.T) {
 	check := bicepChecker(t)
 	infraDir := filepath.Join(repoRoot(t), "infra")
 	tests := []struct {
 		name string
 		file string
-		line string // the edited line's text after the edit, to find its number
+		line string // the text starting the line the error belongs to, after the edit
 		edit func([]byte) []byte
+		msg  string // a part of the expected message; empty for syntax errors, whose wording varies
 	}{
 		{
 			name: "misspelled keyword", file: "modules/storage.bicep",
@@ -459,6 +461,31 @@ func TestBicepCheckerReportsBrokenCopies(t *testing.T) {
 		{
 			name: "parameter without a value", file: "main.bicepparam",
 			edit: replace("param sapClient = '100'\n", "param sapClient =\n"), line: "param sapClient =",
+		},
+		{
+			name: "module given a parameter it does not declare", file: "main.bicep",
+			edit: replace("    appInsightsName: names.appInsights\n", "    appInsightName: names.appInsights\n"),
+			line: "    appInsightName:", msg: "modules/monitoring.bicep declares no parameter appInsightName",
+		},
+		{
+			name: "module not given a required parameter", file: "main.bicep",
+			edit: deleteLine(`    identityClientId: identity.outputs.clientId`),
+			line: "module functionApp ", msg: "required parameter identityClientId of modules/functionapp.bicep is not passed",
+		},
+		{
+			name: "module output that does not exist", file: "main.bicep",
+			edit: replace("functionApp.outputs.url\n", "functionApp.outputs.uri\n"),
+			line: "output functionAppUrl ", msg: "modules/functionapp.bicep has no output uri",
+		},
+		{
+			name: "module path misspelled", file: "main.bicep",
+			edit: replace("module identity 'modules/identity.bicep'", "module identity 'modules/identiti.bicep'"),
+			line: "module identity ", msg: "modules/identiti.bicep not found",
+		},
+		{
+			name: "parameters file assigns an undeclared parameter", file: "main.bicepparam",
+			edit: replace("param sapBaseUrl = ", "param sapBaseUri = "),
+			line: "param sapBaseUri ", msg: "declares no parameter sapBaseUri",
 		},
 	}
 	for _, tc := range tests {
@@ -491,12 +518,12 @@ func TestBicepCheckerReportsBrokenCopies(t *testing.T) {
 				line, _ := strconv.Atoi(m[2])
 				col, _ := strconv.Atoi(m[3])
 				// Error recovery may settle a line or two away from the edit, never further here.
-				if col >= 1 && line >= editedLine-3 && line <= editedLine+3 {
+				if col >= 1 && line >= editedLine-3 && line <= editedLine+3 && strings.Contains(m[4], tc.msg) {
 					near = true
 				}
 			}
 			if !near {
-				t.Errorf("no error reported within 3 lines of line %d of %s:\n%s", editedLine, tc.file, out)
+				t.Errorf("no error %q reported within 3 lines of line %d of %s:\n%s", tc.msg, editedLine, tc.file, out)
 			}
 		})
 	}
