@@ -363,14 +363,14 @@ Resources:
 	}
 }
 
-// bicepChecker returns a function running infra/tools/bicep-check.js, or skips (fails under CI=true) when
-// node or the pinned tree-sitter packages are not installed.
-func bicepChecker(t *testing.T) func(args ...string) (string, int) {
+// nodeTool returns a function running one of the scripts in infra/tools, or skips (fails under CI=true) when
+// node or the pinned npm packages are not installed.
+func nodeTool(t *testing.T, script string) func(args ...string) (string, int) {
 	t.Helper()
 	root := repoRoot(t)
 	tools := filepath.Join(root, "infra", "tools")
 	missing := func(what string) {
-		msg := what + " is not available; install the checker with: npm ci --prefix infra/tools --ignore-scripts"
+		msg := what + " is not available; install the checkers with: npm ci --prefix infra/tools --ignore-scripts"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -380,30 +380,37 @@ func bicepChecker(t *testing.T) func(args ...string) (string, int) {
 	if err != nil {
 		missing("node")
 	}
-	if _, err := os.Stat(filepath.Join(tools, "node_modules", "tree-sitter-bicep", "package.json")); err != nil {
-		missing("infra/tools/node_modules (tree-sitter-bicep)")
+	for _, pkg := range []string{"tree-sitter-bicep", "yaml"} {
+		if _, err := os.Stat(filepath.Join(tools, "node_modules", pkg, "package.json")); err != nil {
+			missing("infra/tools/node_modules/" + pkg)
+		}
 	}
-	script := filepath.Join(tools, "bicep-check.js")
+	scriptPath := filepath.Join(tools, script)
 	return func(args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
-		var out bytes.Buffer
+		cmd := exec.CommandContext(ctx, node, append([]string{scriptPath}, args...)...)
+		var out, stderr bytes.Buffer
 		cmd.Stdout = &out
-		cmd.Stderr = &out
+		cmd.Stderr = &stderr
 		err := cmd.Run()
 		var exit *exec.ExitError
 		switch {
 		case err == nil:
 			return out.String(), 0
 		case errors.As(err, &exit):
-			return out.String(), exit.ExitCode()
+			return out.String() + stderr.String(), exit.ExitCode()
 		default:
-			t.Fatalf("running bicep-check: %v\n%s", err, out.String())
+			t.Fatalf("running %s: %v\n%s%s", script, err, out.String(), stderr.String())
 			return "", -1
 		}
 	}
+}
+
+func bicepChecker(t *testing.T) func(args ...string) (string, int) {
+	t.Helper()
+	return nodeTool(t, "bicep-check.js")
 }
 
 var filesChecked = regexp.MustCompile(`bicep-check: (\d+) file\(s\), 0 with errors`)
