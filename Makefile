@@ -31,7 +31,7 @@ bench:
 
 ## lint: formatting and vet
 lint:
-	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l functions shared infra); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 ## package: dist/ laid out as the Functions host expects, and dist.zip (keeps the run bit)
