@@ -29,6 +29,9 @@ param flexMaximumInstanceCount int = 40
 @description('Flex Consumption: memory per instance in MB (512, 2048 or 4096).')
 param flexInstanceMemoryMB int = 2048
 
+@description('Flex Consumption: version of the custom-handler stack; list with az functionapp list-flexconsumption-runtimes --location LOCATION --runtime custom.')
+param flexRuntimeVersion string = '1.0'
+
 @description('Object id of the user or group who fills the Key Vault secrets and uploads packages; empty to grant no one.')
 param operatorPrincipalId string = ''
 
@@ -302,6 +305,7 @@ module functionApp 'modules/functionapp.bicep' = {
     productSettings: productSettings
     flexMaximumInstanceCount: flexMaximumInstanceCount
     flexInstanceMemoryMB: flexInstanceMemoryMB
+    flexRuntimeVersion: flexRuntimeVersion
   }
   // The app reads storage and Key Vault as soon as it starts: its roles must exist first.
   dependsOn: [
