@@ -60,7 +60,11 @@ param sapBaseUrl string
 @description('SAP_CLIENT: the SAP client (sap-client), three digits.')
 param sapClient string = '100'
 
-@description('SAP_AUTH_MODE: how the app signs in to SAP (basic for a communication user, or OAuth client credentials).')
+@description('SAP_AUTH_MODE: basic (a communication user and SAP_PASSWORD) or oauth2 (client credentials and SAP_OAUTH_CLIENT_SECRET).')
+@allowed([
+  'basic'
+  'oauth2'
+])
 param sapAuthMode string = 'basic'
 
 @description('SAP_USERNAME: the communication user for basic authentication.')
@@ -87,16 +91,21 @@ param sapReadRetries string = '4'
 @description('DATAVERSE_URL: environment URL, for example https://contoso.crm4.dynamics.com.')
 param dataverseUrl string
 
-@description('DATAVERSE_AUTH_MODE: client_secret or certificate (app registration in Entra ID).')
+@description('DATAVERSE_AUTH_MODE: client_secret (app registration and DATAVERSE_CLIENT_SECRET), client_certificate (a certificate file the app can read) or managed_identity (the app identity, added to Dataverse as an application user; no secret).')
+@allowed([
+  'client_secret'
+  'client_certificate'
+  'managed_identity'
+])
 param dataverseAuthMode string = 'client_secret'
 
 @description('DATAVERSE_TENANT_ID: Entra tenant of the app registration; defaults to this subscription tenant.')
 param dataverseTenantId string = subscription().tenantId
 
-@description('DATAVERSE_CLIENT_ID: application (client) id of the app registration that is a Dataverse application user.')
-param dataverseClientId string
+@description('DATAVERSE_CLIENT_ID: application (client) id of the app registration that is a Dataverse application user; with managed_identity leave empty to use the app identity.')
+param dataverseClientId string = ''
 
-@description('DATAVERSE_CLIENT_CERTIFICATE_PATH: certificate file for certificate mode; empty for client_secret.')
+@description('DATAVERSE_CLIENT_CERTIFICATE_PATH: certificate file for client_certificate mode; empty otherwise.')
 param dataverseClientCertificatePath string = ''
 
 @description('DATAVERSE_AUTHORITY_HOST: Entra sign-in host; defaults to this cloud login endpoint.')
@@ -165,6 +174,9 @@ var names = {
 }
 
 var packageContainer = 'app-package'
+
+// environment() gives the login endpoint with a trailing slash; the app joins paths to the bare host.
+var loginEndpoint = endsWith(dataverseAuthorityHost, '/') ? substring(dataverseAuthorityHost, 0, length(dataverseAuthorityHost) - 1) : dataverseAuthorityHost
 
 var secretNames = {
   sapPassword: 'sap-password'
@@ -250,8 +262,9 @@ module roles 'modules/roles.bicep' = {
 }
 
 // The product's own settings, one per name in local.settings.example.json (the host and storage settings
-// are in modules/functionapp.bicep). Secrets are versionless Key Vault references: the app picks up a new
-// secret version within a day, or at once on restart.
+// are in modules/functionapp.bicep). Secrets are versionless Key Vault references (the app picks up a new
+// secret version within a day, or at once on restart), set only for the auth mode that uses them, so an
+// unused secret never leaves an unresolved reference behind.
 var productSettings = {
   LOG_LEVEL: logLevel
   SHUTDOWN_TIMEOUT: shutdownTimeout
@@ -259,10 +272,10 @@ var productSettings = {
   SAP_CLIENT: sapClient
   SAP_AUTH_MODE: sapAuthMode
   SAP_USERNAME: sapUsername
-  SAP_PASSWORD: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.sapPassword}/)'
+  SAP_PASSWORD: sapAuthMode == 'basic' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.sapPassword}/)' : ''
   SAP_OAUTH_TOKEN_URL: sapOAuthTokenUrl
   SAP_OAUTH_CLIENT_ID: sapOAuthClientId
-  SAP_OAUTH_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.sapOAuthClientSecret}/)'
+  SAP_OAUTH_CLIENT_SECRET: sapAuthMode == 'oauth2' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.sapOAuthClientSecret}/)' : ''
   SAP_OAUTH_SCOPE: sapOAuthScope
   SAP_TIMEOUT: sapTimeout
   SAP_MAX_RESPONSE_BYTES: sapMaxResponseBytes
@@ -270,10 +283,10 @@ var productSettings = {
   DATAVERSE_URL: dataverseUrl
   DATAVERSE_AUTH_MODE: dataverseAuthMode
   DATAVERSE_TENANT_ID: dataverseTenantId
-  DATAVERSE_CLIENT_ID: dataverseClientId
-  DATAVERSE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.dataverseClientSecret}/)'
+  DATAVERSE_CLIENT_ID: dataverseAuthMode == 'managed_identity' && empty(dataverseClientId) ? identity.outputs.clientId : dataverseClientId
+  DATAVERSE_CLIENT_SECRET: dataverseAuthMode == 'client_secret' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.dataverseClientSecret}/)' : ''
   DATAVERSE_CLIENT_CERTIFICATE_PATH: dataverseClientCertificatePath
-  DATAVERSE_AUTHORITY_HOST: dataverseAuthorityHost
+  DATAVERSE_AUTHORITY_HOST: loginEndpoint
   DATAVERSE_TIMEOUT: dataverseTimeout
   DATAVERSE_MAX_CONCURRENCY: dataverseMaxConcurrency
   DATAVERSE_INITIAL_CONCURRENCY: dataverseInitialConcurrency
