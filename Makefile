@@ -5,6 +5,9 @@ GOFLAGS_BUILD := -trimpath -ldflags='-s -w -X main.version=$(VERSION) -X main.bu
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 WITH_AZURITE := infra/local/with-azurite
+# The Bicep syntax checker's pinned npm packages (tree-sitter, tree-sitter-bicep; prebuilt bindings ship inside
+# the packages, so --ignore-scripts builds and downloads nothing). Reinstalled when the lockfile changes.
+INFRA_TOOLS := infra/tools/node_modules/.package-lock.json
 
 .PHONY: all build test bench lint package run soak clean deploy
 
@@ -14,8 +17,12 @@ all: lint test
 build:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_BUILD) -o bin/handler ./functions
 
+$(INFRA_TOOLS): infra/tools/package-lock.json
+	npm ci --prefix infra/tools --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## test: every test, with a private Azurite started and stopped around it
-test:
+test: $(INFRA_TOOLS)
 	$(WITH_AZURITE) $(GO) test -race -count=1 -timeout 20m ./...
 
 ## bench: every benchmark (figures are ratios against a baseline measured in the same run)
@@ -24,12 +31,16 @@ bench:
 
 ## lint: formatting and vet
 lint:
-	@out=$$(gofmt -l functions shared); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l functions shared infra); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 ## package: dist/ laid out as the Functions host expects, and dist.zip (keeps the run bit)
 package: build
 	$(GO) run ./shared/pack/cmd/pack -src . -handler bin/handler -dist dist -zip dist.zip
+
+## deploy: resource group, Bicep deployment and package upload (RESOURCE_GROUP=... LOCATION=...; see infra/README.md)
+deploy: package
+	infra/deploy.sh
 
 ## run: Azurite, the simulators and the app under func start or the local host stand-in
 run: package
