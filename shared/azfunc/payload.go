@@ -201,11 +201,13 @@ func isBinaryMediaType(ct string) bool {
 	return strings.HasPrefix(ct, "application/octet-stream") || strings.HasPrefix(ct, "multipart/")
 }
 
-// HTTPResponse is the wrapped form of an HTTP answer ("Outputs.res").
+// HTTPResponse is the wrapped form of an HTTP answer ("Outputs.res"). Newer hosts deserialise it with all four
+// members required (HttpOutputBindingResponse in the host source), so all four are always sent.
 type HTTPResponse struct {
 	StatusCode string            `json:"statusCode"`
+	Status     string            `json:"status"`
 	Body       string            `json:"body"`
-	Headers    map[string]string `json:"headers,omitempty"`
+	Headers    map[string]string `json:"headers"`
 }
 
 // TimerInfo is a timer trigger's input.

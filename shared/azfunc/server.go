@@ -336,7 +336,7 @@ func (s *Server) invokeHTTP(ctx context.Context, f trigger.Function, req InvokeR
 		// The wrapped response carries the body as a JSON string, which cannot hold arbitrary bytes.
 		return problem.New(problem.Internal, "function %s answered a body that is not UTF-8 text; binary answers need a forwarded HTTP function", f.Name)
 	}
-	out := HTTPResponse{StatusCode: strconv.Itoa(rec.Status()), Body: rec.Body.String(), Headers: map[string]string{}}
+	out := HTTPResponse{StatusCode: strconv.Itoa(rec.Status()), Status: strconv.Itoa(rec.Status()), Body: rec.Body.String(), Headers: map[string]string{}}
 	for k, v := range rec.Header() {
 		out.Headers[k] = strings.Join(v, ", ")
 	}

@@ -154,8 +154,14 @@ func TestWrappedHTTPInvocation(t *testing.T) {
 		t.Fatalf("status %d: %v", resp.StatusCode, body)
 	}
 	res := body["Outputs"].(map[string]any)["res"].(map[string]any)
-	if res["statusCode"] != "201" {
-		t.Errorf("statusCode = %v", res["statusCode"])
+	if res["statusCode"] != "201" || res["status"] != "201" {
+		t.Errorf("statusCode/status = %v/%v", res["statusCode"], res["status"])
+	}
+	// The host requires all four members.
+	for _, k := range []string{"statusCode", "status", "body", "headers"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("res lacks %q: %v", k, res)
+		}
 	}
 	var inner map[string]string
 	if err := json.Unmarshal([]byte(res["body"].(string)), &inner); err != nil {
