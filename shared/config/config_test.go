@@ -57,8 +57,8 @@ func settingNames(t reflect.Type) []string {
 	return out
 }
 
-// hostOnly are settings the Functions host reads, not the handler.
-var hostOnly = map[string]bool{"FUNCTIONS_WORKER_RUNTIME": true}
+// hostOnly are settings the Functions host (or its local stand-in) reads, not the handler.
+var hostOnly = map[string]bool{"FUNCTIONS_WORKER_RUNTIME": true, "FUNCHOST_MASTER_KEY": true, "FUNCHOST_FUNCTION_KEY": true}
 
 func TestExampleSettingsLoad(t *testing.T) {
 	c, err := Load(context.Background(), envconfig.MapLookuper(exampleValues(t)))
