@@ -54,10 +54,10 @@ type userLimits struct {
 
 // UserStats counts what one user did and what the limits refused.
 type UserStats struct {
-	Requests      int           // accepted requests
+	Requests      int            // accepted requests
 	Throttled     map[string]int // 429s by error code
-	ExecutionTime time.Duration // server execution time charged
-	Operations    int           // operations (rows written or read requests), batch and bulk parts included
+	ExecutionTime time.Duration  // server execution time charged
+	Operations    int            // operations (rows written or read requests), batch and bulk parts included
 }
 
 type limiter struct {

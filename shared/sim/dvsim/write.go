@@ -232,10 +232,10 @@ func (s *Server) create(x *tx, td *tableData, body map[string]any, refs map[stri
 type condition int
 
 const (
-	condNone        condition = iota
-	condUpdateOnly            // If-Match: *
-	condCreateOnly            // If-None-Match: *
-	condETag                  // If-Match: W/"n"
+	condNone       condition = iota
+	condUpdateOnly           // If-Match: *
+	condCreateOnly           // If-None-Match: *
+	condETag                 // If-Match: W/"n"
 )
 
 // upsert applies PATCH semantics by key: create or update, or one of them only.
