@@ -477,3 +477,5 @@ func TestBadTokenIsAuthError(t *testing.T) {
 		t.Fatalf("error = %v; want an auth error", err)
 	}
 }
+
+func ctxBG() context.Context { return context.Background() }
