@@ -240,9 +240,14 @@ func (t *throttle) release(o outcome, code string, retryAfter time.Duration, dop
 		}
 	case outcomeThrottled:
 		t.slowStart = false
-		if code == CodeConcurrencyLimit {
+		switch code {
+		case CodeConcurrencyLimit:
+			// Too many at once: shrink below what was in flight.
 			t.limit = math.Max(1, math.Min(t.limit, float64(t.inflight+1))*0.75)
-		} else {
+		case CodeRequestsLimit, CodeExecutionTimeLimit:
+			// Rate limits: the pause until Retry-After regulates the rate; fewer requests in flight after it
+			// would leave the window under-used.
+		default:
 			t.limit = math.Max(1, t.limit*0.75)
 		}
 		if until := time.Now().Add(retryAfter); until.After(t.pausedUntil) {
