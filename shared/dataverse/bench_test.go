@@ -21,14 +21,18 @@ import (
 //   - exec/ceiling-total: all execution time over limit × (elapsed/window + 1), the most a sliding window
 //     starting empty allows;
 //   - 429s: throttled responses the client received;
-//   - requests/min: HTTP requests sent (retries included) over the fewest possible (100 bulk requests of 1000).
+//   - requests/min: HTTP requests sent (retries included) over the fewest possible (100 bulk requests of 1000);
+//   - peak-window/limit: the most execution time one window held over the limit; above 1 by the overshoot
+//     that after-the-fact evaluation lets requests already in flight make (Dataverse behaves alike).
+//
+// The simulator advertises x-ms-dop-hint 8; run with -benchtime=1x (one run takes about 12 s).
 func BenchmarkProductUpdatesAtCeiling(b *testing.B) {
 	const (
 		n       = 100_000
 		chunk   = 1000
 		perRow  = 500 * time.Microsecond
 		window  = 4 * time.Second
-		dopHint = 16
+		dopHint = 8
 	)
 	limits := dvsim.RealLimits().Scaled(window)
 	limits.DOPHint = dopHint
@@ -92,6 +96,7 @@ func BenchmarkProductUpdatesAtCeiling(b *testing.B) {
 		b.ReportMetric(total, "exec/ceiling-total")
 		b.ReportMetric(float64(cs.Throttled), "429s")
 		b.ReportMetric(float64(cs.Attempts)/minimum, "requests/min")
+		b.ReportMetric(float64(st.PeakWindowExecution)/float64(limits.ExecutionTime), "peak-window/limit")
 		b.ReportMetric(elapsed.Seconds(), "s/run")
 		b.Logf("elapsed %v, server time %v (%v in the first window), attempts %d, 429s %d (sim: %v), concurrency %d",
 			elapsed.Round(time.Millisecond), st.ExecutionTime, execFirst, cs.Attempts, cs.Throttled, st.Throttled, cs.Concurrency)

@@ -58,6 +58,9 @@ type UserStats struct {
 	Throttled     map[string]int // 429s by error code
 	ExecutionTime time.Duration  // server execution time charged
 	Operations    int            // operations (rows written or read requests), batch and bulk parts included
+	// PeakWindowExecution is the most execution time one window held: above the limit by what the client
+	// overshot (the limits are evaluated after the fact).
+	PeakWindowExecution time.Duration
 }
 
 type limiter struct {
@@ -156,6 +159,8 @@ func (lm *limiter) end(user string, cost time.Duration, ops int) {
 		u.execSum += cost
 	}
 	u.stats.ExecutionTime += cost
+	u.trim(lm.now(), lm.l.Window)
+	u.stats.PeakWindowExecution = max(u.stats.PeakWindowExecution, u.execSum)
 	u.stats.Operations += ops
 }
 
