@@ -792,7 +792,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenErr(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 		return
 	}
-	if !strings.HasSuffix(f.Get("scope"), "/.default") {
+	// MSAL adds "openid offline_access profile"; one scope must be a resource's /.default.
+	hasDefault := false
+	for _, sc := range strings.Fields(f.Get("scope")) {
+		hasDefault = hasDefault || strings.HasSuffix(sc, "/.default")
+	}
+	if !hasDefault {
 		tokenErr(400, "invalid_scope", 70011, fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", f.Get("scope")))
 		return
 	}
