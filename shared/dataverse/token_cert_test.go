@@ -83,3 +83,29 @@ func TestCertificateSourceErrors(t *testing.T) {
 		t.Error("a malformed certificate was accepted")
 	}
 }
+
+// The managed identity credential (azidentity, App Service flavour) gets a token from the simulator's
+// identity endpoint.
+func TestManagedIdentitySourceAgainstSimulator(t *testing.T) {
+	sim, err := dvsim.Start(dvsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	t.Setenv("IDENTITY_ENDPOINT", sim.URL+"/msi/token")
+	t.Setenv("IDENTITY_HEADER", "local-secret")
+	src, err := dataverse.NewManagedIdentitySource("mi-client", dataverse.Scope(sim.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dataverse.New(dataverse.Options{URL: sim.URL, Tokens: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx(t), "accounts", dataverse.Record{"name": "A"}, nil); err != nil {
+		t.Fatalf("Create with a managed identity token: %v", err)
+	}
+	if _, ok := sim.Stats()["mi-client"]; !ok {
+		t.Errorf("the simulator did not see the managed identity: %v", sim.Stats())
+	}
+}

@@ -161,6 +161,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(w, r)
 	case strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
 		s.serveOpenID(w, r)
+	case r.URL.Path == "/msi/token":
+		s.serveManagedIdentity(w, r)
 	case strings.HasPrefix(r.URL.Path, "/_admin/"):
 		s.serveAdmin(w, r)
 	default:
@@ -819,6 +821,28 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.tokMu.Unlock()
 	ttl := int(s.opts.TokenTTL.Seconds())
 	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": ttl, "ext_expires_in": ttl, "access_token": tok})
+}
+
+// serveManagedIdentity is the App Service managed identity endpoint (IDENTITY_ENDPOINT, api-version
+// 2019-08-01): GET ?resource=...&client_id=... with the X-IDENTITY-HEADER secret.
+func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-IDENTITY-HEADER") == "" {
+		writeJSON(w, 401, map[string]any{"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is missing"})
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("resource") == "" {
+		writeJSON(w, 400, map[string]any{"error": "invalid_request", "error_description": "resource is required"})
+		return
+	}
+	client := q.Get("client_id")
+	if client == "" {
+		client = "managed-identity"
+	}
+	tok := s.IssueToken(client)
+	exp := s.opts.Now().Add(s.opts.TokenTTL)
+	writeJSON(w, 200, map[string]any{"access_token": tok, "expires_on": strconv.FormatInt(exp.Unix(), 10),
+		"resource": q.Get("resource"), "token_type": "Bearer", "client_id": client})
 }
 
 func (s *Server) serveOpenID(w http.ResponseWriter, r *http.Request) {
