@@ -25,7 +25,10 @@ type Options struct {
 	URL                string        // org URL, e.g. https://contoso.crm4.dynamics.com
 	Tokens             TokenSource   // required; cached (CachedSource) unless it already is
 	HTTPClient         *http.Client  // optional; its Transport is the innermost layer (the test seam)
-	Timeout            time.Duration // whole call including retries; default 2 minutes
+	// Timeout bounds each HTTP attempt (sending and reading the response), not the waits for Retry-After
+	// between attempts, which MaxRetryWait and MaxRetries bound; the caller's context bounds the whole call.
+	// Default 2 minutes (Dataverse itself stops a request after 2 minutes).
+	Timeout time.Duration
 	MaxConcurrency     int           // at most 52 (the default)
 	InitialConcurrency int           // default 4
 	MaxRetries         int           // attempts after the first for 429/5xx/network errors; default 8; -1 none
@@ -109,10 +112,11 @@ func New(o Options) (*Client, error) {
 	}
 	th := newThrottle(&authTransport{next: dropAffinity{next: inner}, tokens: tokens},
 		o.MaxConcurrency, o.InitialConcurrency, o.MaxRetries, o.MaxRetryWait, o.Logger)
+	th.attemptTimeout = o.Timeout
 	return &Client{
 		base: strings.TrimSuffix(o.URL, "/") + APIPath,
 		// No cookie jar: ARRAffinity must not be sent back.
-		hc:       &http.Client{Transport: th, Timeout: o.Timeout},
+		hc:       &http.Client{Transport: th},
 		throttle: th,
 		pageSize: o.PageSize,
 		log:      o.Logger,

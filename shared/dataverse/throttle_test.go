@@ -1,6 +1,7 @@
 package dataverse_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -274,4 +275,32 @@ func TestThrottledErrorAfterRetriesRunOut(t *testing.T) {
 	if !errors.As(err, &de) || de.Kind != dataverse.KindThrottled || de.RetryAfter <= 0 || !de.Retryable() {
 		t.Fatalf("error = %#v; want a retryable throttled error with RetryAfter", err)
 	}
+}
+
+func TestTimeoutIsPerAttempt(t *testing.T) {
+	t.Run("a slow attempt times out", func(t *testing.T) {
+		e := newEnv(t, dvsim.Options{}, dataverse.Options{Timeout: 100 * time.Millisecond, MaxRetries: -1})
+		if _, err := e.client.Retrieve(ctx(t), "accounts", dataverse.AltKey("accountnumber", "x"), nil); !dataverse.IsKind(err, dataverse.KindNotFound) {
+			t.Fatalf("warm-up: %v", err)
+		}
+		e.sim.SetFaults(dvsim.Faults{LatencyMin: 300 * time.Millisecond, LatencyMax: 300 * time.Millisecond})
+		_, err := e.client.Retrieve(ctx(t), "accounts", dataverse.AltKey("accountnumber", "x"), nil)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error = %v; want a deadline", err)
+		}
+	})
+	t.Run("waiting for Retry-After does not count", func(t *testing.T) {
+		so := dvsim.Options{Limits: dvsim.Limits{Window: 600 * time.Millisecond, Requests: 2, ExecutionTime: time.Hour, Concurrent: 52,
+			RetryAfterUnit: 10 * time.Millisecond}}
+		e := newEnv(t, so, dataverse.Options{Timeout: 200 * time.Millisecond, MaxConcurrency: 1, InitialConcurrency: 1})
+		for i := 0; i < 5; i++ {
+			_, err := e.client.Retrieve(ctx(t), "accounts", dataverse.AltKey("accountnumber", "x"), nil)
+			if !dataverse.IsKind(err, dataverse.KindNotFound) {
+				t.Fatalf("read %d: %v", i, err)
+			}
+		}
+		if e.client.Stats().Throttled == 0 {
+			t.Error("no 429: the test did not wait for Retry-After")
+		}
+	})
 }

@@ -148,6 +148,8 @@ type throttle struct {
 	maxRetries int
 	maxWait    time.Duration
 	log        *slog.Logger
+	// attemptTimeout bounds one attempt, until its body is closed; 0 means none.
+	attemptTimeout time.Duration
 
 	mu          sync.Mutex
 	changed     chan struct{}
@@ -289,12 +291,19 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.release(outcomeNeutral, "", 0, 0)
 			return nil, err
 		}
+		cancel := context.CancelFunc(func() {})
+		if t.attemptTimeout > 0 {
+			var actx context.Context
+			actx, cancel = context.WithTimeout(ctx, t.attemptTimeout)
+			r = r.WithContext(actx)
+		}
 		t.attempts.Add(1)
 		if attempt > 0 {
 			t.retries.Add(1)
 		}
 		resp, err := t.next.RoundTrip(r)
 		if err != nil {
+			cancel()
 			t.release(outcomeNeutral, "", 0, 0)
 			if ctx.Err() == nil && idempotent(req) && attempt < t.maxRetries {
 				t.log.WarnContext(ctx, "dataverse request failed, retrying", "method", req.Method, "attempt", attempt+1, "err", err)
@@ -313,6 +322,7 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.throttled.Add(1)
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+			cancel()
 			var eb errorBody
 			_ = json.Unmarshal(body, &eb)
 			if retryAfter <= 0 {
@@ -328,6 +338,7 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && idempotent(req) && attempt < t.maxRetries:
 			drain(resp)
+			cancel()
 			t.release(outcomeNeutral, "", 0, dop)
 			wait := backoff(attempt)
 			if retryAfter > 0 {
@@ -343,7 +354,7 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode >= 500 {
 			o = outcomeNeutral
 		}
-		resp.Body = &releasingBody{ReadCloser: resp.Body, done: func() { t.release(o, "", 0, dop) }}
+		resp.Body = &releasingBody{ReadCloser: resp.Body, done: func() { cancel(); t.release(o, "", 0, dop) }}
 		return resp, nil
 	}
 }
