@@ -22,13 +22,13 @@ const APIPath = "/api/data/v9.2/"
 
 // Options configure a Client. The org URL comes from settings only, never from request input.
 type Options struct {
-	URL                string        // org URL, e.g. https://contoso.crm4.dynamics.com
-	Tokens             TokenSource   // required; cached (CachedSource) unless it already is
-	HTTPClient         *http.Client  // optional; its Transport is the innermost layer (the test seam)
+	URL        string       // org URL, e.g. https://contoso.crm4.dynamics.com
+	Tokens     TokenSource  // required; cached (CachedSource) unless it already is
+	HTTPClient *http.Client // optional; its Transport is the innermost layer (the test seam)
 	// Timeout bounds each HTTP attempt (sending and reading the response), not the waits for Retry-After
 	// between attempts, which MaxRetryWait and MaxRetries bound; the caller's context bounds the whole call.
 	// Default 2 minutes (Dataverse itself stops a request after 2 minutes).
-	Timeout time.Duration
+	Timeout            time.Duration
 	MaxConcurrency     int           // at most 52 (the default)
 	InitialConcurrency int           // default 4
 	MaxRetries         int           // attempts after the first for 429/5xx/network errors; default 8; -1 none

@@ -16,7 +16,6 @@ import (
 	"github.com/d365sap/d365sap/shared/sim/dvsim"
 )
 
-
 func writeCert(t *testing.T) string {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
