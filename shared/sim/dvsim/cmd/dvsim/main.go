@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,13 +21,16 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "dvsim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends; ready, when set, receives the org URL once the listener is up.
+func run(ctx context.Context, args []string, stdout io.Writer, ready func(url string)) error {
 	fs := flag.NewFlagSet("dvsim", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:7071", "listen address")
 	window := fs.Duration("window", 300*time.Second, "service protection window; limits keep Dataverse's ratios")
@@ -43,7 +47,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	opts := dvsim.Options{Limits: dvsim.RealLimits().Scaled(*window), Costs: dvsim.Costs{Read: *readCost, Write: *writeCost}, Logger: log}
 	opts.Limits.DOPHint = *dop
 	if *clientID != "" && *secret != "" {
@@ -63,12 +67,13 @@ func run(args []string) error {
 			return fmt.Errorf("seeding: %w", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("dvsim listening", "url", "http://"+ln.Addr().String()+"/api/data/v9.2/", "window", window.String())
+	if ready != nil {
+		ready("http://" + ln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
