@@ -170,11 +170,27 @@ type request struct {
 }
 
 func (c *Client) url(path string, q url.Values) string {
-	u := c.base + (&url.URL{Path: path}).EscapedPath()
+	u := c.base + escapePath(path)
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	return u
+}
+
+// escapePath percent-encodes a path below the API root but keeps the OData punctuation of key segments
+// and actions literal, as Dataverse's own clients send it: accounts(accountnumber='A 1').
+func escapePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~()'=,$/@!:;", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // send performs a request and returns the response when it is 2xx/304, an *Error otherwise.

@@ -479,3 +479,18 @@ func TestBadTokenIsAuthError(t *testing.T) {
 }
 
 func ctxBG() context.Context { return context.Background() }
+
+func TestAltKeyWithSpacesQuotesAndUnicode(t *testing.T) {
+	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	for _, v := range []string{"A 1", "O'Hara", "Müller #2"} {
+		t.Run(v, func(t *testing.T) {
+			if _, err := e.client.Upsert(ctx(t), "accounts", dataverse.AltKey("accountnumber", v), dataverse.Record{"name": v}, nil); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := e.client.Retrieve(ctx(t), "accounts", dataverse.AltKey("accountnumber", v), &dataverse.RetrieveOptions{Select: []string{"name", "accountnumber"}})
+			if err != nil || rec.String("accountnumber") != v || rec.String("name") != v {
+				t.Fatalf("Retrieve = %v, %v", rec, err)
+			}
+		})
+	}
+}

@@ -1,8 +1,10 @@
 package dataverse
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // roundTripFunc is a func-field fake transport.
@@ -51,6 +53,63 @@ func TestParseRetryAfter(t *testing.T) {
 	for _, tt := range tests {
 		if got := parseRetryAfter(tt.in).String(); got != tt.want {
 			t.Errorf("parseRetryAfter(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+type staticTokens struct{}
+
+func (staticTokens) Token(context.Context) (string, time.Time, error) {
+	return "tok", time.Now().Add(time.Hour), nil
+}
+
+// Actions go to the right URL: unbound, bound to a table, bound to a row.
+func TestActionPaths(t *testing.T) {
+	var got []string
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = append(got, r.Method+" "+r.URL.EscapedPath())
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			t.Errorf("Authorization = %q", r.Header.Get("Authorization"))
+		}
+		return &http.Response{StatusCode: 204, Header: http.Header{}, Body: http.NoBody}, nil
+	})
+	c, err := New(Options{URL: "https://org.crm4.dynamics.com", Tokens: staticTokens{}, HTTPClient: &http.Client{Transport: rt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ID("00000000-0000-0000-0000-000000000001")
+	tests := []struct {
+		name string
+		o    *ActionOptions
+		want string
+	}{
+		{"unbound", nil, "POST /api/data/v9.2/FulfillSalesOrder"},
+		{"table", &ActionOptions{Set: "products"}, "POST /api/data/v9.2/products/Microsoft.Dynamics.CRM.FulfillSalesOrder"},
+		{"row", &ActionOptions{Set: "salesorders", Key: &key}, "POST /api/data/v9.2/salesorders(00000000-0000-0000-0000-000000000001)/Microsoft.Dynamics.CRM.FulfillSalesOrder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			if _, err := c.Action(context.Background(), "FulfillSalesOrder", map[string]any{"Status": 100001}, tt.o); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("requests = %v; want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEscapePath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"accounts(accountnumber='A 1')", "accounts(accountnumber='A%201')"},
+		{"accounts(name='O''Hara #2')", "accounts(name='O''Hara%20%232')"},
+		{"products/Microsoft.Dynamics.CRM.UpsertMultiple", "products/Microsoft.Dynamics.CRM.UpsertMultiple"},
+		{"accounts(accountnumber='Müller')", "accounts(accountnumber='M%C3%BCller')"},
+	}
+	for _, tt := range tests {
+		if got := escapePath(tt.in); got != tt.want {
+			t.Errorf("escapePath(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
 }
