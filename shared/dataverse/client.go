@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -172,9 +173,45 @@ type request struct {
 func (c *Client) url(path string, q url.Values) string {
 	u := c.base + escapePath(path)
 	if len(q) > 0 {
-		u += "?" + q.Encode()
+		u += "?" + encodeQuery(q)
 	}
 	return u
+}
+
+// encodeQuery writes system query options with a literal "$" and values percent-encoded (%20 for spaces:
+// a "+" would be read as a space, so it is encoded too).
+func encodeQuery(q url.Values) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(escapeQuery(k))
+			b.WriteByte('=')
+			b.WriteString(escapeQuery(v))
+		}
+	}
+	return b.String()
+}
+
+func escapeQuery(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~()',$/:@!*", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // escapePath percent-encodes a path below the API root but keeps the OData punctuation of key segments

@@ -3,6 +3,7 @@ package dataverse
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -111,5 +112,17 @@ func TestEscapePath(t *testing.T) {
 		if got := escapePath(tt.in); got != tt.want {
 			t.Errorf("escapePath(%q) = %q; want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestEncodeQuery(t *testing.T) {
+	q := url.Values{"$select": {"name,accountnumber"}, "$filter": {"name eq 'A&B + C#1'"}}
+	want := "$filter=name%20eq%20'A%26B%20%2B%20C%231'&$select=name,accountnumber"
+	if got := encodeQuery(q); got != want {
+		t.Errorf("encodeQuery = %q; want %q", got, want)
+	}
+	back, err := url.ParseQuery(want)
+	if err != nil || back.Get("$filter") != "name eq 'A&B + C#1'" {
+		t.Errorf("round trip = %v, %v", back, err)
 	}
 }

@@ -218,7 +218,7 @@ func readHTTPPart(p *multipart.Part) (batchPart, *apiError) {
 		target = target[i+len(apiPrefix):]
 	}
 	target = strings.TrimPrefix(target, "/")
-	q, _ := url.ParseQuery(rawQuery)
+	q := parseQuery(rawQuery)
 	return batchPart{contentID: p.Header.Get("Content-ID"),
 		req: &apiRequest{method: f[0], path: target, query: q, header: http.Header(hdr), body: bytes.TrimSpace(body)}}, nil
 }

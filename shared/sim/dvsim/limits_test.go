@@ -286,3 +286,36 @@ func TestLatencyAndAdminEndpoint(t *testing.T) {
 		t.Errorf("row = %v", row)
 	}
 }
+
+// OData puts ";" between options inside $expand; the simulator must read it literal or encoded.
+func TestExpandOptionsWithSemicolons(t *testing.T) {
+	r := start(t, Options{})
+	seeded, err := r.Seed(SeedOptions{Accounts: 1, Products: 1, Orders: 1, LinesPerOrder: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := r.IssueToken("u")
+	for _, sep := range []string{";", "%3B"} {
+		path := "salesorders(" + seeded.Orders[0] + ")?$select=name&$expand=order_details($select=quantity" + sep +
+			"$expand=productid($select=productnumber))"
+		req, _ := http.NewRequest("GET", r.URL+apiPrefix+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Lines []struct {
+				Quantity json.Number `json:"quantity"`
+				Product  struct {
+					Number string `json:"productnumber"`
+				} `json:"productid"`
+			} `json:"order_details"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if len(out.Lines) != 2 || out.Lines[0].Product.Number != "MAT-000001" {
+			t.Errorf("separator %q: lines = %+v", sep, out.Lines)
+		}
+	}
+}

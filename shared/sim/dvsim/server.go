@@ -235,7 +235,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeResponse(w, resp)
 		return
 	}
-	req := &apiRequest{method: r.Method, path: strings.TrimPrefix(r.URL.Path, apiPrefix), query: r.URL.Query(),
+	req := &apiRequest{method: r.Method, path: strings.TrimPrefix(r.URL.Path, apiPrefix), query: parseQuery(r.URL.RawQuery),
 		header: r.Header, body: body}
 	if req.path == "$batch" && r.Method == http.MethodPost {
 		resp = s.serveBatch(r.Context(), req)
@@ -261,6 +261,24 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// Dataverse sets a session-affinity cookie; clients are advised to drop it.
 	resp.header.Add("Set-Cookie", "ARRAffinity=sim-web-1; Path=/; HttpOnly")
 	writeResponse(w, resp)
+}
+
+// parseQuery splits on "&" only: OData uses ";" inside $expand options, which url.ParseQuery rejects.
+func parseQuery(raw string) url.Values {
+	q := url.Values{}
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		ku, err1 := url.QueryUnescape(k)
+		vu, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		q.Add(ku, vu)
+	}
+	return q
 }
 
 func (r *response) opsCount() int {
