@@ -442,6 +442,10 @@ func TestTypedErrors(t *testing.T) {
 			_, err := e.client.Create(c, "accounts", dataverse.Record{"name": "x", "creditlimit": "12.50"}, nil)
 			return err
 		}, dataverse.KindBadRequest, "0x80040203"},
+		{"too long for the column", func() error {
+			_, err := e.client.Create(c, "accounts", dataverse.Record{"name": strings.Repeat("x", 161)}, nil)
+			return err
+		}, dataverse.KindBadRequest, "0x80044331"},
 		{"retrieve missing", func() error {
 			_, err := e.client.Retrieve(c, "accounts", dataverse.ID("00000000-0000-0000-0000-000000000001"), nil)
 			return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -26,10 +27,11 @@ const (
 // Column is one attribute of a table. A Guid column with Targets is a lookup: it is written with
 // "<nav>@odata.bind" (one nav name per target set) and read as "_<name>_value".
 type Column struct {
-	Name     string
-	Type     Type
-	ReadOnly bool              // set by the server; a write is rejected
-	Targets  map[string]string // lookups: navigation property name -> target entity set
+	Name      string
+	Type      Type
+	ReadOnly  bool              // set by the server; a write is rejected
+	MaxLength int               // String columns: most characters (0: no limit)
+	Targets   map[string]string // lookups: navigation property name -> target entity set
 }
 
 // Collection is a one-to-many navigation property (e.g. salesorder.order_details).
@@ -60,8 +62,16 @@ func lookup(name string, targets ...string) Column {
 func cols(spec string) []Column {
 	var out []Column
 	for _, f := range strings.Fields(spec) {
-		name, typ, _ := strings.Cut(f, ":")
-		out = append(out, Column{Name: name, Type: Type(typ)})
+		parts := strings.Split(f, ":")
+		c := Column{Name: parts[0], Type: Type(parts[1])}
+		if len(parts) == 3 {
+			n, err := strconv.Atoi(parts[2])
+			if err != nil {
+				panic("bad column spec " + f)
+			}
+			c.MaxLength = n
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -80,8 +90,8 @@ func StandardTables() []Table {
 	return []Table{
 		{
 			Entity: "salesorder", Set: "salesorders", Key: "salesorderid",
-			Columns: append(append(cols(`name:String ordernumber:String description:String
-				statecode:OptionSet statuscode:OptionSet submitstatus:Int32 submitstatusdescription:String
+			Columns: append(append(cols(`name:String:300 ordernumber:String:100 description:String:2000
+				statecode:OptionSet statuscode:OptionSet submitstatus:Int32 submitstatusdescription:String:2000
 				submitdate:DateTimeOffset lastbackofficesubmit:DateTimeOffset datefulfilled:DateTimeOffset
 				requestdeliveryby:DateTimeOffset paymenttermscode:OptionSet totalamount:Decimal
 				freightamount:Decimal discountamount:Decimal`),
@@ -94,9 +104,9 @@ func StandardTables() []Table {
 		{
 			Entity: "salesorderdetail", Set: "salesorderdetails", Key: "salesorderdetailid",
 			Columns: append(append(cols(`quantity:Decimal priceperunit:Decimal ispriceoverridden:Boolean
-				isproductoverridden:Boolean productdescription:String quantityshipped:Decimal
+				isproductoverridden:Boolean productdescription:String:500 quantityshipped:Decimal
 				quantitybackordered:Decimal quantitycancelled:Decimal lineitemnumber:Int32 extendedamount:Decimal
-				requestdeliveryby:DateTimeOffset description:String`),
+				requestdeliveryby:DateTimeOffset description:String:2000`),
 				lookup("salesorderid", "salesorderid", "salesorders"),
 				lookup("productid", "productid", "products"),
 				lookup("uomid", "uomid", "uoms")),
@@ -105,15 +115,15 @@ func StandardTables() []Table {
 		},
 		{
 			Entity: "account", Set: "accounts", Key: "accountid", AltKeys: [][]string{{"accountnumber"}},
-			Columns: append(cols(`name:String accountnumber:String paymenttermscode:OptionSet
-				address1_line1:String address1_city:String address1_postalcode:String address1_country:String
-				telephone1:String emailaddress1:String creditonhold:Boolean creditlimit:Decimal
-				statecode:OptionSet statuscode:OptionSet description:String`), audit()...),
+			Columns: append(cols(`name:String:160 accountnumber:String:20 paymenttermscode:OptionSet
+				address1_line1:String:250 address1_city:String:80 address1_postalcode:String:20 address1_country:String:80
+				telephone1:String:50 emailaddress1:String:100 creditonhold:Boolean creditlimit:Decimal
+				statecode:OptionSet statuscode:OptionSet description:String:2000`), audit()...),
 			Bulk: true,
 		},
 		{
 			Entity: "product", Set: "products", Key: "productid", AltKeys: [][]string{{"productnumber"}},
-			Columns: append(append(cols(`name:String productnumber:String quantityonhand:Decimal description:String
+			Columns: append(append(cols(`name:String:100 productnumber:String:100 quantityonhand:Decimal description:String:2000
 				statecode:OptionSet statuscode:OptionSet price:Decimal standardcost:Decimal currentcost:Decimal
 				quantitydecimal:Int32`),
 				lookup("defaultuomid", "defaultuomid", "uoms"),
@@ -124,13 +134,13 @@ func StandardTables() []Table {
 		},
 		{
 			Entity: "pricelevel", Set: "pricelevels", Key: "pricelevelid",
-			Columns: append(append(cols(`name:String description:String begindate:DateTimeOffset enddate:DateTimeOffset
+			Columns: append(append(cols(`name:String:100 description:String:2000 begindate:DateTimeOffset enddate:DateTimeOffset
 				statecode:OptionSet statuscode:OptionSet`),
 				lookup("transactioncurrencyid", "transactioncurrencyid", "transactioncurrencies")), audit()...),
 		},
 		{
 			Entity: "productpricelevel", Set: "productpricelevels", Key: "productpricelevelid",
-			Columns: append(append(cols(`amount:Decimal productnumber:String`),
+			Columns: append(append(cols(`amount:Decimal productnumber:String:100`),
 				lookup("pricelevelid", "pricelevelid", "pricelevels"),
 				lookup("productid", "productid", "products"),
 				lookup("uomid", "uomid", "uoms"),
@@ -138,7 +148,7 @@ func StandardTables() []Table {
 		},
 		{
 			Entity: "uom", Set: "uoms", Key: "uomid",
-			Columns: append(append(cols(`name:String quantity:Decimal isschedulebaseuom:Boolean`),
+			Columns: append(append(cols(`name:String:100 quantity:Decimal isschedulebaseuom:Boolean`),
 				lookup("uomscheduleid", "uomscheduleid", "uomschedules"),
 				lookup("baseuom", "baseuom", "uoms")), audit()...),
 		},

@@ -2,6 +2,7 @@ package dvsim
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,5 +120,68 @@ func TestCustomColumnsAreAccepted(t *testing.T) {
 	}
 	if _, err := New(Options{ExtraColumns: map[string][]Column{"salesorder": {{Name: "name", Type: String}}}}); err == nil {
 		t.Error("a duplicate column was accepted")
+	}
+}
+
+// cdmMaxLengths reads semanticDomain.maxLength of every attribute in the CDM entity files.
+func cdmMaxLengths(t *testing.T) map[string]int {
+	t.Helper()
+	files := map[string]string{"salesorder": "SalesOrder.cdm.json", "salesorderdetail": "SalesOrderDetail.cdm.json",
+		"account": "Account.cdm.json", "product": "Product.cdm.json", "pricelevel": "PriceLevel.cdm.json",
+		"productpricelevel": "ProductPriceLevel.cdm.json", "uom": "UoM.cdm.json"}
+	out := map[string]int{}
+	for entity, f := range files {
+		b, err := os.ReadFile(filepath.Join(kitDir(t), "dataverse", "cdm", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				if name, ok := x["name"].(string); ok {
+					if sd, ok := x["semanticDomain"].(map[string]any); ok {
+						if n, ok := sd["maxLength"].(float64); ok {
+							if _, seen := out[entity+"."+name]; !seen {
+								out[entity+"."+name] = int(n)
+							}
+						}
+					}
+				}
+				for _, c := range x {
+					walk(c)
+				}
+			case []any:
+				for _, c := range x {
+					walk(c)
+				}
+			}
+		}
+		walk(doc)
+	}
+	return out
+}
+
+// String columns enforce the CDM's maximum lengths.
+func TestMaxLengthsMatchCDM(t *testing.T) {
+	lengths := cdmMaxLengths(t)
+	for _, tb := range StandardTables() {
+		for _, c := range tb.Columns {
+			if c.Type != String {
+				continue
+			}
+			want, ok := lengths[tb.Entity+"."+c.Name]
+			if !ok {
+				t.Errorf("%s.%s: no maxLength in the CDM files", tb.Entity, c.Name)
+				continue
+			}
+			if c.MaxLength != want {
+				t.Errorf("%s.%s: MaxLength %d, CDM %d", tb.Entity, c.Name, c.MaxLength, want)
+			}
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // deepInsert is a collection navigation property in a create body (e.g. order_details: [...]).
@@ -84,6 +85,9 @@ func (s *Server) decodeEntity(td *tableData, body map[string]any, refs map[strin
 			nv, err := checkType(c, v)
 			if err != nil {
 				return nil, nil, errf(400, codeInvalidArgument, "Cannot convert the value of '%s' to %s: %v", k, c.Type, err)
+			}
+			if str, ok := nv.(string); ok && c.MaxLength > 0 && utf8.RuneCountInString(str) > c.MaxLength {
+				return nil, nil, errf(400, codeValidation, "A validation error occurred.  The length of the '%s' attribute of the '%s' entity exceeded the maximum allowed length of '%d'.", k, t.Entity, c.MaxLength)
 			}
 			values[k] = nv
 		}
