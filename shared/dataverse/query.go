@@ -198,8 +198,8 @@ func (c *Client) List(ctx context.Context, set string, q *Query) iter.Seq2[Recor
 
 // getPage fetches one page; a link from the server must stay on the org's API root.
 func (c *Client) getPage(ctx context.Context, set, target string, h http.Header) (*page, error) {
-	if !strings.HasPrefix(target, c.base) {
-		return nil, fmt.Errorf("following link %q: not under %s", target, c.base)
+	if !c.sameOrg(target) {
+		return nil, fmt.Errorf("following link %q: not on the org's Web API", target)
 	}
 	resp, err := c.sendURL(ctx, request{method: http.MethodGet, path: set, header: h}, target)
 	if err != nil {
@@ -265,6 +265,13 @@ func (c *Client) Changes(ctx context.Context, set string, o *ChangesOptions, fn 
 			return "", fmt.Errorf("reading changes of %s: the response has neither a next link nor a delta link", set)
 		}
 	}
+}
+
+// sameOrg accepts links on the org's host under /api/data/ (a delta link may name another API version).
+func (c *Client) sameOrg(target string) bool {
+	t, err1 := url.Parse(target)
+	b, err2 := url.Parse(c.base)
+	return err1 == nil && err2 == nil && t.Scheme == b.Scheme && t.Host == b.Host && strings.HasPrefix(t.Path, "/api/data/")
 }
 
 type syncSet struct {

@@ -126,3 +126,25 @@ func TestEncodeQuery(t *testing.T) {
 		t.Errorf("round trip = %v, %v", back, err)
 	}
 }
+
+func TestLinksMustStayOnTheOrg(t *testing.T) {
+	c, err := New(Options{URL: "https://org.crm4.dynamics.com", Tokens: staticTokens{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		link string
+		ok   bool
+	}{
+		{"https://org.crm4.dynamics.com/api/data/v9.2/accounts?$skiptoken=x", true},
+		{"https://org.crm4.dynamics.com/api/data/v9.0/accounts?$deltatoken=1", true},
+		{"https://evil.example.com/api/data/v9.2/accounts", false},
+		{"http://org.crm4.dynamics.com/api/data/v9.2/accounts", false},
+		{"https://org.crm4.dynamics.com/other", false},
+	}
+	for _, tt := range tests {
+		if got := c.sameOrg(tt.link); got != tt.ok {
+			t.Errorf("sameOrg(%q) = %v; want %v", tt.link, got, tt.ok)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func (u *userLimits) trim(now time.Time, window time.Duration) {
 
 // begin admits a request or says why not. The request and time limits are evaluated after the fact: a
 // request is refused only once the window already holds the limit.
-func (lm *limiter) begin(user string) (*throttle, http429Headers) {
+func (lm *limiter) begin(user string) (*throttle, rateHeaders) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	now := lm.now()
@@ -164,10 +164,10 @@ func (lm *limiter) end(user string, cost time.Duration, ops int) {
 	u.stats.Operations += ops
 }
 
-type http429Headers map[string]string
+type rateHeaders map[string]string
 
-func (lm *limiter) headers(u *userLimits) http429Headers {
-	h := http429Headers{
+func (lm *limiter) headers(u *userLimits) rateHeaders {
+	h := rateHeaders{
 		"x-ms-ratelimit-burst-remaining-xrm-requests": strconv.Itoa(max(0, lm.l.Requests-len(u.reqs))),
 		"x-ms-ratelimit-time-remaining-xrm-requests":  strconv.FormatInt(max(0, (lm.l.ExecutionTime-u.execSum).Milliseconds()), 10),
 	}
