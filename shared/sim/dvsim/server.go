@@ -1,5 +1,18 @@
 // Package dvsim simulates the Dataverse Web API (/api/data/v9.2/) with an Entra-like token endpoint, the
 // service protection limits enforced per user, and fault injection, for tests, local runs and benchmarks.
+//
+// Endpoints:
+//   - POST /{tenant}/oauth2/v2.0/token — client credentials (secret or certificate assertion);
+//     GET /{tenant}/v2.0/.well-known/openid-configuration for MSAL; GET /msi/token, the App Service managed
+//     identity endpoint (IDENTITY_ENDPOINT).
+//   - /api/data/v9.2/ — salesorders, salesorderdetails, accounts, products, pricelevels, productpricelevels,
+//     uoms: create, retrieve, update/upsert by key (If-Match, If-None-Match), delete, $select/$filter/
+//     $expand/$orderby/$top, paging (odata.maxpagesize, @odata.nextLink), change tracking (odata.track-changes,
+//     $deltatoken, $deletedEntity), $batch, <set>/Microsoft.Dynamics.CRM.{Create,Update,Upsert}Multiple,
+//     FulfillSalesOrder, CancelSalesOrder, WhoAmI.
+//   - /_admin/ — POST faults, POST seed, POST expire-change-tokens, GET stats, GET rows/{set}/{id}.
+//
+// From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, ExpireChangeTokens.
 package dvsim
 
 import (
@@ -217,6 +230,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	th, hdr := s.limits.begin(user)
 	if th != nil {
+		s.log.InfoContext(r.Context(), "throttled", "user", user, "code", th.code, "retry_after", th.retryAfter.String())
 		resp := errorResponse(errf(429, th.code, "%s", th.message))
 		resp.header.Set("Retry-After", formatRetryAfter(th.retryAfter, s.opts.Limits.RetryAfterUnit))
 		for k, v := range hdr {
@@ -252,7 +266,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 		}
 	}
+	s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", req.path, "status", resp.status, "user", user,
+		"cost", cost.String())
 	if plan.commitDrop {
+		s.log.InfoContext(r.Context(), "fault: committed, dropping the response", "method", r.Method, "path", req.path)
 		panic(http.ErrAbortHandler)
 	}
 	for k, v := range hdr {
