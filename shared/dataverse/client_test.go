@@ -498,3 +498,56 @@ func TestAltKeyWithSpacesQuotesAndUnicode(t *testing.T) {
 		})
 	}
 }
+
+func TestCreateReturnAndDelete(t *testing.T) {
+	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	c := ctx(t)
+	w, err := e.client.Create(c, "products", dataverse.Record{"name": "P", "productnumber": "P-1", "price": json.Number("19.990")},
+		&dataverse.CreateOptions{Return: true, Select: []string{"productnumber", "price"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Created || w.Record.Number("price") != "19.990" || w.Record.String("productid") != w.ID || w.ETag == "" {
+		t.Fatalf("Create = %+v", w)
+	}
+	if _, err := e.client.Update(c, "products", dataverse.ID(w.ID), dataverse.Record{"name": "P2"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		key  dataverse.Key
+		etag string
+		want dataverse.Kind // KindOther: success
+	}{
+		{"stale etag", dataverse.ID(w.ID), w.ETag, dataverse.KindConcurrency},
+		{"by alternate key", dataverse.AltKey("productnumber", "P-1"), "", dataverse.KindOther},
+		{"already gone", dataverse.ID(w.ID), "", dataverse.KindNotFound},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			err := e.client.Delete(c, "products", s.key, &dataverse.DeleteOptions{ETag: s.etag})
+			if s.want == dataverse.KindOther {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !dataverse.IsKind(err, s.want) {
+				t.Fatalf("Delete error = %v; want %v", err, s.want)
+			}
+		})
+	}
+	if e.sim.Count("products") != 0 {
+		t.Error("product still there")
+	}
+	res, err := e.client.CreateMultiple(c, "products", products(5, 100), nil)
+	if err != nil || res.Fallback || e.sim.Count("products") != 5 {
+		t.Fatalf("CreateMultiple: %+v %v (rows %d)", res, err, e.sim.Count("products"))
+	}
+	for i, id := range res.IDs {
+		row, ok := e.sim.Get("products", id)
+		if !ok || row["productnumber"] != fmt.Sprintf("P-%05d", 100+i) {
+			t.Errorf("id %d = %s: %v", i, id, row)
+		}
+	}
+}
