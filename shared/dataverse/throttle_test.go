@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -303,4 +304,46 @@ func TestTimeoutIsPerAttempt(t *testing.T) {
 			t.Error("no 429: the test did not wait for Retry-After")
 		}
 	})
+}
+
+// With several web servers, each with its own limits, dropping ARRAffinity spreads the load: a client that
+// keeps the cookie is throttled by one server while this client is not.
+func TestDroppingAffinitySpreadsOverWebServers(t *testing.T) {
+	so := dvsim.Options{WebServers: 3, Limits: dvsim.Limits{Window: time.Minute, Requests: 4, ExecutionTime: time.Hour,
+		Concurrent: 52, RetryAfterUnit: time.Second}}
+	e := newEnv(t, so, dataverse.Options{MaxRetries: -1})
+	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		if _, err := e.client.Retrieve(ctx(t), "accounts", dataverse.ID(id), nil); err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	st := e.sim.Stats()["app-1"]
+	if len(st.RequestsByServer) != 3 || st.RequestsByServer[0] != 4 {
+		t.Errorf("requests by server = %v; want 4 on each of 3", st.RequestsByServer)
+	}
+
+	// A sticky client: an http.Client with a cookie jar sends ARRAffinity back.
+	jar, _ := cookiejar.New(nil)
+	sticky := &http.Client{Jar: jar}
+	tok := e.sim.IssueToken("sticky")
+	throttled := 0
+	for i := 0; i < 12; i++ {
+		req, _ := http.NewRequest("GET", e.sim.URL+"/api/data/v9.2/WhoAmI", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := sticky.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled != 8 {
+		t.Errorf("sticky client throttled %d times; want 8 (one server allows 4)", throttled)
+	}
 }

@@ -61,17 +61,25 @@ type UserStats struct {
 	// PeakWindowExecution is the most execution time one window held: above the limit by what the client
 	// overshot (the limits are evaluated after the fact).
 	PeakWindowExecution time.Duration
+	// RequestsByServer counts accepted requests per simulated web server.
+	RequestsByServer map[int]int
+}
+
+// limiterKey: the limits apply per user per web server.
+type limiterKey struct {
+	user   string
+	server int
 }
 
 type limiter struct {
 	mu    sync.Mutex
 	l     Limits
-	users map[string]*userLimits
+	users map[limiterKey]*userLimits
 	now   func() time.Time
 }
 
 func newLimiter(l Limits, now func() time.Time) *limiter {
-	return &limiter{l: l, users: map[string]*userLimits{}, now: now}
+	return &limiter{l: l, users: map[limiterKey]*userLimits{}, now: now}
 }
 
 type throttle struct {
@@ -97,14 +105,15 @@ func (u *userLimits) trim(now time.Time, window time.Duration) {
 
 // begin admits a request or says why not. The request and time limits are evaluated after the fact: a
 // request is refused only once the window already holds the limit.
-func (lm *limiter) begin(user string) (*throttle, rateHeaders) {
+func (lm *limiter) begin(user string, server int) (*throttle, rateHeaders) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	now := lm.now()
-	u := lm.users[user]
+	key := limiterKey{user, server}
+	u := lm.users[key]
 	if u == nil {
-		u = &userLimits{stats: UserStats{Throttled: map[string]int{}}}
-		lm.users[user] = u
+		u = &userLimits{stats: UserStats{Throttled: map[string]int{}, RequestsByServer: map[int]int{}}}
+		lm.users[key] = u
 	}
 	u.trim(now, lm.l.Window)
 	var th *throttle
@@ -145,14 +154,15 @@ func (lm *limiter) begin(user string) (*throttle, rateHeaders) {
 	u.inflight++
 	u.reqs = append(u.reqs, now)
 	u.stats.Requests++
+	u.stats.RequestsByServer[server]++
 	return nil, lm.headers(u)
 }
 
 // end charges the execution time of a finished request.
-func (lm *limiter) end(user string, cost time.Duration, ops int) {
+func (lm *limiter) end(user string, server int, cost time.Duration, ops int) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
-	u := lm.users[user]
+	u := lm.users[limiterKey{user, server}]
 	u.inflight--
 	if cost > 0 {
 		u.exec = append(u.exec, execEntry{at: lm.now(), d: cost})
@@ -177,17 +187,27 @@ func (lm *limiter) headers(u *userLimits) rateHeaders {
 	return h
 }
 
+// stats sums each user's counters over the web servers (the peak is the highest of any one server).
 func (lm *limiter) stats() map[string]UserStats {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	out := map[string]UserStats{}
 	for k, u := range lm.users {
-		s := u.stats
-		s.Throttled = map[string]int{}
-		for c, n := range u.stats.Throttled {
-			s.Throttled[c] = n
+		s, ok := out[k.user]
+		if !ok {
+			s = UserStats{Throttled: map[string]int{}, RequestsByServer: map[int]int{}}
 		}
-		out[k] = s
+		s.Requests += u.stats.Requests
+		s.ExecutionTime += u.stats.ExecutionTime
+		s.Operations += u.stats.Operations
+		s.PeakWindowExecution = max(s.PeakWindowExecution, u.stats.PeakWindowExecution)
+		for c, n := range u.stats.Throttled {
+			s.Throttled[c] += n
+		}
+		for srv, n := range u.stats.RequestsByServer {
+			s.RequestsByServer[srv] += n
+		}
+		out[k.user] = s
 	}
 	return out
 }

@@ -54,8 +54,11 @@ type Options struct {
 	ExtraColumns map[string][]Column
 	MaxPageSize  int // default and upper bound of odata.maxpagesize (5000)
 	MaxBulk      int // most targets in one bulk message (default 1000)
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// WebServers is how many web servers share the load (default 1). Each has its own limits per user; a
+	// request carrying an ARRAffinity cookie goes to that server, the others are spread round-robin.
+	WebServers int
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Server is the simulator; it is an http.Handler. Set BaseURL (SetBaseURL) once the listener is known.
@@ -65,6 +68,8 @@ type Server struct {
 	limits  *limiter
 	faults  *faultState
 	baseURL atomic.Value // string, e.g. http://127.0.0.1:1234
+
+	next atomic.Int64 // round-robin over web servers
 
 	tokMu  sync.Mutex
 	tokens map[string]tokenInfo
@@ -95,6 +100,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxBulk <= 0 {
 		opts.MaxBulk = 1000
+	}
+	if opts.WebServers <= 0 {
+		opts.WebServers = 1
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -228,7 +236,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeResponse(w, resp)
 		return
 	}
-	th, hdr := s.limits.begin(user)
+	server := s.pickServer(r)
+	th, hdr := s.limits.begin(user, server)
 	if th != nil {
 		s.log.InfoContext(r.Context(), "throttled", "user", user, "code", th.code, "retry_after", th.retryAfter.String())
 		resp := errorResponse(errf(429, th.code, "%s", th.message))
@@ -241,7 +250,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp *response
 	var cost time.Duration
-	defer func() { s.limits.end(user, cost, resp.opsCount()) }()
+	defer func() { s.limits.end(user, server, cost, resp.opsCount()) }()
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
 	if err != nil {
@@ -275,8 +284,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	for k, v := range hdr {
 		resp.header.Set(k, v)
 	}
-	// Dataverse sets a session-affinity cookie; clients are advised to drop it.
-	resp.header.Add("Set-Cookie", "ARRAffinity=sim-web-1; Path=/; HttpOnly")
+	// Dataverse sets a session-affinity cookie; clients are advised to drop it to spread over servers.
+	resp.header.Add("Set-Cookie", "ARRAffinity=web-"+strconv.Itoa(server)+"; Path=/; HttpOnly")
 	writeResponse(w, resp)
 }
 
@@ -296,6 +305,16 @@ func parseQuery(raw string) url.Values {
 		q.Add(ku, vu)
 	}
 	return q
+}
+
+// pickServer follows the ARRAffinity cookie when it names a server, and otherwise goes round-robin.
+func (s *Server) pickServer(r *http.Request) int {
+	if c, err := r.Cookie("ARRAffinity"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimPrefix(c.Value, "web-")); err == nil && n >= 0 && n < s.opts.WebServers {
+			return n
+		}
+	}
+	return int(s.next.Add(1)-1) % s.opts.WebServers
 }
 
 func (r *response) opsCount() int {

@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(url st
 	addr := fs.String("addr", "127.0.0.1:7071", "listen address")
 	window := fs.Duration("window", 300*time.Second, "service protection window; limits keep Dataverse's ratios")
 	dop := fs.Int("dop-hint", 8, "x-ms-dop-hint value")
+	servers := fs.Int("web-servers", 1, "web servers, each with its own limits per user (ARRAffinity picks one)")
 	readCost := fs.Duration("read-cost", 0, "execution time charged per read")
 	writeCost := fs.Duration("write-cost", 0, "execution time charged per row written")
 	secret := fs.String("client-secret", "", "when set with -client-id, the only accepted client credentials")
@@ -48,7 +49,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(url st
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	opts := dvsim.Options{Limits: dvsim.RealLimits().Scaled(*window), Costs: dvsim.Costs{Read: *readCost, Write: *writeCost}, Logger: log}
+	opts := dvsim.Options{Limits: dvsim.RealLimits().Scaled(*window), Costs: dvsim.Costs{Read: *readCost, Write: *writeCost}, Logger: log,
+		WebServers: *servers}
 	opts.Limits.DOPHint = *dop
 	if *clientID != "" && *secret != "" {
 		opts.Clients = map[string]string{*clientID: *secret}
