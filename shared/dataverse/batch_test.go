@@ -164,6 +164,11 @@ func TestBulkFallsBackToBatch(t *testing.T) {
 	if err == nil || e.sim.Count("salesorders") != 11 {
 		t.Fatalf("err = %v, orders = %d; want 11 created and one error", err, e.sim.Count("salesorders"))
 	}
+	forced, err := e.client.UpsertMultiple(ctx(t), "accounts", []dataverse.Record{{"accountnumber": "F1", "name": "forced"}},
+		&dataverse.BulkOptions{AltKey: []string{"accountnumber"}, UseBatch: true})
+	if err != nil || !forced.Fallback || len(e.sim.Find("accounts", "accountnumber", "F1")) != 1 {
+		t.Errorf("UseBatch upsert: %+v %v", forced, err)
+	}
 	ids := append([]string(nil), res.IDs...)
 	sort.Strings(ids)
 	if ids[0] != "" || ids[1] == "" {

@@ -17,6 +17,8 @@ type BulkOptions struct {
 	ChunkSize int      // records per request; default 1000 for bulk messages, 100 for the $batch fallback
 	// Workers is how many chunks are in flight at most; the client's throttle bounds it further. Default 52.
 	Workers int
+	// UseBatch skips the bulk message and writes with $batch (for tables known not to support it).
+	UseBatch bool
 }
 
 // BulkResult lists the ids of created or upserted rows in record order (UpdateMultiple leaves them empty),
@@ -130,7 +132,7 @@ func (c *Client) bulk(ctx context.Context, msg, set string, recs []Record, o *Bu
 }
 
 func (c *Client) bulkChunk(ctx context.Context, msg, set string, recs []Record, o *BulkOptions) ([]string, bool, error) {
-	if !c.noBulk.has(set) {
+	if !o.UseBatch && !c.noBulk.has(set) {
 		ids, err := c.bulkMessage(ctx, msg, set, recs, o)
 		if err == nil || !bulkUnsupported(err) {
 			return ids, false, err
