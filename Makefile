@@ -1,7 +1,7 @@
 # d365sap: one Go executable (handler) serving every function; see README.md.
 SHELL := /bin/bash
 GO ?= go
-GOFLAGS_BUILD = -trimpath -ldflags='-s -w -X main.version=$(VERSION) -X main.build=$(BUILD)'
+GOFLAGS_BUILD = -tags lambda.norpc -trimpath -ldflags='-s -w -X main.version=$(VERSION) -X main.build=$(BUILD)'
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 WITH_AZURITE := infra/local/with-azurite

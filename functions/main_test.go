@@ -37,7 +37,7 @@ func binaries(tb testing.TB) (handler, bare string) {
 			return
 		}
 		for _, b := range []struct{ out, pkg string }{{"handler", "."}, {"barehttp", "./testdata/barehttp"}} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X main.version=test -X main.build=test", "-o", filepath.Join(binDir, b.out), b.pkg)
+			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -X main.version=test -X main.build=test", "-o", filepath.Join(binDir, b.out), b.pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)

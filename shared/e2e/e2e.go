@@ -105,7 +105,8 @@ func Handler(t testing.TB) string {
 			return
 		}
 		handler = filepath.Join(buildDir, pack.HandlerName)
-		cmd := exec.Command("go", "build", "-o", handler, "./functions")
+		// The same tags as make build: lambda.norpc drops the legacy go1.x RPC runtime.
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", handler, "./functions")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
