@@ -124,13 +124,25 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 
 // runInner parses one application/http part ("GET A_SalesOrder('1') HTTP/1.1") and runs it against the service.
 func (h *handler) runInner(outer *http.Request, part io.Reader, t *tx) (*recorder, error) {
-	inner, err := http.ReadRequest(bufio.NewReader(part))
+	br := bufio.NewReader(part)
+	line, err := br.ReadString('\n')
 	if err != nil {
 		return nil, err
 	}
-	target := inner.RequestURI
+	// SAP's request lines are relative to the service ("GET A_SalesOrder('1') HTTP/1.1"), which
+	// http.ReadRequest refuses; it reads the line with a leading slash instead.
+	fields := strings.Fields(line)
+	if len(fields) != 3 {
+		return nil, fmt.Errorf("malformed request line %q", strings.TrimSpace(line))
+	}
+	target := fields[1]
 	if strings.HasPrefix(target, "/") || strings.Contains(target, "://") {
 		return nil, fmt.Errorf("request line must be relative to the service: %s", target)
+	}
+	inner, err := http.ReadRequest(bufio.NewReader(io.MultiReader(
+		strings.NewReader(fields[0]+" /"+target+" "+fields[2]+"\r\n"), br)))
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(target)
 	if err != nil {

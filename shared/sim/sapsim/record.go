@@ -252,7 +252,7 @@ func decodePayload(et *entityType, raw json.RawMessage, forUpdate bool, path str
 		}
 		p, ok := et.prop(name)
 		if !ok {
-			return nil, &fieldError{code: "/IWBEP/CM_MGW_RT/020", prop: name,
+			return nil, &fieldError{code: "/IWBEP/CM_MGW_RT/004", prop: name,
 				msg: fmt.Sprintf("Property '%s' is invalid", path+name)}
 		}
 		val, fe := decodeValue(p, v, path)
