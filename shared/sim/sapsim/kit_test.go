@@ -37,9 +37,9 @@ func kitDir(t testing.TB) string {
 
 type edmxDoc struct {
 	Schemas []struct {
-		Namespace    string        `xml:"Namespace,attr"`
-		EntityTypes  []edmxType    `xml:"EntityType"`
-		ComplexTypes []edmxType    `xml:"ComplexType"`
+		Namespace    string     `xml:"Namespace,attr"`
+		EntityTypes  []edmxType `xml:"EntityType"`
+		ComplexTypes []edmxType `xml:"ComplexType"`
 	} `xml:"DataServices>Schema"`
 }
 
