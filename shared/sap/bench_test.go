@@ -1,0 +1,158 @@
+package sap
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/sim/sapsim"
+)
+
+const benchPageSize = 5000
+
+func benchServer(b *testing.B, products int) (*httptest.Server, *Client) {
+	b.Helper()
+	sim := sapsim.New(sapsim.Options{Username: "U", Password: "P", Products: products, Plants: []string{"1010"}, PageSize: benchPageSize})
+	ts := httptest.NewServer(sim)
+	b.Cleanup(ts.Close)
+	c, err := New(Options{BaseURL: ts.URL, Username: "U", Password: "P", HTTPClient: ts.Client(), MaxResponseBytes: 64 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ts, c
+}
+
+func clientStream(b *testing.B, c *Client) int {
+	n := 0
+	for _, err := range c.Stock(context.Background(), StockQuery{}).All() {
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+// plainGETLoop is the baseline: the same pages fetched with bare net/http and each decoded whole with
+// json.Unmarshal into the same row type, following __next.
+func plainGETLoop(b *testing.B, ts *httptest.Server, hc *http.Client) int {
+	q := url.Values{"$select": {"Material,Plant,StorageLocation,Batch,Supplier,Customer,WBSElementInternalID,SDDocument,SDDocumentItem,InventorySpecialStockType,InventoryStockType,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit"}}
+	next := ts.URL + "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod?" + q.Encode()
+	n := 0
+	for next != "" {
+		req, _ := http.NewRequest(http.MethodGet, next, nil)
+		req.SetBasicAuth("U", "P")
+		req.Header.Set("Accept", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("status %d: %v", resp.StatusCode, err)
+		}
+		var page struct {
+			D struct {
+				Results []StockRow `json:"results"`
+				Next    string     `json:"__next"`
+			} `json:"d"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			b.Fatal(err)
+		}
+		n += len(page.D.Results)
+		next = page.D.Next
+	}
+	return n
+}
+
+// BenchmarkStockStreaming100k compares the client streaming 100k stock rows (server pages of 5000, __next) with a
+// plain GET loop over the same pages in the same run. Metric client/plain is the throughput ratio (goal ≥ 0.8).
+func BenchmarkStockStreaming100k(b *testing.B) {
+	const rows = 100_000
+	ts, c := benchServer(b, rows)
+	var clientDur, plainDur time.Duration
+	for b.Loop() {
+		// Alternate the order so warm-up and GC debt do not favour one side.
+		t0 := time.Now()
+		if n := plainGETLoop(b, ts, ts.Client()); n != rows {
+			b.Fatalf("plain loop read %d rows", n)
+		}
+		t1 := time.Now()
+		if n := clientStream(b, c); n != rows {
+			b.Fatalf("client read %d rows", n)
+		}
+		t2 := time.Now()
+		plainDur += t1.Sub(t0)
+		clientDur += t2.Sub(t1)
+	}
+	iters := float64(b.N)
+	clientRate := rows * iters / clientDur.Seconds()
+	plainRate := rows * iters / plainDur.Seconds()
+	b.ReportMetric(clientRate, "client_rows/s")
+	b.ReportMetric(plainRate, "plain_rows/s")
+	b.ReportMetric(clientRate/plainRate, "client/plain")
+}
+
+// peakHeap streams all stock rows while sampling live heap bytes, and returns the peak above the starting level.
+func peakHeap(b *testing.B, c *Client) (rows int, peak uint64) {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	var max atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				metrics.Read(s)
+				if v := s[0].Value.Uint64(); v > max.Load() {
+					max.Store(v)
+				}
+			}
+		}
+	})
+	rows = clientStream(b, c)
+	close(stop)
+	wg.Wait()
+	if m := max.Load(); m > base {
+		return rows, m - base
+	}
+	return rows, 0
+}
+
+// BenchmarkStockMemory100kVs1M streams 100k and then 1M stock rows and compares the peak live heap during each
+// (the in-process simulator is included: it streams too). Metric peak_1M/peak_100k is the ratio (goal ≤ 1.2).
+func BenchmarkStockMemory100kVs1M(b *testing.B) {
+	_, small := benchServer(b, 100_000)
+	_, large := benchServer(b, 1_000_000)
+	var p100k, p1m uint64
+	for b.Loop() {
+		n1, a := peakHeap(b, small)
+		n2, c := peakHeap(b, large)
+		if n1 != 100_000 || n2 != 1_000_000 {
+			b.Fatalf("rows %d and %d", n1, n2)
+		}
+		p100k, p1m = max(p100k, a), max(p1m, c)
+	}
+	b.ReportMetric(float64(p100k)/(1<<20), "peak_MiB_100k")
+	b.ReportMetric(float64(p1m)/(1<<20), "peak_MiB_1M")
+	b.ReportMetric(float64(p1m)/float64(p100k), "peak_1M/peak_100k")
+}
