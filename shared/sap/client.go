@@ -35,6 +35,9 @@ const (
 	ServiceBilling      = "API_BILLING_DOCUMENT_SRV"
 )
 
+// DefaultReadRetries is the read retry count to use when SAP_READ_RETRIES is not set.
+const DefaultReadRetries = 3
+
 // ServicePrefix is the root of every SAP Gateway OData service.
 const ServicePrefix = "/sap/opu/odata/sap/"
 
@@ -59,7 +62,7 @@ type Options struct {
 	// MaxResponseBytes bounds one response body (setting SAP_MAX_RESPONSE_BYTES). Default 64 MiB.
 	MaxResponseBytes int64
 	// ReadRetries is how many times a read is retried on 429/502/503/504, timeouts and resets (setting
-	// SAP_READ_RETRIES). 0 means the default of 3; negative disables retries.
+	// SAP_READ_RETRIES; DefaultReadRetries when the setting is absent). 0 disables retries.
 	ReadRetries int
 	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff with full jitter (defaults 200ms and 10s).
 	// A Retry-After longer than RetryMaxDelay is not waited for: the error is returned instead.
@@ -110,6 +113,9 @@ func New(opts Options) (*Client, error) {
 	if opts.SAPClient != "" && !isDigits(opts.SAPClient, 3) {
 		errs = append(errs, fmt.Errorf("sap-client %q must be three digits", opts.SAPClient))
 	}
+	if opts.ReadRetries < 0 {
+		errs = append(errs, errors.New("read retries must not be negative"))
+	}
 	if opts.Timeout < 0 || opts.MaxResponseBytes < 0 {
 		errs = append(errs, errors.New("timeout and max response bytes must not be negative"))
 	}
@@ -122,11 +128,7 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxResponseBytes == 0 {
 		opts.MaxResponseBytes = 64 << 20
 	}
-	if opts.ReadRetries == 0 {
-		opts.ReadRetries = 3
-	} else if opts.ReadRetries < 0 {
-		opts.ReadRetries = 0
-	}
+
 	if opts.RetryBaseDelay <= 0 {
 		opts.RetryBaseDelay = 200 * time.Millisecond
 	}

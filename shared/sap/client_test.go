@@ -61,7 +61,8 @@ func newEnv(t *testing.T, so sapsim.Options, mod func(*Options)) *env {
 	t.Cleanup(ts.Close)
 	ct := &countingTransport{next: ts.Client().Transport}
 	o := Options{BaseURL: ts.URL, Username: "SIMUSER", Password: "secret", HTTPClient: &http.Client{Transport: ct},
-		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 20 * time.Millisecond, Timeout: 5 * time.Second}
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 20 * time.Millisecond, Timeout: 5 * time.Second,
+		ReadRetries: DefaultReadRetries}
 	if mod != nil {
 		mod(&o)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -505,6 +506,24 @@ func (h *handler) collection(w http.ResponseWriter, r *http.Request, src *source
 		hi = min(hi, src.n)
 	}
 	match := func(rec record) bool { return o.filter == nil || o.filter.match(rec) }
+	if len(o.orderBy) > 0 {
+		// Sorting needs the matches in memory; generated sets are already in key order, so large sorts are refused.
+		if hi-lo > maxSortRows {
+			h.fail(w, http.StatusBadRequest, "/IWBEP/CM_MGW_RT/004",
+				fmt.Sprintf("$orderby over more than %d rows is not supported; filter first", maxSortRows), "")
+			return
+		}
+		var rows []record
+		for i := lo; i < hi; i++ {
+			if rec := src.at(i); match(rec) {
+				rows = append(rows, rec)
+			}
+		}
+		sortRecords(rows, o.orderBy)
+		src = &source{et: src.et, n: len(rows), at: func(i int) record { return rows[i] }}
+		lo, hi = 0, len(rows)
+		match = func(record) bool { return true }
+	}
 	start, sent, skip := lo, 0, o.skip
 	if o.skipToken != "" {
 		a, b, ok := strings.Cut(o.skipToken, "_")
@@ -525,7 +544,7 @@ func (h *handler) collection(w http.ResponseWriter, r *http.Request, src *source
 	_, _ = bw.WriteString(`{"d":{`)
 	if o.inlineCount {
 		n := 0
-		if o.filter == nil {
+		if o.filter == nil || len(o.orderBy) > 0 {
 			n = hi - lo
 		} else {
 			for i := lo; i < hi; i++ {
@@ -807,4 +826,43 @@ func (h *handler) metadata(w http.ResponseWriter) {
 	b.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)
 	w.Header().Set("Content-Type", "application/xml")
 	_, _ = io.WriteString(w, b.String())
+}
+
+const maxSortRows = 200_000
+
+func sortRecords(rows []record, keys []orderKey) {
+	slices.SortStableFunc(rows, func(a, b record) int {
+		for _, k := range keys {
+			c, _ := compareValue(k.prop, a[k.prop.Name], litOf(k.prop, b[k.prop.Name]))
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// litOf turns a record value into the literal form compareValue expects.
+func litOf(p prop, v any) any {
+	switch p.Type {
+	case edmDecimal:
+		s, _ := v.(string)
+		if s == "" {
+			s = "0"
+		}
+		return ratOf(s)
+	case edmString, edmGuid, edmTime:
+		s, _ := v.(string)
+		return s
+	case edmBoolean:
+		b, _ := v.(bool)
+		return b
+	case edmInt32:
+		n, _ := v.(int64)
+		return n
+	}
+	return v
 }

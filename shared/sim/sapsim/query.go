@@ -19,6 +19,12 @@ type options struct {
 	inlineCount bool
 	skipToken   string
 	format      string
+	orderBy     []orderKey
+}
+
+type orderKey struct {
+	prop prop
+	desc bool
 }
 
 type queryError struct{ msg string }
@@ -94,6 +100,19 @@ func parseOptions(et *entityType, q url.Values) (*options, error) {
 		o.inlineCount = true
 	default:
 		return nil, &queryError{"Invalid value for $inlinecount"}
+	}
+	if s := q.Get("$orderby"); s != "" {
+		for _, part := range strings.Split(s, ",") {
+			f := strings.Fields(part)
+			if len(f) == 0 || len(f) > 2 || len(f) == 2 && f[1] != "asc" && f[1] != "desc" {
+				return nil, &queryError{fmt.Sprintf("Invalid $orderby '%s'", part)}
+			}
+			p, ok := et.prop(f[0])
+			if !ok {
+				return nil, &queryError{fmt.Sprintf("Property '%s' in $orderby is invalid", f[0])}
+			}
+			o.orderBy = append(o.orderBy, orderKey{prop: p, desc: len(f) == 2 && f[1] == "desc"})
+		}
 	}
 	o.skipToken = q.Get("$skiptoken")
 	o.format = q.Get("$format")

@@ -579,3 +579,42 @@ func TestOutputShapedLikeSAPSample(t *testing.T) {
 	compare(t, so, sim)
 	compare(t, si, gi)
 }
+
+func TestOrderBy(t *testing.T) {
+	c := newSim(t, Options{PageSize: 2})
+	c.fetchCSRF()
+	for _, po := range []string{"B", "C", "A"} {
+		if resp, b := c.write("POST", soPath+"A_SalesOrder", strings.Replace(validOrder, `"PO-1"`, `"`+po+`"`, 1), nil); resp.StatusCode != 201 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+	}
+	var got []string
+	path := soPath + "A_SalesOrder?$orderby=" + url.QueryEscape("PurchaseOrderByCustomer desc") + "&$select=PurchaseOrderByCustomer"
+	for path != "" {
+		resp, body := c.do("GET", path, "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		var page struct {
+			D struct {
+				Results []struct{ PurchaseOrderByCustomer string }
+				Next    string `json:"__next"`
+			} `json:"d"`
+		}
+		_ = json.Unmarshal(body, &page)
+		for _, r := range page.D.Results {
+			got = append(got, r.PurchaseOrderByCustomer)
+		}
+		path = ""
+		if page.D.Next != "" {
+			u, _ := url.Parse(page.D.Next)
+			path = u.RequestURI()
+		}
+	}
+	if strings.Join(got, ",") != "C,B,A" {
+		t.Fatalf("order %v", got)
+	}
+	if resp, _ := c.do("GET", soPath+"A_SalesOrder?$orderby=Nope", "", nil); resp.StatusCode != 400 {
+		t.Fatalf("unknown $orderby field: %d", resp.StatusCode)
+	}
+}
