@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/d365sap/d365sap/shared/sim/sapsim/sapkit"
 )
 
 // TestDecodeSAPSamples decodes the payloads SAP recorded (kit samples) with the client's own types.
 func TestDecodeSAPSamples(t *testing.T) {
-	kit := kitDir(t)
+	kit := sapkit.Dir(t)
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(kit, "sap", "samples", name))
 		if err != nil {
@@ -74,7 +76,7 @@ func TestDecodeSAPSamples(t *testing.T) {
 // compatible type and the same MaxLength/Precision/Scale, that every struct field it sends has a spec, and that the
 // properties it reads exist with a compatible type.
 func TestClientPropertiesExistInEDMX(t *testing.T) {
-	kit := kitDir(t)
+	kit := sapkit.Dir(t)
 	services := map[string]string{
 		"A_SalesOrderType": "API_SALES_ORDER_SRV", "A_SalesOrderItemType": "API_SALES_ORDER_SRV",
 		"A_BusinessPartnerType": "API_BUSINESS_PARTNER", "A_CustomerSalesAreaType": "API_BUSINESS_PARTNER",
@@ -85,11 +87,11 @@ func TestClientPropertiesExistInEDMX(t *testing.T) {
 		"A_BillingDocumentType": "API_BILLING_DOCUMENT_SRV", "A_BillingDocumentItemType": "API_BILLING_DOCUMENT_SRV",
 		"AvailabilityRecord": "API_PRODUCT_AVAILY_INFO_BASIC",
 	}
-	docs := map[string]map[string]edmxType{}
-	edmx := func(t *testing.T, typ string) edmxType {
+	docs := map[string]map[string]sapkit.EntityType{}
+	edmx := func(t *testing.T, typ string) sapkit.EntityType {
 		svc := services[typ]
 		if docs[svc] == nil {
-			docs[svc] = loadEDMX(t, kit, svc)
+			docs[svc] = sapkit.LoadEDMX(t, kit, svc)
 		}
 		et, ok := docs[svc][typ]
 		if !ok {
@@ -97,7 +99,7 @@ func TestClientPropertiesExistInEDMX(t *testing.T) {
 		}
 		return et
 	}
-	propOf := func(et edmxType, name string) (typ, maxLen, prec, scale string, ok bool) {
+	propOf := func(et sapkit.EntityType, name string) (typ, maxLen, prec, scale string, ok bool) {
 		for _, p := range et.Props {
 			if p.Name == name {
 				return p.Type, p.MaxLength, p.Precision, p.Scale, true

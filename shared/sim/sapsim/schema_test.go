@@ -3,17 +3,19 @@ package sapsim
 import (
 	"strconv"
 	"testing"
+
+	"github.com/d365sap/d365sap/shared/sim/sapsim/sapkit"
 )
 
 // TestSchemaMatchesEDMX checks every table entry (property, type, MaxLength, Precision, Scale, keys, concurrency,
 // navigation properties) against SAP's EDMX in the kit.
 func TestSchemaMatchesEDMX(t *testing.T) {
-	kit := kitDir(t)
-	docs := map[string]map[string]edmxType{}
+	kit := sapkit.Dir(t)
+	docs := map[string]map[string]sapkit.EntityType{}
 	for _, et := range generatedTypes {
 		t.Run(et.Name, func(t *testing.T) {
 			if docs[et.Service] == nil {
-				docs[et.Service] = loadEDMX(t, kit, et.Service)
+				docs[et.Service] = sapkit.LoadEDMX(t, kit, et.Service)
 			}
 			want, ok := docs[et.Service][et.Name]
 			if !ok {

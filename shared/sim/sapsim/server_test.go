@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/d365sap/d365sap/shared/sim/sapsim/sapkit"
 )
 
 const soPath = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/"
@@ -496,14 +498,14 @@ func TestBatchChangesetIsAtomic(t *testing.T) {
 func TestMetadata(t *testing.T) {
 	c := newSim(t, Options{})
 	resp, body := c.do("GET", soPath+"$metadata", "", nil)
-	var doc edmxDoc
+	var doc sapkit.Doc
 	if resp.StatusCode != 200 || xml.Unmarshal(body, &doc) != nil || len(doc.Schemas) != 1 {
 		t.Fatalf("generated metadata: %d %s", resp.StatusCode, body[:min(200, len(body))])
 	}
 	if !bytes.Contains(body, []byte(`<EntitySet Name="A_SalesOrder"`)) || !bytes.Contains(body, []byte(`MaxLength="35"`)) {
 		t.Fatal("generated metadata lacks A_SalesOrder or MaxLength")
 	}
-	kit := kitDir(t)
+	kit := sapkit.Dir(t)
 	dir := filepath.Join(kit, "sap", "edmx")
 	c2 := newSim(t, Options{EDMXDir: dir})
 	_, body = c2.do("GET", soPath+"$metadata", "", nil)
@@ -516,7 +518,7 @@ func TestMetadata(t *testing.T) {
 // TestOutputShapedLikeSAPSample compares a simulated order with the order SAP recorded: every property of the
 // sample that the EDMX knows must come back with the same JSON kind (string, null, bool, object).
 func TestOutputShapedLikeSAPSample(t *testing.T) {
-	kit := kitDir(t)
+	kit := sapkit.Dir(t)
 	data, err := os.ReadFile(filepath.Join(kit, "sap", "samples", "GET_A_SalesOrder_expand_to_Item.response.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,5 @@
-package sapsim
+// Package sapkit finds the reference kit (../shared beside the repository) for tests and reads SAP's EDMX from it.
+package sapkit
 
 import (
 	"encoding/xml"
@@ -7,9 +8,9 @@ import (
 	"testing"
 )
 
-// kitDir finds the reference kit at ../shared beside the repository root. Without it the test skips, except in CI
+// Dir finds the reference kit at ../shared beside the repository root. Without it the test skips, except in CI
 // (CI=true), where it fails.
-func kitDir(t testing.TB) string {
+func Dir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -35,15 +36,17 @@ func kitDir(t testing.TB) string {
 	return kit
 }
 
-type edmxDoc struct {
+// Doc is the part of an EDMX document the tests compare: schemas with their entity and complex types.
+type Doc struct {
 	Schemas []struct {
-		Namespace    string     `xml:"Namespace,attr"`
-		EntityTypes  []edmxType `xml:"EntityType"`
-		ComplexTypes []edmxType `xml:"ComplexType"`
+		Namespace    string       `xml:"Namespace,attr"`
+		EntityTypes  []EntityType `xml:"EntityType"`
+		ComplexTypes []EntityType `xml:"ComplexType"`
 	} `xml:"DataServices>Schema"`
 }
 
-type edmxType struct {
+// EntityType is an EDMX EntityType or ComplexType: keys, properties with their facets, navigation properties.
+type EntityType struct {
 	Name string `xml:"Name,attr"`
 	Keys []struct {
 		Name string `xml:"Name,attr"`
@@ -62,17 +65,18 @@ type edmxType struct {
 	} `xml:"NavigationProperty"`
 }
 
-func loadEDMX(t testing.TB, kit, service string) map[string]edmxType {
+// LoadEDMX reads the EDMX of a service from the kit and indexes its types by name.
+func LoadEDMX(t testing.TB, kit, service string) map[string]EntityType {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(kit, "sap", "edmx", service+".edmx"))
 	if err != nil {
 		t.Fatalf("reading EDMX of %s: %v", service, err)
 	}
-	var doc edmxDoc
+	var doc Doc
 	if err := xml.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("parsing EDMX of %s: %v", service, err)
 	}
-	out := map[string]edmxType{}
+	out := map[string]EntityType{}
 	for _, s := range doc.Schemas {
 		for _, et := range append(s.EntityTypes, s.ComplexTypes...) {
 			out[et.Name] = et
