@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,14 +23,13 @@ type csrfTransport struct {
 	services  map[string]*csrfState
 }
 
-type csrfState struct {
-	mu       sync.Mutex
-	token    string
-	cookies  map[string]string // name → value, SAP_SESSIONID_*, sap-XSRF_* and friends
-	inflight chan struct{}
-	lastErr  error
-	fetches  int
+// csrfSession is a token with the cookies of the session it belongs to; the map is never changed once published.
+type csrfSession struct {
+	token   string
+	cookies map[string]string // name → value: SAP_SESSIONID_*, sap-XSRF_* and friends
 }
+
+type csrfState = sharedValue[csrfSession]
 
 // serviceRoot returns "/sap/opu/odata/sap/<SERVICE>" for a request path.
 func serviceRoot(path string) string {
@@ -49,18 +49,10 @@ func (t *csrfTransport) state(root string) *csrfState {
 	}
 	st, ok := t.services[root]
 	if !ok {
-		st = &csrfState{cookies: map[string]string{}}
+		st = &csrfState{}
 		t.services[root] = st
 	}
 	return st
-}
-
-// fetchCount reports how many CSRF fetches ran for a service root (for tests and metrics).
-func (t *csrfTransport) fetchCount(root string) int {
-	st := t.state(root)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.fetches
 }
 
 func (t *csrfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -70,12 +62,13 @@ func (t *csrfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	root := serviceRoot(req.URL.Path)
 	st := t.state(root)
 	for attempt := 0; ; attempt++ {
-		tok, cookie, err := st.get(req.Context(), func(ctx context.Context) (string, map[string]string, error) {
+		sess, err := st.get(req.Context(), nil, func(ctx context.Context) (csrfSession, error) {
 			return t.fetch(ctx, req, root)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("fetching CSRF token: %w", err)
 		}
+		tok, cookie := sess.token, sess.cookieHeader()
 		r, err := rewind(req)
 		if err != nil {
 			return nil, err
@@ -88,7 +81,7 @@ func (t *csrfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.remember(resp.Cookies())
+		remember(st, resp.Cookies())
 		required := resp.StatusCode == http.StatusForbidden &&
 			strings.EqualFold(resp.Header.Get("X-CSRF-Token"), "Required")
 		if !required || attempt > 0 || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
@@ -96,12 +89,12 @@ func (t *csrfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		drain(resp)
 		t.log.InfoContext(req.Context(), "CSRF token rejected; fetching a new one", "service", root)
-		st.invalidate(tok)
+		st.invalidate(func(cur csrfSession) bool { return cur.token == tok })
 	}
 }
 
 // fetch runs GET <service>/ with X-CSRF-Token: Fetch.
-func (t *csrfTransport) fetch(ctx context.Context, orig *http.Request, root string) (string, map[string]string, error) {
+func (t *csrfTransport) fetch(ctx context.Context, orig *http.Request, root string) (csrfSession, error) {
 	u := *orig.URL
 	u.Path = root + "/"
 	u.RawPath = ""
@@ -111,32 +104,32 @@ func (t *csrfTransport) fetch(ctx context.Context, orig *http.Request, root stri
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", nil, err
+		return csrfSession{}, err
 	}
 	req.Header.Set("X-CSRF-Token", "Fetch")
 	req.Header.Set("Accept", "application/json")
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
-		return "", nil, err
+		return csrfSession{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return "", nil, parseError(resp, body)
+		return csrfSession{}, parseError(resp, body)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	tok := resp.Header.Get("X-CSRF-Token")
 	if tok == "" || strings.EqualFold(tok, "Required") {
-		return "", nil, fmt.Errorf("SAP sent no X-CSRF-Token for %s", root)
+		return csrfSession{}, fmt.Errorf("SAP sent no X-CSRF-Token for %s", root)
 	}
 	cookies := map[string]string{}
 	for _, c := range resp.Cookies() {
 		cookies[c.Name] = c.Value
 	}
-	return tok, cookies, nil
+	return csrfSession{token: tok, cookies: cookies}, nil
 }
 
-func (s *csrfState) cookieHeader() string {
+func (s csrfSession) cookieHeader() string {
 	parts := make([]string, 0, len(s.cookies))
 	for k, v := range s.cookies {
 		parts = append(parts, k+"="+v)
@@ -144,71 +137,24 @@ func (s *csrfState) cookieHeader() string {
 	return strings.Join(parts, "; ")
 }
 
-func (s *csrfState) get(ctx context.Context, fetch func(context.Context) (string, map[string]string, error)) (string, string, error) {
-	for {
-		s.mu.Lock()
-		if s.token != "" {
-			tok, ck := s.token, s.cookieHeader()
-			s.mu.Unlock()
-			return tok, ck, nil
-		}
-		if ch := s.inflight; ch != nil {
-			s.mu.Unlock()
-			select {
-			case <-ch:
-				s.mu.Lock()
-				err := s.lastErr
-				s.mu.Unlock()
-				if err != nil {
-					return "", "", err
-				}
-				continue
-			case <-ctx.Done():
-				return "", "", ctx.Err()
-			}
-		}
-		ch := make(chan struct{})
-		s.inflight = ch
-		s.fetches++
-		s.mu.Unlock()
-
-		tok, cookies, err := fetch(ctx)
-		s.mu.Lock()
-		s.inflight = nil
-		s.lastErr = err
-		if err == nil {
-			s.token = tok
-			s.cookies = cookies
-		}
-		s.mu.Unlock()
-		close(ch)
-		if err != nil {
-			return "", "", err
-		}
-	}
-}
-
-// invalidate forgets tok unless another caller already replaced it, so a burst of 403s causes one fetch.
-func (s *csrfState) invalidate(tok string) {
-	s.mu.Lock()
-	if s.token == tok {
-		s.token = ""
-	}
-	s.mu.Unlock()
-}
-
 // remember keeps cookies SAP refreshes on a write answer.
-func (s *csrfState) remember(cs []*http.Cookie) {
+func remember(st *csrfState, cs []*http.Cookie) {
 	if len(cs) == 0 {
 		return
 	}
-	s.mu.Lock()
-	for _, c := range cs {
-		if c.MaxAge < 0 {
-			delete(s.cookies, c.Name)
-			continue
+	st.update(func(cur csrfSession) csrfSession {
+		next := maps.Clone(cur.cookies)
+		if next == nil {
+			next = map[string]string{}
 		}
-		s.cookies[c.Name] = c.Value
-	}
-	s.mu.Unlock()
+		for _, c := range cs {
+			if c.MaxAge < 0 {
+				delete(next, c.Name)
+				continue
+			}
+			next[c.Name] = c.Value
+		}
+		cur.cookies = next
+		return cur
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -63,11 +62,12 @@ type tokenSource struct {
 	url, id, secret, scope string
 	log                    *slog.Logger
 	now                    func() time.Time
-	mu                     sync.Mutex
-	tok                    string
-	exp                    time.Time
-	inflight               chan struct{}
-	lastErr                error
+	cur                    sharedValue[accessToken]
+}
+
+type accessToken struct {
+	value string
+	exp   time.Time
 }
 
 func (s *tokenSource) clock() time.Time {
@@ -78,55 +78,15 @@ func (s *tokenSource) clock() time.Time {
 }
 
 func (s *tokenSource) invalidate(tok string) {
-	s.mu.Lock()
-	if s.tok == tok {
-		s.tok = ""
-	}
-	s.mu.Unlock()
+	s.cur.invalidate(func(a accessToken) bool { return a.value == tok })
 }
 
 func (s *tokenSource) token(ctx context.Context) (string, error) {
-	for {
-		s.mu.Lock()
-		if s.tok != "" && s.clock().Before(s.exp) {
-			tok := s.tok
-			s.mu.Unlock()
-			return tok, nil
-		}
-		if s.inflight != nil {
-			ch := s.inflight
-			s.mu.Unlock()
-			select {
-			case <-ch:
-				s.mu.Lock()
-				err := s.lastErr
-				s.mu.Unlock()
-				if err != nil {
-					return "", err
-				}
-				continue
-			case <-ctx.Done():
-				return "", ctx.Err()
-			}
-		}
-		ch := make(chan struct{})
-		s.inflight = ch
-		s.mu.Unlock()
-
+	a, err := s.cur.get(ctx, func(a accessToken) bool { return s.clock().Before(a.exp) }, func(ctx context.Context) (accessToken, error) {
 		tok, exp, err := s.fetch(ctx)
-		s.mu.Lock()
-		s.inflight = nil
-		s.lastErr = err
-		if err == nil {
-			s.tok, s.exp = tok, exp
-		}
-		s.mu.Unlock()
-		close(ch)
-		if err != nil {
-			return "", err
-		}
-		return tok, nil
-	}
+		return accessToken{value: tok, exp: exp}, err
+	})
+	return a.value, err
 }
 
 func (s *tokenSource) fetch(ctx context.Context) (string, time.Time, error) {
