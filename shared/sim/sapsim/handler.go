@@ -456,7 +456,7 @@ func (h *handler) entity(w http.ResponseWriter, r *http.Request, src *source, pr
 	enc := &encoder{root: h.root}
 	if navName != "" {
 		n, ok := src.et.nav(navName)
-		if !ok {
+		if !ok || n.Target == "" {
 			h.fail(w, http.StatusNotFound, "/IWBEP/CM_MGW_RT/020", fmt.Sprintf("Resource not found for segment '%s'", navName), "")
 			return
 		}

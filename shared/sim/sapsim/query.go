@@ -74,6 +74,9 @@ func parseOptions(et *entityType, q url.Values) (*options, error) {
 				if !ok {
 					return nil, &queryError{fmt.Sprintf("Navigation property '%s' in $expand is invalid", seg)}
 				}
+				if n.Target == "" {
+					return nil, &queryError{fmt.Sprintf("$expand of '%s' is not supported by the simulator", seg)}
+				}
 				cur = typesByName[n.Target]
 			}
 			o.expand[path] = true

@@ -223,6 +223,10 @@ func decodePayload(et *entityType, raw json.RawMessage, forUpdate bool, path str
 		}
 		if n, ok := et.nav(name); ok {
 			target := typesByName[n.Target]
+			if target == nil {
+				return nil, &fieldError{code: "/IWBEP/CM_MGW_RT/022", prop: name,
+					msg: fmt.Sprintf("Deep insert via %s is not supported by the simulator", name)}
+			}
 			var items []json.RawMessage
 			if n.Many {
 				// Deep insert sends an array; the {"results":[...]} form is accepted too.

@@ -59,7 +59,7 @@ type prop struct {
 
 type nav struct {
 	Name   string
-	Target string // entity type name
+	Target string // entity type name; empty when the simulator does not serve it (written as __deferred only)
 	Many   bool
 }
 

@@ -1,5 +1,6 @@
 // Code generated from the property facts of SAP's published EDMX (names, types, lengths); DO NOT EDIT by hand.
 // TestSchemaMatchesEDMX cross-checks every entry against ../shared/sap/edmx at test time.
+// Navigation properties without a Target are not served: they are written as __deferred links only.
 
 package sapsim
 
@@ -93,7 +94,7 @@ var etASalesOrderType = &entityType{
 		{"ServicesRenderedDate", edmDateTime, 0, 0, 0, 0},
 	},
 	ETagProp: "LastChangeDateTime",
-	Navs:     []nav{{"to_Item", "A_SalesOrderItemType", true}},
+	Navs:     []nav{{Name: "to_BillingPlan"}, {"to_Item", "A_SalesOrderItemType", true}, {Name: "to_Partner"}, {Name: "to_PaymentPlanItemDetails"}, {Name: "to_PrecedingProcFlowDoc"}, {Name: "to_PricingElement"}, {Name: "to_RelatedObject"}, {Name: "to_SubsequentProcFlowDoc"}, {Name: "to_Text"}},
 }
 
 var etASalesOrderItemType = &entityType{
@@ -196,6 +197,7 @@ var etASalesOrderItemType = &entityType{
 		{"Subtotal5Amount", edmDecimal, 0, 14, 3, noCreate | noUpdate},
 		{"Subtotal6Amount", edmDecimal, 0, 14, 3, noCreate | noUpdate},
 	},
+	Navs: []nav{{Name: "to_BillingPlan"}, {Name: "to_Partner"}, {Name: "to_PrecedingProcFlowDocItem"}, {Name: "to_PricingElement"}, {Name: "to_RelatedObject"}, {Name: "to_SalesOrder"}, {Name: "to_ScheduleLine"}, {Name: "to_SubsequentProcFlowDocItem"}, {Name: "to_Text"}},
 }
 
 var etAMatlStkInAcctModType = &entityType{
@@ -217,6 +219,7 @@ var etAMatlStkInAcctModType = &entityType{
 		{"MaterialBaseUnit", edmString, 3, 0, 0, 0},
 		{"MatlWrhsStkQtyInMatlBaseUnit", edmDecimal, 0, 31, 14, 0},
 	},
+	Navs: []nav{{Name: "to_MaterialSerialNumber"}, {Name: "to_MaterialStock"}},
 }
 
 var etAProductType = &entityType{
@@ -293,7 +296,7 @@ var etAProductType = &entityType{
 		{"MaximumPackagingHeight", edmDecimal, 0, 15, 3, 0},
 		{"UnitForMaxPackagingDimensions", edmString, 3, 0, 0, 0},
 	},
-	Navs: []nav{{"to_Description", "A_ProductDescriptionType", true}},
+	Navs: []nav{{"to_Description", "A_ProductDescriptionType", true}, {Name: "to_Plant"}, {Name: "to_ProductBasicText"}, {Name: "to_ProductInspectionText"}, {Name: "to_ProductProcurement"}, {Name: "to_ProductPurchaseText"}, {Name: "to_ProductQualityMgmt"}, {Name: "to_ProductSales"}, {Name: "to_ProductSalesTax"}, {Name: "to_ProductStorage"}, {Name: "to_ProductUnitsOfMeasure"}, {Name: "to_SalesDelivery"}, {Name: "to_Valuation"}},
 }
 
 var etAProductDescriptionType = &entityType{
@@ -369,7 +372,7 @@ var etASlsPrcgConditionRecordType = &entityType{
 		{"ETag", edmString, 40, 0, 0, 0},
 	},
 	ETagProp: "ETag",
-	Navs:     []nav{{"to_SlsPrcgCndnRecdValidity", "A_SlsPrcgCndnRecdValidityType", true}},
+	Navs:     []nav{{Name: "to_SlsPrcgCndnRecdSuplmnt"}, {"to_SlsPrcgCndnRecdValidity", "A_SlsPrcgCndnRecdValidityType", true}, {Name: "to_SlsPrcgCndnRecordScale"}, {Name: "to_SlsPrcgConditionRecordText"}},
 }
 
 var etASlsPrcgCndnRecdValidityType = &entityType{
@@ -544,7 +547,7 @@ var etASlsPrcgCndnRecdValidityType = &entityType{
 		{"ETag", edmString, 40, 0, 0, 0},
 	},
 	ETagProp: "ETag",
-	Navs:     []nav{{"to_SlsPrcgConditionRecord", "A_SlsPrcgConditionRecordType", false}},
+	Navs:     []nav{{Name: "to_SlsPrcgCndnRecdSuplmnt"}, {"to_SlsPrcgConditionRecord", "A_SlsPrcgConditionRecordType", false}},
 }
 
 var etABusinessPartnerType = &entityType{
@@ -621,7 +624,7 @@ var etABusinessPartnerType = &entityType{
 		{"BPDataControllerIsNotRequired", edmBoolean, 0, 0, 0, 0},
 		{"TradingPartner", edmString, 6, 0, 0, 0},
 	},
-	Navs: []nav{{"to_Customer", "A_CustomerType", false}},
+	Navs: []nav{{Name: "to_BPCreditWorthiness"}, {Name: "to_BPDataController"}, {Name: "to_BPFinServicesReporting"}, {Name: "to_BPFiscalYearInformation"}, {Name: "to_BPRelationship"}, {Name: "to_BuPaIdentification"}, {Name: "to_BuPaIndustry"}, {Name: "to_BusinessPartner"}, {Name: "to_BusinessPartnerAddress"}, {Name: "to_BusinessPartnerBank"}, {Name: "to_BusinessPartnerContact"}, {Name: "to_BusinessPartnerRating"}, {Name: "to_BusinessPartnerRole"}, {Name: "to_BusinessPartnerTax"}, {Name: "to_BusPartAddrDepdntTaxNmbr"}, {"to_Customer", "A_CustomerType", false}, {Name: "to_PaymentCard"}, {Name: "to_Supplier"}},
 }
 
 var etACustomerType = &entityType{
@@ -681,7 +684,7 @@ var etACustomerType = &entityType{
 		{"CityCode", edmString, 4, 0, 0, 0},
 		{"County", edmString, 3, 0, 0, 0},
 	},
-	Navs: []nav{{"to_CustomerSalesArea", "A_CustomerSalesAreaType", true}},
+	Navs: []nav{{Name: "to_CustAddrDepdntExtIdentifier"}, {Name: "to_CustAddrDepdntInformation"}, {Name: "to_CustomerCompany"}, {"to_CustomerSalesArea", "A_CustomerSalesAreaType", true}, {Name: "to_CustomerTaxGrouping"}, {Name: "to_CustomerText"}, {Name: "to_CustomerUnloadingPoint"}, {Name: "to_CustUnldgPtAddrDepdntInfo"}},
 }
 
 var etACustomerSalesAreaType = &entityType{
@@ -749,6 +752,7 @@ var etACustomerSalesAreaType = &entityType{
 		{"PaymentGuaranteeProcedure", edmString, 4, 0, 0, 0},
 		{"CustomerAccountGroup", edmString, 4, 0, 0, 0},
 	},
+	Navs: []nav{{Name: "to_PartnerFunction"}, {Name: "to_SalesAreaTax"}, {Name: "to_SalesAreaText"}, {Name: "to_SlsAreaAddrDepdntInfo"}},
 }
 
 var etAOutbDeliveryHeaderType = &entityType{
@@ -865,7 +869,7 @@ var etAOutbDeliveryHeaderType = &entityType{
 		{"WarehouseStagingArea", edmString, 10, 0, 0, noCreate | noUpdate | noFilter},
 	},
 	ETagProp: "DeliveryVersion",
-	Navs:     []nav{{"to_DeliveryDocumentItem", "A_OutbDeliveryItemType", true}},
+	Navs:     []nav{{Name: "to_DeliveryDocumentText"}, {Name: "to_DeliveryDocumentPartner"}, {"to_DeliveryDocumentItem", "A_OutbDeliveryItemType", true}},
 }
 
 var etAOutbDeliveryItemType = &entityType{
@@ -1008,6 +1012,7 @@ var etAOutbDeliveryItemType = &entityType{
 		{"WarehouseStorageBin", edmString, 10, 0, 0, noCreate | noUpdate | noFilter},
 	},
 	ETagProp: "DeliveryVersion",
+	Navs:     []nav{{Name: "to_SerialDeliveryItem"}, {Name: "to_DocumentFlow"}, {Name: "to_DeliveryDocumentItemText"}},
 }
 
 var etABillingDocumentType = &entityType{
@@ -1113,7 +1118,7 @@ var etABillingDocumentType = &entityType{
 		{"BillingDocumentListDate", edmDateTime, 0, 0, 0, 0},
 	},
 	ETagProp: "LastChangeDateTime",
-	Navs:     []nav{{"to_Item", "A_BillingDocumentItemType", true}},
+	Navs:     []nav{{"to_Item", "A_BillingDocumentItemType", true}, {Name: "to_Partner"}, {Name: "to_PricingElement"}, {Name: "to_Text"}},
 }
 
 var etABillingDocumentItemType = &entityType{
@@ -1260,6 +1265,7 @@ var etABillingDocumentItemType = &entityType{
 		{"ShippingPoint", edmString, 4, 0, 0, 0},
 		{"HigherLevelItemUsage", edmString, 1, 0, 0, 0},
 	},
+	Navs: []nav{{Name: "to_BillingDocument"}, {Name: "to_ItemText"}, {Name: "to_Partner"}, {Name: "to_PricingElement"}},
 }
 
 var etAvailabilityRecord = &entityType{
