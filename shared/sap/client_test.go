@@ -234,7 +234,7 @@ func TestReadRetries(t *testing.T) {
 	}{
 		{"503 twice", sapsim.Faults{Fail503Next: 2}, 3, false},
 		{"429 with Retry-After", sapsim.Faults{Fail429Next: 1, RetryAfterSeconds: 0}, 2, false},
-		{"502-like 500 is not retried", sapsim.Faults{Fail500Next: 1}, 1, true},
+		{"500 is not retried", sapsim.Faults{Fail500Next: 1}, 1, true},
 		// A fresh connection per request: on a reused one, net/http itself replays a GET that met a closed conn.
 		{"connection reset", sapsim.Faults{ResetNext: 1}, 2, false},
 		{"down for good", sapsim.Faults{Down: true}, 4, true},

@@ -135,8 +135,12 @@ func etagOf(et *entityType, r record) string {
 	return `W/"''"`
 }
 
+// appendJSONString quotes s as JSON without HTML escaping ("&" stays "&" in a __next link, as SAP writes it).
 func appendJSONString(b []byte, s string) []byte {
 	enc, _ := json.Marshal(s)
+	enc = bytes.ReplaceAll(enc, []byte(`\u0026`), []byte("&"))
+	enc = bytes.ReplaceAll(enc, []byte(`\u003c`), []byte("<"))
+	enc = bytes.ReplaceAll(enc, []byte(`\u003e`), []byte(">"))
 	return append(b, enc...)
 }
 

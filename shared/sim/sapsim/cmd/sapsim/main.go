@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,10 +46,18 @@ func run(ctx context.Context, args []string, stdout *os.File) error {
 	fs.IntVar(&o.Customers, "customers", 50, "generated customers")
 	plants := fs.String("plants", "1010,1020", "comma-separated plants")
 	fs.StringVar(&o.EDMXDir, "edmx-dir", "", "directory with SAP's <SERVICE>.edmx files for $metadata")
+	faults := fs.String("faults", "", `initial faults as JSON, e.g. {"error503Rate":0.1,"retryAfterSeconds":2}`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o.Plants = strings.Split(*plants, ",")
+	if *faults != "" {
+		dec := json.NewDecoder(strings.NewReader(*faults))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o.Faults); err != nil {
+			return fmt.Errorf("reading -faults: %w", err)
+		}
+	}
 	logger := slog.New(slog.NewJSONHandler(stdout, nil))
 	o.Logger = logger
 

@@ -22,7 +22,8 @@ func TestRunServesAndStops(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-user", "U", "-password", "P", "-products", "10"}, w)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-user", "U", "-password", "P", "-products", "10",
+			"-faults", `{"fail503Next":1}`}, w)
 		w.Close()
 	}()
 	line, err := bufio.NewReader(r).ReadBytes('\n')
@@ -36,13 +37,16 @@ func TestRunServesAndStops(t *testing.T) {
 	if err := json.Unmarshal(line, &rec); err != nil || rec.Addr == "" {
 		t.Fatalf("first log line %s: %v", line, err)
 	}
-	req, _ := http.NewRequest("GET", "http://"+rec.Addr+"/sap/opu/odata/sap/API_PRODUCT_SRV/A_Product('SIM0000010')", nil)
-	req.SetBasicAuth("U", "P")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET: %v %v", err, resp)
+	// The first request meets the fault given on the command line, the second one the product.
+	for _, want := range []int{503, 200} {
+		req, _ := http.NewRequest("GET", "http://"+rec.Addr+"/sap/opu/odata/sap/API_PRODUCT_SRV/A_Product('SIM0000010')", nil)
+		req.SetBasicAuth("U", "P")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("GET: %v %v, want %d", err, resp, want)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
 	cancel()
 	select {
 	case err := <-done:
@@ -55,7 +59,9 @@ func TestRunServesAndStops(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	if err := run(context.Background(), []string{"-nope"}, os.Stderr); err == nil {
-		t.Fatal("an unknown flag was accepted")
+	for _, args := range [][]string{{"-nope"}, {"-faults", `{"nope":1}`}} {
+		if err := run(context.Background(), args, os.Stderr); err == nil {
+			t.Fatalf("%v was accepted", args)
+		}
 	}
 }
