@@ -128,7 +128,6 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxResponseBytes == 0 {
 		opts.MaxResponseBytes = 64 << 20
 	}
-
 	if opts.RetryBaseDelay <= 0 {
 		opts.RetryBaseDelay = 200 * time.Millisecond
 	}
