@@ -610,3 +610,64 @@ func TestOrderBy(t *testing.T) {
 		t.Fatalf("unknown $orderby field: %d", resp.StatusCode)
 	}
 }
+
+func TestResourcesAndOptions(t *testing.T) {
+	c := newSim(t, Options{})
+	c.fetchCSRF()
+	if resp, b := c.write("POST", soPath+"A_SalesOrder", validOrder, nil); resp.StatusCode != 201 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	cases := []struct {
+		name, method, path string
+		status             int
+		contains           string
+	}{
+		{"service document", "GET", soPath, 200, `"EntitySets":["A_SalesOrder","A_SalesOrderItem"]`},
+		{"navigation collection", "GET", soPath + "A_SalesOrder('1')/to_Item", 200, `"SalesOrderItem":"20"`},
+		{"item by two keys", "GET", soPath + "A_SalesOrderItem(SalesOrder='1',SalesOrderItem='10')", 200, `"Material":"SIM0000001"`},
+		{"item set filtered", "GET", soPath + "A_SalesOrderItem?$filter=" + url.QueryEscape("Material eq 'SIM0000002'"), 200, `"SalesOrderItem":"20"`},
+		{"deferred navigation when not expanded", "GET", soPath + "A_SalesOrder('1')", 200, `"to_Item":{"__deferred":{"uri":`},
+		{"$format=json", "GET", soPath + "A_SalesOrder?$format=json", 200, `"results":[`},
+		{"unserved navigation", "GET", soPath + "A_SalesOrder('1')/to_Partner", 404, "/IWBEP/CM_MGW_RT/020"},
+		{"unserved $expand", "GET", soPath + "A_SalesOrder?$expand=to_Partner", 400, "not supported"},
+		{"unknown $select", "GET", soPath + "A_SalesOrder?$select=Nope", 400, "Nope"},
+		{"unknown system option", "GET", soPath + "A_SalesOrder?$search=x", 400, "$search"},
+		{"bad $top", "GET", soPath + "A_SalesOrder?$top=-1", 400, "$top"},
+		{"bad $skiptoken", "GET", soPath + "A_SalesOrder?$skiptoken=abc", 400, "skiptoken"},
+		{"unknown entity set", "GET", soPath + "A_Nope", 404, "A_Nope"},
+		{"unknown service", "GET", "/sap/opu/odata/sap/API_NOPE_SRV/X", 404, "/IWFND/MED/170"},
+		{"delivery with version", "GET", "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('80000001')?$expand=to_DeliveryDocumentItem", 200, `"DeliveryDocumentItem":"000010"`},
+		{"price validity by two keys", "GET", "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgCndnRecdValidity(ConditionRecord='0000000003',ConditionValidityEndDate=datetime'9999-12-31T00:00:00')", 200, `"Material":"SIM0000003"`},
+		{"availability without parameters", "GET", "/sap/opu/odata/sap/API_PRODUCT_AVAILY_INFO_BASIC/DetermineAvailabilityAt", 400, "required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := c.do(tc.method, tc.path, "", nil)
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.contains) {
+				t.Fatalf("status %d: %s", resp.StatusCode, body[:min(len(body), 400)])
+			}
+		})
+	}
+	writes := []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"create on a read-only set", "POST", "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod", `{}`, 405},
+		{"delete", "DELETE", soPath + "A_SalesOrder('1')", "", 405},
+		{"deep update", "PATCH", soPath + "A_SalesOrder('1')", `{"to_Item":[]}`, 400},
+		{"MERGE tunnelled through POST", "POST", soPath + "A_SalesOrder('1')", `{"DeliveryBlockReason":"01"}`, 204},
+		{"update of a missing order", "PATCH", soPath + "A_SalesOrder('77')", `{"DeliveryBlockReason":"01"}`, 404},
+	}
+	for _, tc := range writes {
+		t.Run(tc.name, func(t *testing.T) {
+			extra := map[string]string{"If-Match": "*"}
+			if tc.method == "POST" && strings.Contains(tc.path, "('1')") {
+				extra["X-HTTP-Method"] = "MERGE"
+			}
+			resp, body := c.write(tc.method, tc.path, tc.body, extra)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
