@@ -194,7 +194,7 @@ func TestCSRFExpiryIsTransparent(t *testing.T) {
 	t.Run("rejected twice gives up", func(t *testing.T) {
 		e := newEnv(t, sapsim.Options{Faults: sapsim.Faults{ExpireCSRFNextWrite: 2}}, nil)
 		_, err := e.c.CreateSalesOrder(context.Background(), order("PO-1", sapsim.CustomerID(0)))
-		if !errors.Is(err, ErrCSRFRequired) || e.net.count("POST") != 2 {
+		if !errors.Is(err, ErrCSRFRequired) || errors.Is(err, ErrOutcomeUnknown) || e.net.count("POST") != 2 {
 			t.Fatalf("err %v after %d POSTs", err, e.net.count("POST"))
 		}
 	})
@@ -282,13 +282,14 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 
 func TestWritesAreNeverRetriedBlindly(t *testing.T) {
 	cases := []struct {
-		name   string
-		faults sapsim.Faults
+		name    string
+		faults  sapsim.Faults
+		unknown bool // the write went out and no answer came back
 	}{
-		{"503", sapsim.Faults{Fail503Next: 1, WritesOnly: true}},
-		{"429", sapsim.Faults{Fail429Next: 1, WritesOnly: true}},
-		{"reset", sapsim.Faults{ResetNext: 1, WritesOnly: true}},
-		{"SAP down", sapsim.Faults{Down: true}},
+		{"503", sapsim.Faults{Fail503Next: 1, WritesOnly: true}, false},
+		{"429", sapsim.Faults{Fail429Next: 1, WritesOnly: true}, false},
+		{"reset", sapsim.Faults{ResetNext: 1, WritesOnly: true}, true},
+		{"SAP down", sapsim.Faults{Down: true}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -297,6 +298,9 @@ func TestWritesAreNeverRetriedBlindly(t *testing.T) {
 			_, err := e.c.CreateSalesOrder(context.Background(), order("PO-1", sapsim.CustomerID(0)))
 			if err == nil {
 				t.Fatal("the create succeeded despite the fault")
+			}
+			if errors.Is(err, ErrOutcomeUnknown) != tc.unknown {
+				t.Fatalf("err %v: outcome unknown should be %v", err, tc.unknown)
 			}
 			// SAP down fails the CSRF fetch already, so no POST goes out at all.
 			if n := e.net.count("POST"); n > 1 || n == 0 && !tc.faults.Down {
@@ -316,8 +320,8 @@ func TestLostCreateAnswerThenLookup(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.c.CreateSalesOrder(ctx, order("PO-LOST", sapsim.CustomerID(3)))
 	var se *Error
-	if err == nil || errors.As(err, &se) {
-		t.Fatalf("want a transport error, got %v", err)
+	if !errors.Is(err, ErrOutcomeUnknown) || errors.As(err, &se) {
+		t.Fatalf("want an unknown outcome, got %v", err)
 	}
 	found, err := e.c.FindSalesOrders(ctx, "PO-LOST", sapsim.CustomerID(3))
 	if err != nil || len(found) != 1 {

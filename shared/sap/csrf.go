@@ -79,7 +79,7 @@ func (t *csrfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.next.RoundTrip(r)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 		}
 		remember(st, resp.Cookies())
 		required := resp.StatusCode == http.StatusForbidden &&

@@ -17,6 +17,11 @@ var (
 	ErrUnauthorized       = errors.New("SAP: unauthorized")
 	ErrCSRFRequired       = errors.New("SAP: CSRF token validation failed")
 	ErrResponseTooLarge   = errors.New("SAP: response larger than the configured limit")
+	// ErrOutcomeUnknown marks a write that was sent but whose answer never arrived or could not be read
+	// (connection reset, timeout): SAP may or may not have applied it. For a sales order, look it up with
+	// FindSalesOrders before creating it again. Errors that happen before the write is sent (CSRF fetch,
+	// validation) and every answer SAP gave (*Error) do not carry it.
+	ErrOutcomeUnknown = errors.New("SAP: the write was sent but its outcome is unknown")
 )
 
 // Error is a non-2xx answer from SAP, decoded from SAP Gateway's error body when it has one. Read it with

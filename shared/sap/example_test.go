@@ -29,8 +29,7 @@ func Example() {
 		Items: []sap.SalesOrderItemCreate{{Material: sapsim.ProductID(0), RequestedQuantity: sap.MustDecimal("2")}},
 	}
 	_, err = c.CreateSalesOrder(ctx, order)
-	var sapErr *sap.Error
-	if err != nil && !errors.As(err, &sapErr) {
+	if errors.Is(err, sap.ErrOutcomeUnknown) {
 		// No answer: the order may exist. Look before creating again.
 		found, err := c.FindSalesOrders(ctx, order.PurchaseOrderByCustomer, order.SoldToParty)
 		if err != nil {
@@ -42,6 +41,7 @@ func Example() {
 
 	order.SoldToParty = "99999999"
 	_, err = c.CreateSalesOrder(ctx, order)
+	var sapErr *sap.Error
 	if errors.As(err, &sapErr) && sapErr.BusinessError() {
 		fmt.Println("SAP refused:", sapErr.Code)
 	}

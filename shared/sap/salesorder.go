@@ -107,7 +107,8 @@ func (c *Client) CreateSalesOrder(ctx context.Context, o SalesOrderCreate) (Sale
 	}
 	var so SalesOrder
 	if err := decodeEntity(resp, &so); err != nil {
-		return SalesOrder{}, fmt.Errorf("creating SAP sales order: %w", err)
+		// SAP said 201 but the body broke off: the order exists, its number is unknown.
+		return SalesOrder{}, fmt.Errorf("creating SAP sales order: %w: %w", ErrOutcomeUnknown, err)
 	}
 	if so.SalesOrder == "" {
 		return so, errors.New("creating SAP sales order: the answer has no SalesOrder number")
