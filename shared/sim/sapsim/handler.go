@@ -384,9 +384,12 @@ func parseKeys(et *entityType, pred string) (map[string]string, error) {
 		out[strings.TrimSpace(name)] = strings.ReplaceAll(val[1:len(val)-1], "''", "'")
 	}
 	for _, k := range et.Keys {
-		if _, ok := out[k]; !ok && len(et.Keys) > 1 && k != "Material" && k != "Plant" {
-			out[k] = ""
+		if _, ok := out[k]; !ok {
+			return nil, fmt.Errorf("Invalid key predicate: key property '%s' is missing", k)
 		}
+	}
+	if len(out) != len(et.Keys) {
+		return nil, errors.New("Invalid key predicate: unknown key property")
 	}
 	return out, nil
 }
@@ -397,6 +400,8 @@ func keyValue(p prop, v any) string {
 		return x.UTC().Format("2006-01-02T15:04:05")
 	case string:
 		return x
+	case nil:
+		return ""
 	}
 	return fmt.Sprint(v)
 }

@@ -638,6 +638,8 @@ func TestResourcesAndOptions(t *testing.T) {
 		{"unknown service", "GET", "/sap/opu/odata/sap/API_NOPE_SRV/X", 404, "/IWFND/MED/170"},
 		{"delivery with version", "GET", "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('80000001')?$expand=to_DeliveryDocumentItem", 200, `"DeliveryDocumentItem":"000010"`},
 		{"price validity by two keys", "GET", "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgCndnRecdValidity(ConditionRecord='0000000003',ConditionValidityEndDate=datetime'9999-12-31T00:00:00')", 200, `"Material":"SIM0000003"`},
+		{"stock row by all eleven keys", "GET", "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod(Material='SIM0000002',Plant='1020',StorageLocation='101A',Batch='',Supplier='',Customer='',WBSElementInternalID='',SDDocument='',SDDocumentItem='',InventorySpecialStockType='',InventoryStockType='01')", 200, `"Plant":"1020"`},
+		{"stock row with a key missing", "GET", "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod(Material='SIM0000002',Plant='1020')", 400, "StorageLocation"},
 		{"availability without parameters", "GET", "/sap/opu/odata/sap/API_PRODUCT_AVAILY_INFO_BASIC/DetermineAvailabilityAt", 400, "required"},
 	}
 	for _, tc := range cases {
