@@ -39,6 +39,9 @@ type Faults struct {
 	// LatencyMin..LatencyMax is a uniform delay added to every OData request.
 	LatencyMin Duration `json:"latencyMin,omitempty"`
 	LatencyMax Duration `json:"latencyMax,omitempty"`
+	// SlowRate of requests get SlowLatency on top: the long tail of a busy system.
+	SlowRate    float64  `json:"slowRate,omitempty"`
+	SlowLatency Duration `json:"slowLatency,omitempty"`
 
 	Error500Rate float64 `json:"error500Rate,omitempty"`
 	Error503Rate float64 `json:"error503Rate,omitempty"`
@@ -104,6 +107,9 @@ func (f *Faults) pick(rng *rand.Rand, service string, write bool) (faultAction, 
 		if hi > lo {
 			delay += time.Duration(rng.Int64N(int64(hi - lo)))
 		}
+	}
+	if f.SlowRate > 0 && rng.Float64() < f.SlowRate {
+		delay += time.Duration(f.SlowLatency)
 	}
 	if f.Down {
 		return fault503, delay

@@ -394,7 +394,7 @@ func parseKeys(et *entityType, pred string) (map[string]string, error) {
 	return out, nil
 }
 
-func keyValue(p prop, v any) string {
+func keyValue(v any) string {
 	switch x := v.(type) {
 	case time.Time:
 		return x.UTC().Format("2006-01-02T15:04:05")
@@ -413,9 +413,8 @@ func (h *handler) lookup(src *source, pred string) (record, error) {
 	}
 	match := func(r record) bool {
 		for _, k := range src.et.Keys {
-			p, _ := src.et.prop(k)
 			want, ok := keys[k]
-			if ok && keyValue(p, r[k]) != want {
+			if ok && keyValue(r[k]) != want {
 				return false
 			}
 		}
