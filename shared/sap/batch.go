@@ -74,7 +74,7 @@ func (c *Client) Batch(ctx context.Context, service string, parts []BatchPart) (
 			if err != nil {
 				return nil, fmt.Errorf("building $batch: %w", err)
 			}
-			if err := writeBatchRequest(w, c, *p.Request); err != nil {
+			if err := writeBatchRequest(w, *p.Request); err != nil {
 				return nil, err
 			}
 		case len(p.Changeset) > 0:
@@ -87,7 +87,7 @@ func (c *Client) Batch(ctx context.Context, service string, parts []BatchPart) (
 				if err != nil {
 					return nil, fmt.Errorf("building $batch changeset: %w", err)
 				}
-				if err := writeBatchRequest(w, c, r); err != nil {
+				if err := writeBatchRequest(w, r); err != nil {
 					return nil, err
 				}
 			}
@@ -118,15 +118,9 @@ func (c *Client) Batch(ctx context.Context, service string, parts []BatchPart) (
 	return results, nil
 }
 
-func writeBatchRequest(w io.Writer, c *Client, r BatchRequest) error {
+func writeBatchRequest(w io.Writer, r BatchRequest) error {
+	// The outer request carries sap-client; inner request lines stay relative to the service.
 	path := r.Path
-	if c.opts.SAPClient != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "sap-client=" + c.opts.SAPClient
-	}
 	if strings.ContainsAny(path, " \r\n") {
 		return fmt.Errorf("building $batch: path %q has spaces or line breaks", r.Path)
 	}
