@@ -80,8 +80,6 @@ type Client struct {
 	base     *url.URL
 	opts     Options
 	hc       *http.Client
-	csrf     *csrfTransport
-	log      *slog.Logger
 	maxBytes int64
 }
 
@@ -155,10 +153,9 @@ func New(opts Options) (*Client, error) {
 		next:    &timeoutTransport{next: auth, timeout: opts.Timeout},
 		retries: opts.ReadRetries, base: opts.RetryBaseDelay, max: opts.RetryMaxDelay, log: logger,
 	}
-	c := &Client{base: base, opts: opts, log: logger, maxBytes: opts.MaxResponseBytes}
-	c.csrf = &csrfTransport{next: retry, sapClient: opts.SAPClient, log: logger}
+	c := &Client{base: base, opts: opts, maxBytes: opts.MaxResponseBytes}
 	c.hc = &http.Client{
-		Transport: c.csrf,
+		Transport: &csrfTransport{next: retry, sapClient: opts.SAPClient, log: logger},
 		// SAP answers reads with no redirects; refusing them keeps credentials on the configured host.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
