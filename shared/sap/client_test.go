@@ -437,8 +437,7 @@ func TestStockStreamsEveryPage(t *testing.T) {
 func TestNextLinkStaysOnConfiguredHost(t *testing.T) {
 	var mu sync.Mutex
 	var hosts []string
-	var ts *httptest.Server
-	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		hosts = append(hosts, r.Host)
 		n := len(hosts)

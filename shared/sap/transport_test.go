@@ -17,7 +17,7 @@ func TestTokenRenewedShortlyBeforeExpiry(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
 		if !ok || id != "c%3Aid" || secret != "s%26cret" || r.FormValue("grant_type") != "client_credentials" || r.FormValue("scope") != "S" {
-			http.Error(w, "bad client", 401)
+			http.Error(w, "bad client", http.StatusUnauthorized)
 			return
 		}
 		n := issued.Add(1)

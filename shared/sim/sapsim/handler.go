@@ -328,20 +328,20 @@ func splitResource(res string) (set, key, nav string, err error) {
 	if i := strings.IndexByte(res, '('); i >= 0 {
 		j := strings.LastIndexByte(res, ')')
 		if j < i {
-			return "", "", "", errors.New("Invalid key predicate")
+			return "", "", "", &queryError{"Invalid key predicate"}
 		}
 		set, key = res[:i], res[i:j+1]
 		rest := res[j+1:]
 		if rest != "" {
 			nav, _ = strings.CutPrefix(rest, "/")
 			if nav == rest || strings.Contains(nav, "/") {
-				return "", "", "", fmt.Errorf("Resource segment '%s' is not supported", rest)
+				return "", "", "", &queryError{fmt.Sprintf("Resource segment '%s' is not supported", rest)}
 			}
 		}
 		return set, key, nav, nil
 	}
 	if strings.Contains(res, "/") {
-		return "", "", "", fmt.Errorf("Resource '%s' is not supported", res)
+		return "", "", "", &queryError{fmt.Sprintf("Resource '%s' is not supported", res)}
 	}
 	return res, "", "", nil
 }
@@ -371,7 +371,7 @@ func parseKeys(et *entityType, pred string) (map[string]string, error) {
 		name, val, named := strings.Cut(p, "=")
 		if !named {
 			if len(et.Keys) != 1 {
-				return nil, errors.New("Invalid key predicate: name every key")
+				return nil, &queryError{"Invalid key predicate: name every key"}
 			}
 			name, val = et.Keys[0], p
 		}
@@ -379,17 +379,17 @@ func parseKeys(et *entityType, pred string) (map[string]string, error) {
 			val = val[i:]
 		}
 		if len(val) < 2 || val[0] != '\'' || val[len(val)-1] != '\'' {
-			return nil, fmt.Errorf("Invalid key predicate: %s", p)
+			return nil, &queryError{fmt.Sprintf("Invalid key predicate: %s", p)}
 		}
 		out[strings.TrimSpace(name)] = strings.ReplaceAll(val[1:len(val)-1], "''", "'")
 	}
 	for _, k := range et.Keys {
 		if _, ok := out[k]; !ok {
-			return nil, fmt.Errorf("Invalid key predicate: key property '%s' is missing", k)
+			return nil, &queryError{fmt.Sprintf("Invalid key predicate: key property '%s' is missing", k)}
 		}
 	}
 	if len(out) != len(et.Keys) {
-		return nil, errors.New("Invalid key predicate: unknown key property")
+		return nil, &queryError{"Invalid key predicate: unknown key property"}
 	}
 	return out, nil
 }

@@ -107,12 +107,3 @@ var typesByName = func() map[string]*entityType {
 	}
 	return m
 }()
-
-func entityTypeOf(service, set string) *entityType {
-	for _, et := range generatedTypes {
-		if et.Service == service && et.Set == set && set != "" {
-			return et
-		}
-	}
-	return nil
-}

@@ -55,16 +55,6 @@ func (st *store) snapshotOrders() []record {
 	return out
 }
 
-func (st *store) getOrder(id string) (record, bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	r, ok := st.orders[id]
-	if !ok {
-		return nil, false
-	}
-	return cloneRecord(r), true
-}
-
 // businessError is an SAP application message (message class/number) answered with 400.
 type businessError struct {
 	code, msg, target string
