@@ -673,3 +673,38 @@ func TestResourcesAndOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliveryShapedLikeSAPSample does the same for the outbound delivery SAP recorded.
+func TestDeliveryShapedLikeSAPSample(t *testing.T) {
+	kit := sapkit.Dir(t)
+	data, err := os.ReadFile(filepath.Join(kit, "sap", "samples", "GET_A_OutbDeliveryHeader_readOne.response.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sample, got struct {
+		D map[string]any `json:"d"`
+	}
+	if err := json.Unmarshal(data, &sample); err != nil {
+		t.Fatal(err)
+	}
+	c := newSim(t, Options{})
+	_, body := c.do("GET", "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('80000000')", "", nil)
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range sample.D {
+		hv, ok := got.D[k]
+		if !ok {
+			t.Errorf("property %s missing", k)
+			continue
+		}
+		// Dates may be null on one side and set on the other.
+		if fmt.Sprintf("%T", v) != fmt.Sprintf("%T", hv) && v != nil && hv != nil {
+			t.Errorf("property %s: sample %T, simulator %T", k, v, hv)
+		}
+	}
+	meta := got.D["__metadata"].(map[string]any)
+	if meta["etag"] != `W/"'0002'"` || !strings.HasSuffix(meta["uri"].(string), "API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('80000000')") {
+		t.Fatalf("metadata %v", meta)
+	}
+}
