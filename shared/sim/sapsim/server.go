@@ -8,6 +8,13 @@
 //
 // $metadata: when Options.EDMXDir holds <SERVICE>.edmx (SAP's own download) it is served as is; otherwise the
 // simulator writes a minimal EDMX from its own tables (entity types, keys, properties, entity sets).
+//
+// Driving it from tests: Server.SetFaults (Faults: latency, 500/503/429 rates and next-N counters with
+// Retry-After, connection resets, DropCreateNext to commit a create and drop its answer, ExpireCSRFNextWrite, Down),
+// Server.ExpireCSRFTokens, Server.Fulfil (delivery and billing for an order), Server.Stats. The same over HTTP:
+// GET/PUT /sapsim/faults, POST /sapsim/csrf/expire, POST /sapsim/salesorders/{id}/fulfil, GET /sapsim/stats.
+// Data: ProductID(i) and CustomerID(i) name the generated rows; customer "99999999" does not exist (V1/320 on
+// create) and CustomerID(BlockedCustomerIndex) has an order block (V1/458).
 package sapsim
 
 import (
