@@ -740,3 +740,30 @@ func TestWrongCredentialsAndClient(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamingThroughRandomFaults reads every page through random 503 and 429 answers and connection resets: the
+// retries absorb them and no row is lost or repeated.
+func TestStreamingThroughRandomFaults(t *testing.T) {
+	e := newEnv(t, sapsim.Options{Products: 100, Plants: []string{"1010", "1020"}, PageSize: 10, Seed: 7,
+		Faults: sapsim.Faults{Error503Rate: 0.25, Error429Rate: 0.1, ResetRate: 0.05, ReadsOnly: true}},
+		func(o *Options) {
+			o.ReadRetries = 8
+			o.HTTPClient.Transport.(*countingTransport).next = &http.Transport{DisableKeepAlives: true}
+		})
+	seen := map[string]bool{}
+	for r, err := range e.c.Stock(context.Background(), StockQuery{}).All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := r.Material + "/" + r.Plant
+		if seen[k] {
+			t.Fatalf("%s twice", k)
+		}
+		seen[k] = true
+	}
+	st := e.sim.Stats()
+	if len(seen) != 200 || st.FaultsInjected == 0 {
+		t.Fatalf("%d rows, %d faults injected", len(seen), st.FaultsInjected)
+	}
+	t.Logf("%d requests, %d faults absorbed", st.Requests, st.FaultsInjected)
+}
