@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,11 +44,16 @@ func clientStream(b *testing.B, c *Client) int {
 	return n
 }
 
+// stockPageURL is the first page the client asks for: the same entity set and $select.
+func stockPageURL(ts *httptest.Server) string {
+	q := url.Values{"$select": {strings.Join(stockSelect, ",")}}
+	return ts.URL + ServicePrefix + ServiceMaterial + "/A_MatlStkInAcctMod?" + q.Encode()
+}
+
 // plainGETLoop is the baseline: the same pages fetched with bare net/http and each decoded whole with
 // json.Unmarshal into the same row type, following __next.
 func plainGETLoop(b *testing.B, ts *httptest.Server, hc *http.Client) int {
-	q := url.Values{"$select": {"Material,Plant,StorageLocation,Batch,Supplier,Customer,WBSElementInternalID,SDDocument,SDDocumentItem,InventorySpecialStockType,InventoryStockType,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit"}}
-	next := ts.URL + "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod?" + q.Encode()
+	next := stockPageURL(ts)
 	n := 0
 	for next != "" {
 		req, _ := http.NewRequest(http.MethodGet, next, nil)
@@ -80,8 +86,7 @@ func plainGETLoop(b *testing.B, ts *httptest.Server, hc *http.Client) int {
 // rawGETLoop fetches the same pages and only counts rows and finds __next in the bytes: the cost of the wire and
 // the simulator alone, a floor no decoding client can beat.
 func rawGETLoop(b *testing.B, ts *httptest.Server, hc *http.Client) int {
-	q := url.Values{"$select": {"Material,Plant,StorageLocation,Batch,Supplier,Customer,WBSElementInternalID,SDDocument,SDDocumentItem,InventorySpecialStockType,InventoryStockType,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit"}}
-	next := ts.URL + "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod?" + q.Encode()
+	next := stockPageURL(ts)
 	n := 0
 	for next != "" {
 		req, _ := http.NewRequest(http.MethodGet, next, nil)
