@@ -142,58 +142,47 @@ func (h *handler) source(set string) *source {
 		return &source{et: etACustomerType, n: g.customers, at: g.customer, find: byIndex("Customer", customerIndex)}
 	case "A_CustomerSalesArea":
 		return &source{et: etACustomerSalesAreaType, n: g.customers, at: g.salesArea, find: byIndex("Customer", customerIndex)}
-	case "A_OutbDeliveryHeader", "A_OutbDeliveryItem":
-		s.store.mu.Lock()
-		extra := make([]record, len(s.store.deliveries))
-		for i, d := range s.store.deliveries {
-			extra[i] = cloneRecord(d)
-		}
-		s.store.mu.Unlock()
-		at := func(i int) record {
-			if i < g.deliv {
-				return g.delivery(i)
-			}
-			return extra[i-g.deliv]
-		}
-		find := func(k map[string]string) (int, bool) {
-			v, err := strconv.Atoi(k["DeliveryDocument"])
-			return v - 80000000, err == nil && v >= 80000000
-		}
-		if set == "A_OutbDeliveryItem" {
-			return itemsOf(etAOutbDeliveryItemType, g.deliv+len(extra), at, "to_DeliveryDocumentItem")
-		}
-		return &source{et: etAOutbDeliveryHeaderType, n: g.deliv + len(extra), at: at, find: find}
-	case "A_BillingDocument", "A_BillingDocumentItem":
-		s.store.mu.Lock()
-		extra := make([]record, len(s.store.billing))
-		for i, d := range s.store.billing {
-			extra[i] = cloneRecord(d)
-		}
-		s.store.mu.Unlock()
-		at := func(i int) record {
-			if i < g.billing {
-				return g.billingDocument(i)
-			}
-			return extra[i-g.billing]
-		}
-		find := func(k map[string]string) (int, bool) {
-			v, err := strconv.Atoi(k["BillingDocument"])
-			return v - 90000000, err == nil && v >= 90000000
-		}
-		if set == "A_BillingDocumentItem" {
-			return itemsOf(etABillingDocumentItemType, g.billing+len(extra), at, "to_Item")
-		}
-		return &source{et: etABillingDocumentType, n: g.billing + len(extra), at: at, find: find}
+	case "A_OutbDeliveryHeader":
+		return s.documents(etAOutbDeliveryHeaderType, "DeliveryDocument", 80000000, g.deliv, g.delivery, &s.store.deliveries)
+	case "A_OutbDeliveryItem":
+		d := s.documents(etAOutbDeliveryHeaderType, "DeliveryDocument", 80000000, g.deliv, g.delivery, &s.store.deliveries)
+		return itemsOf(etAOutbDeliveryItemType, d, "to_DeliveryDocumentItem")
+	case "A_BillingDocument":
+		return s.documents(etABillingDocumentType, "BillingDocument", 90000000, g.billing, g.billingDocument, &s.store.billing)
+	case "A_BillingDocumentItem":
+		d := s.documents(etABillingDocumentType, "BillingDocument", 90000000, g.billing, g.billingDocument, &s.store.billing)
+		return itemsOf(etABillingDocumentItemType, d, "to_Item")
 	}
 	return nil
 }
 
-func itemsOf(et *entityType, n int, at func(int) record, navName string) *source {
+func itemsOf(et *entityType, headers *source, navName string) *source {
 	var items []record
-	for i := range n {
-		items = append(items, at(i)[navName].([]record)...)
+	for i := range headers.n {
+		items = append(items, headers.at(i)[navName].([]record)...)
 	}
 	return &source{et: et, n: len(items), at: func(i int) record { return items[i] }}
+}
+
+// documents serves generated documents numbered first+i, followed by those Fulfil stored.
+func (s *Server) documents(et *entityType, key string, first, generated int, gen func(int) record, stored *[]record) *source {
+	s.store.mu.Lock()
+	extra := make([]record, len(*stored))
+	for i, d := range *stored {
+		extra[i] = cloneRecord(d)
+	}
+	s.store.mu.Unlock()
+	return &source{et: et, n: generated + len(extra),
+		at: func(i int) record {
+			if i < generated {
+				return gen(i)
+			}
+			return extra[i-generated]
+		},
+		find: func(k map[string]string) (int, bool) {
+			v, err := strconv.Atoi(k[key])
+			return v - first, err == nil && v >= first
+		}}
 }
 
 func conditionIndex(id string) (int, bool) {
