@@ -1,0 +1,174 @@
+package sap
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sentinels matched by *Error.Is, so callers can write errors.Is(err, sap.ErrNotFound).
+var (
+	ErrNotFound           = errors.New("SAP: not found")
+	ErrPreconditionFailed = errors.New("SAP: precondition failed (ETag mismatch)")
+	ErrUnauthorized       = errors.New("SAP: unauthorized")
+	ErrCSRFRequired       = errors.New("SAP: CSRF token validation failed")
+	ErrResponseTooLarge   = errors.New("SAP: response larger than the configured limit")
+	// ErrOutcomeUnknown marks a write that was sent but whose answer never arrived or could not be read
+	// (connection reset, timeout): SAP may or may not have applied it. For a sales order, look it up with
+	// FindSalesOrders before creating it again. Errors that happen before the write is sent (CSRF fetch,
+	// validation) and every answer SAP gave (*Error) do not carry it.
+	ErrOutcomeUnknown = errors.New("SAP: the write was sent but its outcome is unknown")
+)
+
+// Error is a non-2xx answer from SAP, decoded from SAP Gateway's error body when it has one. Read it with
+// errors.As; compare Code (e.g. "V1/320"), never Message.
+type Error struct {
+	StatusCode    int
+	Code          string
+	Message       string
+	Lang          string
+	TransactionID string
+	Timestamp     string
+	ComponentID   string
+	ServiceID     string
+	SAPNote       string
+	Details       []ErrorDetail
+	// RetryAfter is the server's Retry-After, when it sent one.
+	RetryAfter time.Duration
+	// CSRFRequired is set on 403 with "X-CSRF-Token: Required".
+	CSRFRequired bool
+}
+
+// ErrorDetail is one entry of innererror.errordetails.
+type ErrorDetail struct {
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	PropertyRef string `json:"propertyref"`
+	Severity    string `json:"severity"`
+	Target      string `json:"target"`
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SAP answered %d", e.StatusCode)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.TransactionID != "" {
+		fmt.Fprintf(&b, " (transaction %s)", e.TransactionID)
+	}
+	return b.String()
+}
+
+// Is maps status codes onto the package sentinels.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrPreconditionFailed:
+		return e.StatusCode == http.StatusPreconditionFailed
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrCSRFRequired:
+		return e.CSRFRequired
+	}
+	return false
+}
+
+// Temporary reports whether the same request may succeed later (throttling or an unavailable system).
+func (e *Error) Temporary() bool { return retryableStatus(e.StatusCode) || e.StatusCode == 500 }
+
+// BusinessError reports a 400 that SAP raised from its application logic (a message class code such as "V1/320"),
+// as opposed to a transport or authorisation problem: the payload must change before a retry can succeed.
+func (e *Error) BusinessError() bool {
+	return e.StatusCode == http.StatusBadRequest && e.Code != ""
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message struct {
+			Lang  string `json:"lang"`
+			Value string `json:"value"`
+		} `json:"message"`
+		InnerError struct {
+			Application struct {
+				ComponentID string `json:"component_id"`
+				ServiceID   string `json:"service_id"`
+			} `json:"application"`
+			TransactionID   string `json:"transactionid"`
+			Timestamp       string `json:"timestamp"`
+			ErrorResolution struct {
+				SAPNote string `json:"SAP_Note"`
+			} `json:"Error_Resolution"`
+			ErrorDetails []ErrorDetail `json:"errordetails"`
+		} `json:"innererror"`
+	} `json:"error"`
+}
+
+// maxErrorBody bounds how much of an error body is read.
+const maxErrorBody = 64 << 10
+
+// parseError builds an *Error from a response whose body has been read (at most maxErrorBody bytes).
+func parseError(resp *http.Response, body []byte) *Error {
+	e := &Error{StatusCode: resp.StatusCode}
+	e.RetryAfter = retryAfter(resp.Header, time.Now())
+	if resp.StatusCode == http.StatusForbidden && strings.EqualFold(resp.Header.Get("X-CSRF-Token"), "Required") {
+		e.CSRFRequired = true
+	}
+	var eb errorBody
+	if len(body) > 0 && json.Unmarshal(body, &eb) == nil && (eb.Error.Code != "" || eb.Error.Message.Value != "") {
+		e.Code = eb.Error.Code
+		e.Message = eb.Error.Message.Value
+		e.Lang = eb.Error.Message.Lang
+		e.TransactionID = eb.Error.InnerError.TransactionID
+		e.Timestamp = eb.Error.InnerError.Timestamp
+		e.ComponentID = eb.Error.InnerError.Application.ComponentID
+		e.ServiceID = eb.Error.InnerError.Application.ServiceID
+		e.SAPNote = eb.Error.InnerError.ErrorResolution.SAPNote
+		e.Details = eb.Error.InnerError.ErrorDetails
+		return e
+	}
+	// Not SAP's JSON (HTML from a proxy, plain text "CSRF token validation failed"): keep a short excerpt.
+	text := strings.TrimSpace(string(body))
+	if len(text) > 200 {
+		text = text[:200] + "…"
+	}
+	if text == "" {
+		text = http.StatusText(resp.StatusCode)
+	}
+	e.Message = text
+	return e
+}
+
+// retryAfter reads Retry-After in seconds or as an HTTP date; 0 when absent or invalid.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// ValidationError lists payload problems the client found before sending (a value longer than the EDMX MaxLength,
+// a decimal beyond its precision): SAP would reject them with a 400.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return "invalid SAP payload: " + strings.Join(e.Problems, "; ")
+}

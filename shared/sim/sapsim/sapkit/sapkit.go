@@ -1,0 +1,86 @@
+// Package sapkit finds the reference kit (../shared beside the repository) for tests and reads SAP's EDMX from it.
+package sapkit
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Dir finds the reference kit at ../shared beside the repository root. Without it the test skips, except in CI
+// (CI=true), where it fails.
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+	kit := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(filepath.Join(kit, "sap", "edmx")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the reference kit is missing at %s (CI=true, so this is a failure)", kit)
+		}
+		t.Skipf("the reference kit is missing at %s; skipping", kit)
+	}
+	return kit
+}
+
+// Doc is the part of an EDMX document the tests compare: schemas with their entity and complex types.
+type Doc struct {
+	Schemas []struct {
+		Namespace    string       `xml:"Namespace,attr"`
+		EntityTypes  []EntityType `xml:"EntityType"`
+		ComplexTypes []EntityType `xml:"ComplexType"`
+	} `xml:"DataServices>Schema"`
+}
+
+// EntityType is an EDMX EntityType or ComplexType: keys, properties with their facets, navigation properties.
+type EntityType struct {
+	Name string `xml:"Name,attr"`
+	Keys []struct {
+		Name string `xml:"Name,attr"`
+	} `xml:"Key>PropertyRef"`
+	Props []struct {
+		Name            string `xml:"Name,attr"`
+		Type            string `xml:"Type,attr"`
+		MaxLength       string `xml:"MaxLength,attr"`
+		Precision       string `xml:"Precision,attr"`
+		Scale           string `xml:"Scale,attr"`
+		Nullable        string `xml:"Nullable,attr"`
+		ConcurrencyMode string `xml:"ConcurrencyMode,attr"`
+	} `xml:"Property"`
+	Navs []struct {
+		Name string `xml:"Name,attr"`
+	} `xml:"NavigationProperty"`
+}
+
+// LoadEDMX reads the EDMX of a service from the kit and indexes its types by name.
+func LoadEDMX(t testing.TB, kit, service string) map[string]EntityType {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(kit, "sap", "edmx", service+".edmx"))
+	if err != nil {
+		t.Fatalf("reading EDMX of %s: %v", service, err)
+	}
+	var doc Doc
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("parsing EDMX of %s: %v", service, err)
+	}
+	out := map[string]EntityType{}
+	for _, s := range doc.Schemas {
+		for _, et := range append(s.EntityTypes, s.ComplexTypes...) {
+			out[et.Name] = et
+		}
+	}
+	return out
+}

@@ -1,0 +1,523 @@
+// Package sapsim simulates the SAP S/4HANA OData V2 services the integration uses, at SAP's own paths
+// (/sap/opu/odata/sap/API_SALES_ORDER_SRV/... and the others), as strictly as SAP: Basic auth (or OAuth bearer
+// tokens it issues itself), CSRF token and session cookie on every write with expiry, payload validation against
+// the EDMX facts, server paging with __next/$skiptoken, ETags with If-Match, SAP-shaped errors, and fault injection.
+//
+// Master data (products, plants, stock, prices, customers) is generated from a seed on demand, so a million
+// products cost no memory; sales orders, partner changes and fulfilled documents are kept in memory.
+//
+// $metadata: when Options.EDMXDir holds <SERVICE>.edmx (SAP's own download) it is served as is; otherwise the
+// simulator writes a minimal EDMX from its own tables (entity types, keys, properties, entity sets).
+//
+// Driving it from tests: Server.SetFaults (Faults: latency, 500/503/429 rates and next-N counters with
+// Retry-After, connection resets, DropCreateNext to commit a create and drop its answer, ExpireCSRFNextWrite, Down),
+// Server.ExpireCSRFTokens, Server.Fulfil (delivery and billing for an order), Server.Stats. The same over HTTP:
+// GET/PUT /sapsim/faults, POST /sapsim/csrf/expire, POST /sapsim/salesorders/{id}/fulfil, GET /sapsim/stats.
+// Data: ProductID(i) and CustomerID(i) name the generated rows; customer "99999999" does not exist (V1/320 on
+// create) and CustomerID(BlockedCustomerIndex) has an order block (V1/458).
+package sapsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ServicePrefix is the root of SAP Gateway OData services.
+const ServicePrefix = "/sap/opu/odata/sap/"
+
+// Options configures a Server. The zero value is usable (no auth check, small data set).
+type Options struct {
+	// Username and Password are checked with Basic auth when Username is set.
+	Username, Password string
+	// OAuthClientID and OAuthClientSecret enable POST /oauth/token (client credentials) and Bearer tokens.
+	OAuthClientID, OAuthClientSecret string
+	// OAuthTokenTTL is the lifetime of issued access tokens (default 1h).
+	OAuthTokenTTL time.Duration
+	// SAPClient, when set, is the only sap-client accepted (requests without one use it).
+	SAPClient string
+	// SystemID names the session cookies (SAP_SESSIONID_<SID>_<client>); default "SIM".
+	SystemID string
+	// CSRFTokenTTL is how long a CSRF token stays valid (default 30m, like a Gateway session).
+	CSRFTokenTTL time.Duration
+	// PageSize is the server page size: a read returns at most this many rows and a __next link (default 1000).
+	PageSize int
+
+	// Seed makes the generated data reproducible.
+	Seed uint64
+	// Products is the number of generated products (default 1000); stock has one row per product and plant.
+	Products int
+	// Plants are the plants of stock and availability (default 1010, 1020).
+	Plants []string
+	// Customers is the number of generated customers/business partners (default 50).
+	Customers int
+	// Deliveries and BillingDocuments are the numbers of generated documents (default 20 each).
+	Deliveries, BillingDocuments int
+
+	// EDMXDir, when it holds <SERVICE>.edmx, is where $metadata is served from.
+	EDMXDir string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Faults are active from the start.
+	Faults Faults
+	// Logger gets one line per fault injected (default: discard).
+	Logger *slog.Logger
+}
+
+// Server is the simulator: an http.Handler. Create it with New.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	gen     *generator
+	mux     *http.ServeMux
+	mu      sync.Mutex
+	faults  Faults
+	rng     *mrand.Rand
+	session map[string]*csrfSession // session id → token
+	tokens  map[string]time.Time    // OAuth access token → expiry
+	store   *store
+	stats   Stats
+}
+
+// Stats counts what the simulator saw.
+type Stats struct {
+	Requests       int `json:"requests"`
+	CSRFFetches    int `json:"csrfFetches"`
+	CSRFRejections int `json:"csrfRejections"`
+	FaultsInjected int `json:"faultsInjected"`
+	SalesOrders    int `json:"salesOrders"`
+	DroppedCreates int `json:"droppedCreates"`
+	AuthFailures   int `json:"authFailures"`
+}
+
+type csrfSession struct {
+	token  string
+	issued time.Time
+}
+
+// New builds a simulator.
+func New(opts Options) *Server {
+	if opts.SystemID == "" {
+		opts.SystemID = "SIM"
+	}
+	if opts.CSRFTokenTTL <= 0 {
+		opts.CSRFTokenTTL = 30 * time.Minute
+	}
+	if opts.OAuthTokenTTL <= 0 {
+		opts.OAuthTokenTTL = time.Hour
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 1000
+	}
+	if opts.Products <= 0 {
+		opts.Products = 1000
+	}
+	if len(opts.Plants) == 0 {
+		opts.Plants = []string{"1010", "1020"}
+	}
+	if opts.Customers <= 0 {
+		opts.Customers = 50
+	}
+	if opts.Deliveries <= 0 {
+		opts.Deliveries = 20
+	}
+	if opts.BillingDocuments <= 0 {
+		opts.BillingDocuments = 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts:    opts,
+		log:     logger,
+		faults:  opts.Faults,
+		rng:     mrand.New(mrand.NewPCG(opts.Seed, 0x5a9)),
+		session: map[string]*csrfSession{},
+		tokens:  map[string]time.Time{},
+	}
+	s.gen = newGenerator(opts)
+	s.store = newStore()
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /sapsim/faults", s.getFaults)
+	s.mux.HandleFunc("PUT /sapsim/faults", s.putFaults)
+	s.mux.HandleFunc("POST /sapsim/csrf/expire", func(w http.ResponseWriter, _ *http.Request) {
+		s.ExpireCSRFTokens()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	s.mux.HandleFunc("GET /sapsim/stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	s.mux.HandleFunc("POST /sapsim/salesorders/{id}/fulfil", func(w http.ResponseWriter, r *http.Request) {
+		d, b, err := s.Fulfil(r.PathValue("id"))
+		if err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"deliveryDocument": d, "billingDocument": b})
+	})
+	s.mux.HandleFunc("POST /oauth/token", s.oauthToken)
+	s.mux.HandleFunc(ServicePrefix, s.odata)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetFaults replaces the active faults.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	s.faults = f
+	s.mu.Unlock()
+}
+
+// Faults returns the active faults (counters show what is left).
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// ExpireCSRFTokens invalidates every CSRF token and session, as a Gateway session timeout does.
+func (s *Server) ExpireCSRFTokens() {
+	s.mu.Lock()
+	s.session = map[string]*csrfSession{}
+	s.mu.Unlock()
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.SalesOrders = s.store.count()
+	return st
+}
+
+func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Faults())
+}
+
+func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
+	var f Faults
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.SetFaults(f)
+	writeJSON(w, http.StatusOK, f)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		_ = r.ParseForm()
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	} else {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+		_ = r.ParseForm()
+	}
+	if s.opts.OAuthClientID == "" || id != s.opts.OAuthClientID || secret != s.opts.OAuthClientSecret ||
+		r.PostForm.Get("grant_type") != "client_credentials" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	tok := randomToken(24)
+	s.mu.Lock()
+	s.tokens[tok] = s.opts.Now().Add(s.opts.OAuthTokenTTL)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "bearer",
+		"expires_in": int(s.opts.OAuthTokenTTL / time.Second)})
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+func (s *Server) authorised(r *http.Request) bool {
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") && s.opts.OAuthClientID != "" {
+		s.mu.Lock()
+		exp, ok := s.tokens[strings.TrimPrefix(auth, "Bearer ")]
+		s.mu.Unlock()
+		return ok && s.opts.Now().Before(exp)
+	}
+	if s.opts.Username == "" {
+		return s.opts.OAuthClientID == ""
+	}
+	u, p, ok := r.BasicAuth()
+	return ok && u == s.opts.Username && p == s.opts.Password
+}
+
+func (s *Server) client() string {
+	if s.opts.SAPClient != "" {
+		return s.opts.SAPClient
+	}
+	return "100"
+}
+
+func (s *Server) sessionCookie() string { return "SAP_SESSIONID_" + s.opts.SystemID + "_" + s.client() }
+func (s *Server) xsrfCookie() string    { return "sap-XSRF_" + s.opts.SystemID + "_" + s.client() }
+
+// odata is the entry point of every service request.
+func (s *Server) odata(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, ServicePrefix)
+	svcSeg, resource, _ := strings.Cut(rest, "/")
+	service, _, _ := strings.Cut(svcSeg, ";")
+	write := isWrite(r.Method)
+
+	s.mu.Lock()
+	s.stats.Requests++
+	action, delay := s.faults.pick(s.rng, service, write)
+	retryAfter := s.faults.RetryAfterSeconds
+	if action != faultNone {
+		s.stats.FaultsInjected++
+	}
+	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	switch action {
+	case faultReset:
+		s.log.Info("fault: connection reset", "path", r.URL.Path)
+		resetConnection(w)
+		return
+	case fault500:
+		writeError(w, http.StatusInternalServerError, sapError{code: "/IWBEP/CM_MGW_RT/000", msg: "Internal server error (injected)", service: service})
+		return
+	case fault503:
+		if retryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(retryAfter))
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("<html><body>Service Unavailable</body></html>"))
+		return
+	case fault429:
+		if retryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(retryAfter))
+		}
+		writeError(w, http.StatusTooManyRequests, sapError{code: "/IWFND/CM_BEC/026", msg: "Too many requests (injected)", service: service})
+		return
+	}
+
+	if !s.authorised(r) {
+		s.mu.Lock()
+		s.stats.AuthFailures++
+		s.mu.Unlock()
+		w.Header().Set("WWW-Authenticate", `Basic realm="SAP NetWeaver Application Server [`+s.opts.SystemID+`/`+s.client()+`]"`)
+		http.Error(w, "Logon failed", http.StatusUnauthorized)
+		return
+	}
+	if c := r.URL.Query().Get("sap-client"); c != "" && s.opts.SAPClient != "" && c != s.opts.SAPClient {
+		http.Error(w, "Logon failed: client "+c+" does not exist", http.StatusUnauthorized)
+		return
+	}
+	svc, ok := services[service]
+	if !ok {
+		writeError(w, http.StatusNotFound, sapError{code: "/IWFND/MED/170",
+			msg: fmt.Sprintf("No service found for namespace '/SAP/', name '%s', version '0001'", service), service: service})
+		return
+	}
+	if write {
+		if !s.checkCSRF(w, r) {
+			return
+		}
+	} else if strings.EqualFold(r.Header.Get("X-CSRF-Token"), "Fetch") {
+		s.issueCSRF(w, r)
+	}
+	w.Header().Set("dataserviceversion", "2.0")
+	h := &handler{s: s, svc: svc, service: service, root: baseURL(r) + ServicePrefix + svcSeg}
+	h.serve(w, r, resource)
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) issueCSRF(w http.ResponseWriter, r *http.Request) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	s.stats.CSRFFetches++
+	var sid string
+	var sess *csrfSession
+	if c, err := r.Cookie(s.sessionCookie()); err == nil {
+		if cur, ok := s.session[c.Value]; ok && now.Sub(cur.issued) < s.opts.CSRFTokenTTL {
+			sid, sess = c.Value, cur
+		}
+	}
+	if sess == nil {
+		sid = randomToken(18)
+		sess = &csrfSession{token: randomToken(18), issued: now}
+		s.session[sid] = sess
+	}
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true})
+	http.SetCookie(w, &http.Cookie{Name: s.xsrfCookie(), Value: sess.token[:8], Path: "/", HttpOnly: true})
+	w.Header().Set("X-CSRF-Token", sess.token)
+}
+
+// checkCSRF enforces the token, the session cookie and the XSRF cookie on a write, as SAP does.
+func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
+	tok := r.Header.Get("X-CSRF-Token")
+	sc, err1 := r.Cookie(s.sessionCookie())
+	xc, err2 := r.Cookie(s.xsrfCookie())
+	now := s.opts.Now()
+	s.mu.Lock()
+	ok := false
+	if err1 == nil && err2 == nil && tok != "" {
+		if sess, found := s.session[sc.Value]; found && sess.token == tok && xc.Value == tok[:min(8, len(tok))] {
+			ok = now.Sub(sess.issued) < s.opts.CSRFTokenTTL
+			if !ok {
+				delete(s.session, sc.Value)
+			}
+		}
+	}
+	if ok && s.faults.ExpireCSRFNextWrite > 0 {
+		s.faults.ExpireCSRFNextWrite--
+		delete(s.session, sc.Value)
+		ok = false
+	}
+	if !ok {
+		s.stats.CSRFRejections++
+	}
+	s.mu.Unlock()
+	if !ok {
+		w.Header().Set("X-CSRF-Token", "Required")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("CSRF token validation failed"))
+	}
+	return ok
+}
+
+// resetConnection closes the client's connection with a TCP RST (SO_LINGER 0), or aborts the handler when the
+// connection cannot be taken over.
+func resetConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// sapError is the content of SAP Gateway's error body.
+type sapError struct {
+	code, msg, service, target string
+	details                    []sapErrorDetail
+}
+
+type sapErrorDetail struct {
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	PropertyRef string `json:"propertyref"`
+	Severity    string `json:"severity"`
+	Transition  bool   `json:"transition"`
+	Target      string `json:"target"`
+}
+
+// writeError answers in SAP Gateway's V2 error shape.
+func writeError(w http.ResponseWriter, status int, e sapError) {
+	details := e.details
+	if details == nil {
+		details = []sapErrorDetail{{Code: e.code, Message: e.msg, PropertyRef: e.target, Severity: "error", Target: e.target}}
+	}
+	body := map[string]any{"error": map[string]any{
+		"code":    e.code,
+		"message": map[string]string{"lang": "en", "value": e.msg},
+		"innererror": map[string]any{
+			"application": map[string]string{"component_id": componentOf(e.service), "service_namespace": "/SAP/",
+				"service_id": e.service, "service_version": "0001"},
+			"transactionid": strings.ToUpper(randomHex(16)),
+			"timestamp":     time.Now().UTC().Format("20060102150405.0000000"),
+			"Error_Resolution": map[string]string{"SAP_Transaction": "",
+				"SAP_Note": "See SAP Note 1797736 for error analysis (https://service.sap.com/sap/support/notes/1797736)"},
+			"errordetails": details,
+		},
+	}}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n/2)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+func componentOf(service string) string {
+	switch service {
+	case "API_SALES_ORDER_SRV":
+		return "SD-SLS-SO"
+	case "API_BUSINESS_PARTNER":
+		return "LO-MD-BP"
+	case "API_OUTBOUND_DELIVERY_SRV":
+		return "LE-SHP-DL"
+	case "API_BILLING_DOCUMENT_SRV":
+		return "SD-BIL"
+	}
+	return "LO-MD"
+}
+
+var errNotFound = errors.New("not found")
+
+type ctxKey int
+
+const txKey ctxKey = 0
+
+// tx collects undo steps of a $batch changeset so a failed changeset leaves nothing behind.
+type tx struct{ undo []func() }
+
+func txFrom(ctx context.Context) *tx {
+	t, _ := ctx.Value(txKey).(*tx)
+	return t
+}
