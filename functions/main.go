@@ -12,16 +12,22 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/d365sap/d365sap/functions/health"
+	"github.com/d365sap/d365sap/functions/orderpush"
+	"github.com/d365sap/d365sap/functions/orderpushqueue"
+	"github.com/d365sap/d365sap/functions/orderstatus"
 	"github.com/d365sap/d365sap/shared/awslambda"
 	"github.com/d365sap/d365sap/shared/azfunc"
 	"github.com/d365sap/d365sap/shared/config"
+	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/deadletter"
+	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/shared/store"
 	"github.com/d365sap/d365sap/shared/trigger"
 )
@@ -110,12 +116,93 @@ func wire(cfg config.Config, log *slog.Logger) (app, error) {
 	if err != nil {
 		return app{}, fmt.Errorf("building storage clients: %w", err)
 	}
-	h, err := health.Function(&health.Handler{Version: version, Build: build, Storage: account, Logger: log})
+	sapClient, err := sap.New(sap.Options{
+		BaseURL: cfg.SAP.BaseURL, SAPClient: cfg.SAP.Client, AuthMode: sap.AuthMode(cfg.SAP.AuthMode),
+		Username: cfg.SAP.Username, Password: cfg.SAP.Password.Reveal(),
+		OAuthTokenURL: cfg.SAP.OAuthTokenURL, OAuthClientID: cfg.SAP.OAuthClientID,
+		OAuthClientSecret: cfg.SAP.OAuthClientSecret.Reveal(), OAuthScope: cfg.SAP.OAuthScope,
+		Timeout: cfg.SAP.Timeout.D, MaxResponseBytes: int64(cfg.SAP.MaxResponseBytes.N), ReadRetries: cfg.SAP.ReadRetries.N,
+		Logger: log,
+	})
 	if err != nil {
-		return app{}, fmt.Errorf("declaring health: %w", err)
+		return app{}, fmt.Errorf("building the SAP client: %w", err)
+	}
+	tokens, err := dataverseTokens(cfg.Dataverse)
+	if err != nil {
+		return app{}, fmt.Errorf("building the Dataverse credential: %w", err)
+	}
+	dv, err := dataverse.New(dataverse.Options{
+		URL: cfg.Dataverse.URL, Tokens: tokens, Timeout: cfg.Dataverse.Timeout.D,
+		MaxConcurrency: cfg.Dataverse.MaxConcurrency.N, InitialConcurrency: cfg.Dataverse.InitialConcurrency.N,
+		MaxRetries: cfg.Dataverse.MaxRetries.N, PageSize: cfg.Dataverse.PageSize.N, Logger: log,
+	})
+	if err != nil {
+		return app{}, fmt.Errorf("building the Dataverse client: %w", err)
+	}
+	mapping, err := orderpush.LoadMapping(cfg.OrderMappingFile)
+	if err != nil {
+		return app{}, fmt.Errorf("loading ORDER_MAPPING_FILE: %w", err)
+	}
+	records, err := store.NewTable[orderpush.Record](account, cfg.StateTable)
+	if err != nil {
+		return app{}, err
+	}
+	audit, err := store.NewTable[orderpush.AuditEntry](account, cfg.StateTable)
+	if err != nil {
+		return app{}, err
+	}
+	sapTimeout := cfg.SAP.Timeout.D
+	push := &orderpush.Service{
+		SAP: sapClient, Dataverse: dv, Records: records, Audit: audit, Blobs: account, Queue: account, Mapping: mapping,
+		QueueName: cfg.OrderPushQueue, ArchiveContainer: cfg.ArchiveContainer,
+		SyncTimeout: cfg.OrderPushSyncTimeout.D,
+		// An attempt makes at most a lookup, a create and a second lookup, each bounded by SAP_TIMEOUT.
+		Lease:      3*sapTimeout + 30*time.Second,
+		RetryDelay: sapTimeout + 5*time.Second,
+		Log:        log,
+		Ready:      (&provisioner{account: account, cfg: cfg}).Ensure,
+	}
+	statusBase := ""
+	if cfg.WebsiteHostname != "" {
+		statusBase = "https://" + cfg.WebsiteHostname + "/api/orders/"
+	}
+
+	var fns []trigger.Function
+	for _, f := range []func() (trigger.Function, error){
+		func() (trigger.Function, error) {
+			return health.Function(&health.Handler{Version: version, Build: build, Storage: account, Logger: log})
+		},
+		func() (trigger.Function, error) {
+			return orderpush.Function(&orderpush.Handler{Pusher: push, StatusBase: statusBase})
+		},
+		func() (trigger.Function, error) {
+			return orderstatus.Function(&orderstatus.Handler{Records: orderpush.TableRecords{Records: records}, StatusBase: statusBase})
+		},
+		func() (trigger.Function, error) { return orderpushqueue.Function(push) },
+	} {
+		fn, err := f()
+		if err != nil {
+			return app{}, fmt.Errorf("declaring functions: %w", err)
+		}
+		fns = append(fns, fn)
 	}
 	dl := &deadletter.Store{Blobs: account, Container: cfg.DeadLetterContainer}
-	return app{functions: []trigger.Function{h}, deadLetters: dl}, nil
+	return app{functions: fns, deadLetters: dl}, nil
+}
+
+// dataverseTokens picks the credential of DATAVERSE_AUTH_MODE.
+func dataverseTokens(d config.Dataverse) (dataverse.TokenSource, error) {
+	scope := dataverse.Scope(d.URL)
+	switch d.AuthMode {
+	case "client_certificate":
+		return dataverse.NewCertificateSource(d.TenantID, d.ClientID, d.ClientCertificatePath, scope,
+			&dataverse.CertificateOptions{AuthorityHost: d.AuthorityHost})
+	case "managed_identity":
+		return dataverse.NewManagedIdentitySource(d.ClientID, scope)
+	default:
+		return &dataverse.ClientSecretSource{AuthorityHost: d.AuthorityHost, TenantID: d.TenantID, ClientID: d.ClientID,
+			ClientSecret: d.ClientSecret.Reveal(), Scope: scope}, nil
+	}
 }
 
 func storageAccount(s config.Storage) (*store.Account, error) {

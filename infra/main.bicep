@@ -144,6 +144,12 @@ param deadletterContainer string = 'dead-letters'
 @description('STATE_TABLE: table for checkpoints, idempotency and audit records.')
 param stateTable string = 'integrationstate'
 
+@description('ORDER_PUSH_SYNC_TIMEOUT: how long POST /api/orders waits for SAP before answering 202 (at most 100s).')
+param orderPushSyncTimeout string = '25s'
+
+@description('ORDER_MAPPING_FILE: path of a custom D365 to SAP mapping file inside the package; empty uses the shipped defaults.')
+param orderMappingFile string = ''
+
 // ---- Secrets: written to Key Vault when given, never to app settings ----
 
 @description('SAP_PASSWORD value; empty to fill it in Key Vault later.')
@@ -298,6 +304,8 @@ var productSettings = {
   ARCHIVE_CONTAINER: archiveContainer
   DEADLETTER_CONTAINER: deadletterContainer
   STATE_TABLE: stateTable
+  ORDER_PUSH_SYNC_TIMEOUT: orderPushSyncTimeout
+  ORDER_MAPPING_FILE: orderMappingFile
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -36,6 +36,12 @@ type Config struct {
 	ArchiveContainer      string `env:"ARCHIVE_CONTAINER, default=payload-archive"`
 	DeadLetterContainer   string `env:"DEADLETTER_CONTAINER, default=dead-letters"`
 	StateTable            string `env:"STATE_TABLE, default=integrationstate"`
+
+	OrderPushSyncTimeout Duration `env:"ORDER_PUSH_SYNC_TIMEOUT, default=25s"`
+	OrderMappingFile     string   `env:"ORDER_MAPPING_FILE"`
+	// WebsiteHostname is set by the platform (App Service / Functions) to the app's public host name; it builds
+	// absolute status URLs and the OpenAPI host. Locally it is empty and URLs are relative.
+	WebsiteHostname string `env:"WEBSITE_HOSTNAME"`
 }
 
 // Storage is the app's Azure Storage account, in the Functions host's own setting names: a connection string, or
@@ -188,6 +194,11 @@ func (c Config) Validate() error {
 	v.storageName("DEADLETTER_CONTAINER", c.DeadLetterContainer)
 	if !tableName.MatchString(c.StateTable) {
 		v.add("STATE_TABLE", "%q is not a table name (3-63 letters and digits, starting with a letter)", c.StateTable)
+	}
+	// Power Automate's HTTP action gives up after 120 s; answer well before.
+	v.duration("ORDER_PUSH_SYNC_TIMEOUT", c.OrderPushSyncTimeout, time.Second, 100*time.Second)
+	if c.WebsiteHostname != "" && (strings.ContainsAny(c.WebsiteHostname, "/?#@ ") || !strings.Contains(c.WebsiteHostname, ".") && !strings.HasPrefix(c.WebsiteHostname, "localhost")) {
+		v.add("WEBSITE_HOSTNAME", "%q is not a host name", c.WebsiteHostname)
 	}
 	if c.StatusEventsQueue == c.OrderPushQueue {
 		v.add("ORDER_PUSH_QUEUE", "must differ from STATUS_EVENTS_QUEUE")

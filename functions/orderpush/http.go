@@ -1,0 +1,202 @@
+package orderpush
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/trigger"
+)
+
+//go:embed function.json
+var functionJSON []byte
+
+// Pusher is what the HTTP function needs.
+type Pusher interface {
+	Push(ctx context.Context, req Request, async bool) (Result, error)
+}
+
+// Handler serves POST /api/orders.
+type Handler struct {
+	Pusher Pusher
+	// StatusBase is the absolute URL of the status resource without the order id, from settings (the platform's
+	// host name), never from the request: e.g. https://app.azurewebsites.net/api/orders/. Relative when empty.
+	StatusBase string
+	MaxBody    int64
+}
+
+// Function declares the order push function.
+func Function(h *Handler) (trigger.Function, error) {
+	d, err := trigger.ParseDefinition(functionJSON)
+	if err != nil {
+		return trigger.Function{}, err
+	}
+	return trigger.Function{Name: "orderpush", Definition: d, HTTP: h}, nil
+}
+
+// Answer is the body of 200, 201 and 202.
+type Answer struct {
+	SalesOrderID     string `json:"salesorderid"`
+	SAPSalesOrder    string `json:"sapSalesOrder,omitempty"`
+	State            State  `json:"state"`
+	StatusURL        string `json:"statusUrl"`
+	WriteBackPending bool   `json:"writeBackPending,omitempty"`
+}
+
+// StatusURL is where the push of an order can be followed.
+func StatusURL(base, id string) string {
+	if base == "" {
+		base = "/api/orders/"
+	}
+	return base + id
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	instance := ""
+	if inv, ok := trigger.InvocationFrom(r.Context()); ok {
+		instance = inv.ID
+	}
+	max := h.MaxBody
+	if max == 0 {
+		max = 4 << 20
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		problem.Write(w, problem.InvalidFields("the request must be JSON", []problem.FieldError{{Field: "Content-Type", Reason: ct + " is not application/json"}}), instance)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		problem.Write(w, problem.Wrap(problem.Invalid, err, "reading the request body"), instance)
+		return
+	}
+	if int64(len(body)) > max {
+		problem.Write(w, problem.InvalidFields("the request body is too large", []problem.FieldError{{Field: "", Reason: "over " + strconv.FormatInt(max, 10) + " bytes"}}), instance)
+		return
+	}
+	req, err := ParseRequest(body)
+	if err != nil {
+		problem.Write(w, err, instance)
+		return
+	}
+	async := preferAsync(r.Header.Values("Prefer"))
+	res, err := h.Pusher.Push(r.Context(), req, async)
+	status := StatusURL(h.StatusBase, req.SalesOrderID)
+	if err != nil {
+		if k := problem.KindOf(err); k == problem.Conflict || k == problem.Unavailable || k == problem.Timeout {
+			w.Header().Set("Location", status)
+		}
+		problem.Write(w, err, instance)
+		return
+	}
+	ans := Answer{SalesOrderID: res.SalesOrderID, SAPSalesOrder: res.SAPSalesOrder, State: res.State, StatusURL: status, WriteBackPending: res.WriteBackPending}
+	code := http.StatusOK
+	switch {
+	case res.Accepted:
+		code = http.StatusAccepted
+		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Location", status)
+	case res.Created:
+		code = http.StatusCreated
+		w.Header().Set("Location", status)
+	}
+	writeJSON(w, code, ans)
+}
+
+func preferAsync(values []string) bool {
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(strings.SplitN(p, ";", 2)[0]), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Status is the answer of GET /api/orders/{salesorderid}.
+type Status struct {
+	SalesOrderID  string       `json:"salesorderid"`
+	State         State        `json:"state"`
+	SAPSalesOrder string       `json:"sapSalesOrder,omitempty"`
+	Attempts      int          `json:"attempts"`
+	LastError     string       `json:"lastError,omitempty"`
+	SAPMessages   []SAPMessage `json:"sapMessages,omitempty"`
+	CreatedAt     time.Time    `json:"createdAt"`
+	UpdatedAt     time.Time    `json:"updatedAt"`
+	CompletedAt   *time.Time   `json:"completedAt,omitempty"`
+	StatusURL     string       `json:"statusUrl"`
+}
+
+// RecordReader reads idempotency records.
+type RecordReader interface {
+	Get(ctx context.Context, id string) (Record, error)
+}
+
+// ErrUnknownOrder: no push of that order is recorded.
+var ErrUnknownOrder = errors.New("no push of this order is recorded")
+
+// ServeStatus answers the status of a push: 202 with Location and Retry-After while it is under way (the
+// asynchronous pattern Power Automate polls), 200 once it has ended, 404 when no push is known.
+func ServeStatus(w http.ResponseWriter, r *http.Request, records RecordReader, base string) {
+	instance := ""
+	if inv, ok := trigger.InvocationFrom(r.Context()); ok {
+		instance = inv.ID
+	}
+	id := strings.ToLower(r.PathValue("salesorderid"))
+	if !guidRe.MatchString(id) {
+		problem.Write(w, problem.InvalidFields("the order id is not a GUID", []problem.FieldError{{Field: "salesorderid", Reason: "is not a GUID"}}), instance)
+		return
+	}
+	rec, err := records.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, ErrUnknownOrder):
+		problem.Write(w, problem.New(problem.NotFound, "no push of order %s is known", id), instance)
+		return
+	case err != nil:
+		problem.Write(w, err, instance)
+		return
+	}
+	st := Status{SalesOrderID: id, State: rec.State, SAPSalesOrder: rec.SAPSalesOrder, Attempts: rec.Attempts,
+		LastError: rec.LastError, SAPMessages: rec.messages(), CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
+		StatusURL: StatusURL(base, id)}
+	if !rec.CompletedAt.IsZero() {
+		c := rec.CompletedAt
+		st.CompletedAt = &c
+	}
+	code := http.StatusOK
+	if rec.State == StateAccepted || rec.State == StateInProgress {
+		code = http.StatusAccepted
+		w.Header().Set("Location", st.StatusURL)
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, code, st)
+}
+
+// TableRecords adapts the record table to RecordReader.
+type TableRecords struct{ Records Records }
+
+// Get reads one order's record.
+func (t TableRecords) Get(ctx context.Context, id string) (Record, error) {
+	row, err := t.Records.Get(ctx, id, recordKey)
+	if err != nil {
+		if isNotFound(err) {
+			return Record{}, ErrUnknownOrder
+		}
+		return Record{}, problem.Wrap(problem.Unavailable, err, "reading the push record of order %s", id)
+	}
+	return row.Value, nil
+}

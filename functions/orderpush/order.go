@@ -1,0 +1,133 @@
+package orderpush
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
+)
+
+// Order is a D365 sales order as the push needs it, whether it was read from Dataverse or given inline.
+type Order struct {
+	SalesOrderID          string      `json:"salesorderid"`
+	OrderNumber           string      `json:"ordernumber,omitempty"`
+	CustomerAccountNumber string      `json:"customerAccountNumber"`
+	PurchaseOrderNumber   string      `json:"purchaseOrderNumber,omitempty"`
+	RequestedDeliveryDate string      `json:"requestedDeliveryDate,omitempty"`
+	Currency              string      `json:"currency,omitempty"`
+	PaymentTerms          string      `json:"paymentTerms,omitempty"`
+	Lines                 []OrderLine `json:"lines"`
+}
+
+// OrderLine is one line: product number (the SAP material), exact quantity, D365 unit name.
+type OrderLine struct {
+	ProductNumber string      `json:"productNumber"`
+	Quantity      json.Number `json:"quantity"`
+	Unit          string      `json:"unit,omitempty"`
+}
+
+// Request is the body of POST /api/orders: the id of an order to read from Dataverse, or the order inline.
+type Request struct {
+	SalesOrderID string `json:"salesorderid,omitempty"`
+	Order        *Order `json:"order,omitempty"`
+}
+
+var (
+	guidRe     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// MaxLines bounds an order: SAP numbers items in steps of 10 within six digits.
+const MaxLines = 999
+
+// ParseRequest decodes and checks a request body, naming every problem.
+func ParseRequest(body []byte) (Request, error) {
+	var r Request
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return r, problem.InvalidFields("the request has no body", []problem.FieldError{{Field: "", Reason: `send {"salesorderid":"<guid>"} or {"order":{...}}`}})
+	}
+	if err := dec.Decode(&r); err != nil {
+		return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: "", Reason: jsonReason(err)}})
+	}
+	if dec.More() {
+		return r, problem.InvalidFields("the request body has data after the JSON object", []problem.FieldError{{Field: "", Reason: "trailing data"}})
+	}
+	var fields []problem.FieldError
+	switch {
+	case r.SalesOrderID == "" && r.Order == nil:
+		fields = append(fields, problem.FieldError{Field: "salesorderid", Reason: "give salesorderid, or the order inline as order"})
+	case r.SalesOrderID != "" && r.Order != nil:
+		fields = append(fields, problem.FieldError{Field: "order", Reason: "give either salesorderid or order, not both"})
+	case r.Order == nil:
+		if !guidRe.MatchString(r.SalesOrderID) {
+			fields = append(fields, problem.FieldError{Field: "salesorderid", Reason: "is not a GUID"})
+		}
+	default:
+		fields = append(fields, r.Order.check("order/")...)
+	}
+	if len(fields) > 0 {
+		return r, problem.InvalidFields(fmt.Sprintf("the request has %d problem(s)", len(fields)), fields)
+	}
+	if r.Order != nil {
+		r.SalesOrderID = strings.ToLower(r.Order.SalesOrderID)
+		r.Order.SalesOrderID = r.SalesOrderID
+	} else {
+		r.SalesOrderID = strings.ToLower(r.SalesOrderID)
+	}
+	return r, nil
+}
+
+func jsonReason(err error) string {
+	msg := err.Error()
+	// encoding/json names unknown fields as `json: unknown field "x"`; keep its words, drop the prefix.
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+// check validates the shape of an order (not its mapping), naming each problem with a path under prefix.
+func (o *Order) check(prefix string) []problem.FieldError {
+	var f []problem.FieldError
+	add := func(field, reason string) { f = append(f, problem.FieldError{Field: prefix + field, Reason: reason}) }
+	if !guidRe.MatchString(o.SalesOrderID) {
+		add("salesorderid", "is not a GUID")
+	}
+	if strings.TrimSpace(o.CustomerAccountNumber) == "" {
+		add("customerAccountNumber", "is required: the account number is the SAP sold-to party")
+	}
+	if o.RequestedDeliveryDate != "" {
+		if _, err := time.Parse(time.DateOnly, o.RequestedDeliveryDate); err != nil {
+			add("requestedDeliveryDate", "is not a date (YYYY-MM-DD)")
+		}
+	}
+	if o.Currency != "" && !currencyRe.MatchString(o.Currency) {
+		add("currency", "is not an ISO 4217 code such as EUR")
+	}
+	if len(o.Lines) == 0 {
+		add("lines", "an order needs at least one line")
+	}
+	if len(o.Lines) > MaxLines {
+		add("lines", fmt.Sprintf("has %d lines; at most %d", len(o.Lines), MaxLines))
+	}
+	for i, l := range o.Lines {
+		p := fmt.Sprintf("lines/%d/", i)
+		if strings.TrimSpace(l.ProductNumber) == "" {
+			add(p+"productNumber", "is required: the product number is the SAP material")
+		}
+		q, err := sap.ParseDecimal(string(l.Quantity))
+		switch {
+		case l.Quantity == "":
+			add(p+"quantity", "is required")
+		case err != nil:
+			add(p+"quantity", "is not a decimal number")
+		case q.Rat().Sign() <= 0:
+			add(p+"quantity", "must be greater than zero")
+		}
+	}
+	return f
+}
