@@ -1,0 +1,121 @@
+package openapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// repoRoot walks up from the package directory to the directory holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getting working directory: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("finding go.mod above the test directory: none")
+		}
+		dir = parent
+	}
+}
+
+// openapiChecker returns a function running infra/tools/openapi-check.js (the Swagger 2.0 validator), or skips
+// the test when node or the pinned npm packages are absent; with CI=true it fails instead.
+func openapiChecker(t *testing.T) func(file string) (string, int) {
+	t.Helper()
+	tools := filepath.Join(repoRoot(t), "infra", "tools")
+	missing := func(what string) {
+		t.Helper()
+		msg := what + " is not available; install the checkers with: npm ci --prefix infra/tools --ignore-scripts"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node")
+	}
+	if _, err := os.Stat(filepath.Join(tools, "node_modules", "@apidevtools", "swagger-parser", "package.json")); err != nil {
+		missing("infra/tools/node_modules/@apidevtools/swagger-parser")
+	}
+	script := filepath.Join(tools, "openapi-check.js")
+	return func(file string) (string, int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, node, script, file)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return out.String(), 0
+		case errors.As(err, &exit):
+			return out.String(), exit.ExitCode()
+		default:
+			t.Fatalf("running openapi-check.js: %v\n%s", err, out.String())
+			return "", -1
+		}
+	}
+}
+
+var validated = regexp.MustCompile(`valid Swagger 2\.0, (\d+) path\(s\), (\d+) operation\(s\)`)
+
+func TestDocumentIsValidSwagger2(t *testing.T) {
+	check := openapiChecker(t)
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		host string
+	}{
+		{"as embedded", ""},
+		{"as served with a host", "d365sap-prod.azurewebsites.net"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := withHost(Document(), tt.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "openapi.json")
+			if err := os.WriteFile(path, doc, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, code := check(path)
+			m := validated.FindStringSubmatch(out)
+			if code != 0 || m == nil {
+				t.Fatalf("openapi-check exit %d:\n%s", code, out)
+			}
+			// The validator must have seen the whole API, not an empty or truncated document.
+			if m[1] != "4" || m[2] != "4" {
+				t.Fatalf("validator saw %s paths and %s operations, want 4 and 4:\n%s", m[1], m[2], out)
+			}
+		})
+	}
+}
+
+func TestValidatorRefusesOpenAPI3(t *testing.T) {
+	check := openapiChecker(t)
+	path := filepath.Join(t.TempDir(), "v3.json")
+	v3 := `{"openapi":"3.0.3","info":{"title":"x","version":"1"},"paths":{}}`
+	if err := os.WriteFile(path, []byte(v3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := check(path); code != 1 || !regexp.MustCompile(`not a Swagger 2\.0 document`).MatchString(out) {
+		t.Fatalf("exit %d, want 1 refusing OpenAPI 3:\n%s", code, out)
+	}
+}
