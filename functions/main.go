@@ -19,6 +19,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/d365sap/d365sap/functions/health"
+	"github.com/d365sap/d365sap/functions/openapi"
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/functions/orderpushqueue"
 	"github.com/d365sap/d365sap/functions/orderstatus"
@@ -179,6 +180,7 @@ func wire(cfg config.Config, log *slog.Logger) (app, error) {
 			return orderstatus.Function(&orderstatus.Handler{Records: orderpush.TableRecords{Records: records}, StatusBase: statusBase})
 		},
 		func() (trigger.Function, error) { return orderpushqueue.Function(push) },
+		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
 	} {
 		fn, err := f()
 		if err != nil {

@@ -18,10 +18,12 @@ type endpoint struct {
 	path   string // as in the document, without basePath
 }
 
-// pendingFunctions are documented in openapi.json ahead of their code (the order push and its status, issue
-// "order push"). While a folder is absent the drift test accepts its documented endpoint; once the folder exists
-// the test fails until the entry is removed here, and from then on the function is checked like any other.
-var pendingFunctions = map[string]endpoint{
+// pendingFunctions are documented in openapi.json ahead of their code. While a folder is absent the drift test
+// accepts its documented endpoint; once the folder exists the test fails until the entry is removed here.
+var pendingFunctions = map[string]endpoint{}
+
+// orderPending is what pendingFunctions held before the order functions were merged; the mechanism tests keep it.
+var orderPending = map[string]endpoint{
 	"orderpush":   {"POST", "/orders"},
 	"orderstatus": {"GET", "/orders/{salesorderid}"},
 }
@@ -205,9 +207,9 @@ func TestDriftCatchesMismatches(t *testing.T) {
 		want    []string // each must appear among the problems; none means no problems at all
 	}{
 		{name: "every function present and documented", fns: all},
-		{name: "order functions pending and absent", fns: with(map[string]string{"orderpush": "", "orderstatus": ""}), pending: pendingFunctions},
+		{name: "order functions pending and absent", fns: with(map[string]string{"orderpush": "", "orderstatus": ""}), pending: orderPending},
 		{
-			name: "pending marker left after the merge", fns: all, pending: pendingFunctions,
+			name: "pending marker left after the merge", fns: all, pending: orderPending,
 			want: []string{"functions/orderpush exists now: remove it from pendingFunctions", "functions/orderstatus exists now"},
 		},
 		{
