@@ -172,7 +172,9 @@ func TestPushWaitsForTheOwner(t *testing.T) {
 		number   string
 		accepted bool
 	}{
-		{"the owner created it", func(r *orderpush.Record) { r.State, r.SAPSalesOrder, r.LeaseUntil = orderpush.StateCreated, "4711", time.Time{} },
+		{"the owner created it", func(r *orderpush.Record) {
+			r.State, r.SAPSalesOrder, r.LeaseUntil = orderpush.StateCreated, "4711", time.Time{}
+		},
 			problem.Internal, orderpush.StateWrittenBack, "4711", false},
 		{"the owner was rejected", func(r *orderpush.Record) {
 			r.State, r.LastError, r.SAPMessages = orderpush.StateRejected, "Sold-to party not defined", `[{"code":"V1/320","message":"Sold-to party not defined"}]`
@@ -309,7 +311,9 @@ func TestPushOutcomeUnknown(t *testing.T) {
 			}
 			return []sap.SalesOrder{{SalesOrder: "4711"}}, nil
 		}
-		h.sap.CreateSalesOrderFn = func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) { return sap.SalesOrder{}, outcomeUnknown() }
+		h.sap.CreateSalesOrderFn = func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) {
+			return sap.SalesOrder{}, outcomeUnknown()
+		}
 		res, err := h.svc.Push(context.Background(), inlineRequest(), false)
 		if err != nil {
 			t.Fatal(err)
@@ -327,7 +331,9 @@ func TestPushOutcomeUnknown(t *testing.T) {
 		create func(ctx context.Context, o sap.SalesOrderCreate) (sap.SalesOrder, error)
 		sync   time.Duration
 	}{
-		{"the answer was lost", func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) { return sap.SalesOrder{}, outcomeUnknown() }, time.Second},
+		{"the answer was lost", func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) {
+			return sap.SalesOrder{}, outcomeUnknown()
+		}, time.Second},
 		{"SAP outlasted the sync timeout", func(ctx context.Context, _ sap.SalesOrderCreate) (sap.SalesOrder, error) {
 			<-ctx.Done()
 			return sap.SalesOrder{}, fmt.Errorf("posting: %w", ctx.Err())
@@ -539,13 +545,17 @@ func TestPushStorageFailuresSendNothingToSAP(t *testing.T) {
 		record bool
 	}{
 		{"reading the record", func(t *testing.T, h *harness) {
-			h.records.GetFn = func(context.Context, string, string) (store.Row[orderpush.Record], error) { return store.Row[orderpush.Record]{}, boom }
+			h.records.GetFn = func(context.Context, string, string) (store.Row[orderpush.Record], error) {
+				return store.Row[orderpush.Record]{}, boom
+			}
 		}, false},
 		{"inserting the record", func(t *testing.T, h *harness) {
 			h.records.InsertFn = func(context.Context, store.Row[orderpush.Record]) (azcore.ETag, error) { return "", boom }
 		}, false},
 		{"archiving the request", func(t *testing.T, h *harness) {
-			h.blobs.PutBlobFn = func(context.Context, string, string, []byte, *store.BlobOptions) (azcore.ETag, error) { return "", boom }
+			h.blobs.PutBlobFn = func(context.Context, string, string, []byte, *store.BlobOptions) (azcore.ETag, error) {
+				return "", boom
+			}
 		}, false},
 		{"taking over a failed record", func(t *testing.T, h *harness) {
 			h.seed(t, orderpush.Record{State: orderpush.StateFailed, PurchaseOrder: "PO-4711", SoldTo: soldTo, Attempts: 1})
