@@ -22,7 +22,9 @@ func TestTableRecords(t *testing.T) {
 		t.Errorf("record %+v, %v", rec, err)
 	}
 	boom := errors.New("storage: 503")
-	h.records.GetFn = func(context.Context, string, string) (store.Row[orderpush.Record], error) { return store.Row[orderpush.Record]{}, boom }
+	h.records.GetFn = func(context.Context, string, string) (store.Row[orderpush.Record], error) {
+		return store.Row[orderpush.Record]{}, boom
+	}
 	if _, err := tr.Get(context.Background(), orderID); problem.KindOf(err) != problem.Unavailable || !errors.Is(err, boom) || errors.Is(err, orderpush.ErrUnknownOrder) {
 		t.Errorf("storage down: err = %v", err)
 	}
