@@ -2,18 +2,16 @@ package infra
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/d365sap/d365sap/shared/kit"
 )
 
 // repoRoot walks up from the package directory to the directory holding go.mod.
@@ -370,49 +368,10 @@ Resources:
 	}
 }
 
-// nodeTool returns a function running one of the scripts in infra/tools, or skips (fails under CI=true) when
-// node or the pinned npm packages are not installed.
+// nodeTool runs a checker script in infra/tools (see kit.NodeTool).
 func nodeTool(t *testing.T, script string) func(args ...string) (string, int) {
 	t.Helper()
-	root := repoRoot(t)
-	tools := filepath.Join(root, "infra", "tools")
-	missing := func(what string) {
-		msg := what + " is not available; install the checkers with: npm ci --prefix infra/tools --ignore-scripts"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node")
-	}
-	for _, pkg := range []string{"tree-sitter-bicep", "yaml"} {
-		if _, err := os.Stat(filepath.Join(tools, "node_modules", pkg, "package.json")); err != nil {
-			missing("infra/tools/node_modules/" + pkg)
-		}
-	}
-	scriptPath := filepath.Join(tools, script)
-	return func(args ...string) (string, int) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, node, append([]string{scriptPath}, args...)...)
-		var out, stderr bytes.Buffer
-		cmd.Stdout = &out
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return out.String(), 0
-		case errors.As(err, &exit):
-			return out.String() + stderr.String(), exit.ExitCode()
-		default:
-			t.Fatalf("running %s: %v\n%s%s", script, err, out.String(), stderr.String())
-			return "", -1
-		}
-	}
+	return kit.NodeTool(t, script, "tree-sitter-bicep", "yaml")
 }
 
 func bicepChecker(t *testing.T) func(args ...string) (string, int) {

@@ -1,15 +1,12 @@
 package openapi
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
+
+	"github.com/d365sap/d365sap/shared/kit"
 )
 
 // repoRoot walks up from the package directory to the directory holding go.mod.
@@ -31,46 +28,11 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-// openapiChecker returns a function running infra/tools/openapi-check.js (the Swagger 2.0 validator), or skips
-// the test when node or the pinned npm packages are absent; with CI=true it fails instead.
+// openapiChecker runs infra/tools/openapi-check.js, the Swagger 2.0 validator (see kit.NodeTool).
 func openapiChecker(t *testing.T) func(file string) (string, int) {
 	t.Helper()
-	tools := filepath.Join(repoRoot(t), "infra", "tools")
-	missing := func(what string) {
-		t.Helper()
-		msg := what + " is not available; install the checkers with: npm ci --prefix infra/tools --ignore-scripts"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node")
-	}
-	if _, err := os.Stat(filepath.Join(tools, "node_modules", "@apidevtools", "swagger-parser", "package.json")); err != nil {
-		missing("infra/tools/node_modules/@apidevtools/swagger-parser")
-	}
-	script := filepath.Join(tools, "openapi-check.js")
-	return func(file string) (string, int) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, node, script, file)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return out.String(), 0
-		case errors.As(err, &exit):
-			return out.String(), exit.ExitCode()
-		default:
-			t.Fatalf("running openapi-check.js: %v\n%s", err, out.String())
-			return "", -1
-		}
-	}
+	run := kit.NodeTool(t, "openapi-check.js", "@apidevtools/swagger-parser")
+	return func(file string) (string, int) { return run(file) }
 }
 
 var validated = regexp.MustCompile(`valid Swagger 2\.0, (\d+) path\(s\), (\d+) operation\(s\)`)

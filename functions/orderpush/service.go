@@ -176,6 +176,11 @@ func (s *Service) Push(ctx context.Context, req Request, async bool) (Result, er
 	if !owned {
 		return s.waitFor(ctx, id)
 	}
+	// A safety net: should this instance die mid-attempt, the queue takes the order over once the lease has
+	// passed (and finds it done, in the usual case, and drops the message).
+	if err := s.enqueue(ctx, id, ActionPush, s.Lease+5*time.Second); err != nil {
+		s.Log.WarnContext(ctx, "no safety-net message queued; a retry of the request will finish the push", "salesorderid", id, "err", err)
+	}
 	sctx, cancel := context.WithTimeout(ctx, s.SyncTimeout)
 	defer cancel()
 	return s.attempt(sctx, ctx, row, payload, "http", dvTime)

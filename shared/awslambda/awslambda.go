@@ -115,10 +115,8 @@ func toRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Re
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
+	// Path and query only: the host stays the request's own (r.Host), never part of a URL the app might follow.
 	u := &url.URL{Path: path, RawQuery: ev.RawQueryString}
-	if ev.RequestContext.DomainName != "" {
-		u.Scheme, u.Host = "https", ev.RequestContext.DomainName
-	}
 	method := ev.RequestContext.HTTP.Method
 	if method == "" {
 		method = http.MethodGet
@@ -128,6 +126,7 @@ func toRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Re
 		return nil, fmt.Errorf("building request: %w", err)
 	}
 	r.RequestURI = u.RequestURI()
+	r.Host = ev.RequestContext.DomainName
 	for k, v := range ev.Headers {
 		// API Gateway v2 joins repeated headers with commas.
 		r.Header.Set(k, v)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/d365sap/d365sap/shared/store"
 )
 
 // Config is every setting the app reads. Setting names match local.settings.example.json and the README table;
@@ -232,32 +234,11 @@ func (s Storage) validate(v *validator) {
 	}
 }
 
-// checkConnectionString checks the shape of a storage connection string. Its errors name keys, never values,
-// since the string holds the account key.
+// checkConnectionString checks a storage connection string with the parser the app connects with; its errors
+// name keys and positions, never values, since the string holds the account key.
 func checkConnectionString(conn string) error {
-	if strings.EqualFold(conn, "UseDevelopmentStorage=true") {
-		return nil
-	}
-	keys := map[string]bool{}
-	for _, part := range strings.Split(conn, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, _, ok := strings.Cut(part, "=")
-		if !ok {
-			return fmt.Errorf("is not a connection string: a part has no '=' (expected Key=Value;Key=Value)")
-		}
-		keys[strings.ToLower(k)] = true
-	}
-	hasEndpoint := keys["blobendpoint"] || keys["queueendpoint"] || keys["tableendpoint"]
-	if !keys["accountname"] && !hasEndpoint {
-		return fmt.Errorf("the connection string has no AccountName")
-	}
-	if !keys["accountkey"] && !keys["sharedaccesssignature"] {
-		return fmt.Errorf("the connection string has neither AccountKey nor SharedAccessSignature")
-	}
-	return nil
+	_, err := store.ParseConnectionString(conn)
+	return err
 }
 
 func (s SAP) validate(v *validator) {

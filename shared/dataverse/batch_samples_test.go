@@ -7,26 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/d365sap/d365sap/shared/kit"
 )
 
 func kitSample(t *testing.T, name string) []byte {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "dataverse", "samples", name))
+	b, err := os.ReadFile(filepath.Join(kit.Dir(t, "dataverse"), "dataverse", "samples", name))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference kit sample %s missing (CI=true): %v", name, err)
-		}
-		t.Skipf("reference kit sample %s not found; skipping (set CI=true to make this fail)", name)
+		t.Fatalf("reading the kit's sample %s: %v", name, err)
 	}
 	return b
 }

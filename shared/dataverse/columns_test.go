@@ -11,35 +11,12 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/kit"
 	"github.com/d365sap/d365sap/shared/sim/dvsim"
 )
 
-// kitDir finds the reference kit (../shared beside the module root); absent kit skips unless CI=true.
-func kitDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	kit := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(kit, "dataverse")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference kit missing at %s (CI=true): %v", kit, err)
-		}
-		t.Skipf("reference kit not found at %s; skipping (set CI=true to make this fail)", kit)
-	}
-	return kit
-}
+// kitDir is the reference kit (see shared/kit).
+func kitDir(t *testing.T) string { return kit.Dir(t, "dataverse") }
 
 func cdm(t *testing.T) map[string]string {
 	f, err := os.Open(filepath.Join(kitDir(t), "dataverse", "cdm", "attributes.tsv"))

@@ -31,11 +31,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
 	"github.com/d365sap/d365sap/shared/funchost"
+	"github.com/d365sap/d365sap/shared/kit"
 	"github.com/d365sap/d365sap/shared/pack"
+	"github.com/d365sap/d365sap/shared/store/storetest"
 )
 
 // StorageEnv names the variable holding the Azurite connection string (set by infra/local/with-azurite).
-const StorageEnv = "D365SAP_TEST_STORAGE"
+const StorageEnv = storetest.EnvVar
 
 // Options adjust one app. Nil means defaults.
 type Options struct {
@@ -74,22 +76,7 @@ func Main(m *testing.M) {
 }
 
 // RepoRoot is the directory holding go.mod, found by walking up from the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("finding the repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+func RepoRoot() (string, error) { return kit.RepoRoot() }
 
 // Handler builds the real handler (./functions) once per test process, for this machine, and returns its path.
 func Handler(t testing.TB) string {
@@ -120,17 +107,7 @@ func Handler(t testing.TB) string {
 }
 
 // Storage returns the Azurite connection string; without one it skips, or fails when CI is "true".
-func Storage(t testing.TB) string {
-	t.Helper()
-	conn := os.Getenv(StorageEnv)
-	if conn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; run the tests under infra/local/with-azurite", StorageEnv)
-		}
-		t.Skipf("%s is not set; run under infra/local/with-azurite for the end-to-end tests", StorageEnv)
-	}
-	return conn
-}
+func Storage(t testing.TB) string { return storetest.ConnectionString(t) }
 
 // Layout builds the handler and lays out a fresh app folder in a temporary directory.
 func Layout(t testing.TB, hostJSON string) string {

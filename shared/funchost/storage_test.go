@@ -18,20 +18,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"github.com/d365sap/d365sap/shared/store/storetest"
 )
 
 // testStorage is the Azurite connection string, or a skip (a failure under CI).
-func testStorage(t *testing.T) string {
-	t.Helper()
-	conn := os.Getenv("D365SAP_TEST_STORAGE")
-	if conn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("D365SAP_TEST_STORAGE is not set; run the tests under infra/local/with-azurite")
-		}
-		t.Skip("D365SAP_TEST_STORAGE is not set; run under infra/local/with-azurite to test against Azurite")
-	}
-	return conn
-}
+func testStorage(t *testing.T) string { return storetest.ConnectionString(t) }
 
 // queueFor returns an emptied queue, so that each test sees only its own messages.
 func queueFor(t *testing.T, conn, name string) *azqueue.QueueClient {

@@ -11,8 +11,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 )
 
@@ -20,7 +18,7 @@ import (
 type Account struct {
 	endpoints Endpoints
 	tables    *aztables.ServiceClient
-	blobs     *service.Client
+	blobs     *blobService
 	queues    *azqueue.ServiceClient
 }
 
@@ -71,9 +69,9 @@ func NewAccountFromConnInfo(info ConnInfo, opts *AccountOptions) (*Account, erro
 		if kerr != nil {
 			return nil, fmt.Errorf("creating table shared key: %w", kerr)
 		}
-		bk, kerr := azblob.NewSharedKeyCredential(info.AccountName, info.accountKey)
+		a.blobs, kerr = newSharedKeyBlobService(a.endpoints.Blob, info.AccountName, info.accountKey, co)
 		if kerr != nil {
-			return nil, fmt.Errorf("creating blob shared key: %w", kerr)
+			return nil, kerr
 		}
 		qk, kerr := azqueue.NewSharedKeyCredential(info.AccountName, info.accountKey)
 		if kerr != nil {
@@ -81,17 +79,12 @@ func NewAccountFromConnInfo(info ConnInfo, opts *AccountOptions) (*Account, erro
 		}
 		a.tables, err = aztables.NewServiceClientWithSharedKey(a.endpoints.Table, tk, &aztables.ClientOptions{ClientOptions: co})
 		if err == nil {
-			a.blobs, err = service.NewClientWithSharedKeyCredential(a.endpoints.Blob+"/", bk, &service.ClientOptions{ClientOptions: co})
-		}
-		if err == nil {
 			a.queues, err = azqueue.NewServiceClientWithSharedKeyCredential(a.endpoints.Queue+"/", qk, &azqueue.ClientOptions{ClientOptions: co})
 		}
 	case info.sas != "":
 		q := "?" + info.sas
 		a.tables, err = aztables.NewServiceClientWithNoCredential(a.endpoints.Table+q, &aztables.ClientOptions{ClientOptions: co})
-		if err == nil {
-			a.blobs, err = service.NewClientWithNoCredential(a.endpoints.Blob+"/"+q, &service.ClientOptions{ClientOptions: co})
-		}
+		a.blobs = newSASBlobService(a.endpoints.Blob, info.sas, co)
 		if err == nil {
 			a.queues, err = azqueue.NewServiceClientWithNoCredential(a.endpoints.Queue+"/"+q, &azqueue.ClientOptions{ClientOptions: co})
 		}
@@ -143,9 +136,7 @@ func NewAccountWithCredential(accountName string, cred azcore.TokenCredential, o
 	co := opts.ClientOptions
 	var err error
 	a.tables, err = aztables.NewServiceClient(a.endpoints.Table, cred, &aztables.ClientOptions{ClientOptions: co})
-	if err == nil {
-		a.blobs, err = service.NewClient(a.endpoints.Blob+"/", cred, &service.ClientOptions{ClientOptions: co})
-	}
+	a.blobs = newTokenBlobService(a.endpoints.Blob, cred, co)
 	if err == nil {
 		a.queues, err = azqueue.NewServiceClient(a.endpoints.Queue+"/", cred, &azqueue.ClientOptions{ClientOptions: co})
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 )
 
 // BlobOptions qualifies a blob write or delete. A nil *BlobOptions means defaults.
@@ -42,7 +41,7 @@ func (a *Account) blockBlob(container, name string) (*blockblob.Client, error) {
 	if err := checkBlobName(container, name); err != nil {
 		return nil, err
 	}
-	return a.blobs.NewContainerClient(container).NewBlockBlobClient(name), nil
+	return a.blobs.blockBlob(container, name)
 }
 
 func checkBlobName(container, name string) error {
@@ -78,7 +77,7 @@ func (a *Account) EnsureContainer(ctx context.Context, name string) error {
 	if err := checkContainerName(name); err != nil {
 		return err
 	}
-	_, err := a.blobs.NewContainerClient(name).Create(ctx, nil)
+	err := a.blobs.createContainer(ctx, name)
 	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 		return fmt.Errorf("creating container: %w", classify(err, "container "+name))
 	}
@@ -215,32 +214,28 @@ func (a *Account) AcquireLease(ctx context.Context, container, name string, d ti
 	if err != nil {
 		return nil, fmt.Errorf("acquiring lease on %s: %w", blobResource(container, name), err)
 	}
-	bb, err := a.blockBlob(container, name)
-	if err != nil {
+	if err := checkBlobName(container, name); err != nil {
 		return nil, fmt.Errorf("acquiring lease: %w", err)
 	}
-	lc, err := lease.NewBlobClient(bb, nil) // nil options: the SDK proposes a random lease ID
-	if err != nil {
-		return nil, fmt.Errorf("creating lease client for %s: %w", blobResource(container, name), err)
-	}
-	resp, err := lc.AcquireLease(ctx, seconds, nil)
+	proposed := newLeaseID()
+	id, err := a.blobs.acquireLease(ctx, container, name, seconds, proposed)
 	if err != nil {
 		return nil, fmt.Errorf("acquiring lease: %w", classify(err, blobResource(container, name)))
 	}
+	// Renew and release name the proposed ID, as the azblob lease client does; the service grants
+	// exactly the proposed ID.
 	l := &Lease{
 		renew: func(ctx context.Context) error {
-			_, err := lc.RenewLease(ctx, nil)
-			return classify(err, blobResource(container, name))
+			return classify(a.blobs.renewLease(ctx, container, name, proposed), blobResource(container, name))
 		},
 		release: func(ctx context.Context) error {
-			_, err := lc.ReleaseLease(ctx, nil)
-			return classify(err, blobResource(container, name))
+			return classify(a.blobs.releaseLease(ctx, container, name, proposed), blobResource(container, name))
 		},
 	}
-	if resp.LeaseID != nil {
-		l.id = *resp.LeaseID
-	} else if id := lc.LeaseID(); id != nil {
-		l.id = *id
+	if id != "" {
+		l.id = id
+	} else {
+		l.id = proposed
 	}
 	l.put = func(ctx context.Context, data []byte, opts *BlobOptions) (azcore.ETag, error) {
 		return a.PutBlob(ctx, container, name, data, opts)

@@ -7,35 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/d365sap/d365sap/shared/kit"
 )
 
-// kitDir finds the reference kit (../shared beside the module root). It skips when the kit is absent,
-// unless CI=true, where the absence fails the test.
-func kitDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	kit := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(kit, "dataverse", "cdm", "attributes.tsv")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference kit missing at %s (CI=true): %v", kit, err)
-		}
-		t.Skipf("reference kit not found at %s; skipping (set CI=true to make this fail)", kit)
-	}
-	return kit
-}
+// kitDir is the reference kit (see shared/kit).
+func kitDir(t *testing.T) string { return kit.Dir(t, "dataverse") }
 
 // cdmAttributes reads attributes.tsv: entity, attribute, type.
 func cdmAttributes(t *testing.T) map[string]map[string]string {

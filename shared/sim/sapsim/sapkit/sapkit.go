@@ -6,35 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/d365sap/d365sap/shared/kit"
 )
 
-// Dir finds the reference kit at ../shared beside the repository root. Without it the test skips, except in CI
-// (CI=true), where it fails.
-func Dir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	kit := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(kit, "sap", "edmx")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the reference kit is missing at %s (CI=true, so this is a failure)", kit)
-		}
-		t.Skipf("the reference kit is missing at %s; skipping", kit)
-	}
-	return kit
-}
+// Dir is the reference kit, with SAP's EDMX files (see shared/kit).
+func Dir(t testing.TB) string { return kit.Dir(t, filepath.Join("sap", "edmx")) }
 
 // Doc is the part of an EDMX document the tests compare: schemas with their entity and complex types.
 type Doc struct {
