@@ -69,7 +69,7 @@ func TestPushLookupOutlastsTheSyncTimeout(t *testing.T) {
 	if !res.Accepted || len(h.sap.created) != 0 {
 		t.Errorf("result %+v, %d creates", res, len(h.sap.created))
 	}
-	if sent := h.queue.Sent(); len(sent) != 1 || sent[0].Delay != h.svc.RetryDelay {
+	if sent := h.completions(); len(sent) != 1 || sent[0].Delay != h.svc.RetryDelay {
 		t.Errorf("queued %+v", sent)
 	}
 }
@@ -142,5 +142,46 @@ func TestResumeLosesTheClaim(t *testing.T) {
 				t.Errorf("SAP calls %q", h.sap.Calls())
 			}
 		})
+	}
+}
+
+// The safety net queued by a synchronous attempt finishes a push that failed on something temporary.
+func TestSafetyNetFinishesAFailedSyncPush(t *testing.T) {
+	h := newHarness(t)
+	h.sap.FindSalesOrdersFn = found()
+	h.sap.CreateSalesOrderFn = func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) {
+		return sap.SalesOrder{}, &sap.Error{StatusCode: 503}
+	}
+	if _, err := h.svc.Push(context.Background(), inlineRequest(), false); problem.KindOf(err) != problem.Unavailable {
+		t.Fatalf("err = %v", err)
+	}
+	sent := h.queue.Sent()
+	if len(sent) != 1 || !h.isSafetyNet(sent[0]) {
+		t.Fatalf("queued %+v, want the safety net", sent)
+	}
+	// The message becomes visible after the lease; SAP is back.
+	h.svc.Now = func() time.Time { return t0.Add(h.safetyNet()) }
+	h.sap.CreateSalesOrderFn = createdAs("4711")
+	if err := h.svc.Resume(context.Background(), sent[0].Msg); err != nil {
+		t.Fatal(err)
+	}
+	if rec := h.record(t); rec.State != orderpush.StateWrittenBack || rec.SAPSalesOrder != "4711" || rec.Attempts != 2 {
+		t.Errorf("record %+v", rec)
+	}
+	if got := h.sap.Calls(); len(got) != 4 || got[2] != "find PO-4711 "+soldTo {
+		t.Errorf("SAP calls %q: the queue must look up before it creates", got)
+	}
+}
+
+func TestSafetyNetNotQueuedDoesNotFailThePush(t *testing.T) {
+	h := newHarness(t)
+	h.queue.EnqueueFn = func(context.Context, string, []byte, *store.EnqueueOptions) (string, error) {
+		return "", errors.New("queue: 503 ServerBusy")
+	}
+	h.sap.FindSalesOrdersFn = found()
+	h.sap.CreateSalesOrderFn = createdAs("4711")
+	res, err := h.svc.Push(context.Background(), inlineRequest(), false)
+	if err != nil || !res.Created || res.State != orderpush.StateWrittenBack {
+		t.Fatalf("%+v, %v", res, err)
 	}
 }

@@ -325,3 +325,32 @@ func createdAs(number string) func(context.Context, sap.SalesOrderCreate) (sap.S
 		return sap.SalesOrder{SalesOrder: number, PurchaseOrderByCustomer: o.PurchaseOrderByCustomer}, nil
 	}
 }
+
+// safetyNet is the delay of the message every owned synchronous attempt queues first, so that the queue takes
+// the order over should the instance die mid-attempt.
+func (h *harness) safetyNet() time.Duration { return h.svc.Lease + 5*time.Second }
+
+func (h *harness) isSafetyNet(m sentMessage) bool {
+	return m.Delay == h.safetyNet() && m.Msg == orderpush.QueueMessage{SalesOrderID: orderID, Action: orderpush.ActionPush}
+}
+
+// completions are the queued messages other than safety nets: the hand-overs a test is about.
+func (h *harness) completions() []sentMessage {
+	var out []sentMessage
+	for _, m := range h.queue.Sent() {
+		if !h.isSafetyNet(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (h *harness) safetyNets() int {
+	n := 0
+	for _, m := range h.queue.Sent() {
+		if h.isSafetyNet(m) {
+			n++
+		}
+	}
+	return n
+}

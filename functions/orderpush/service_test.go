@@ -59,8 +59,11 @@ func TestPushCreatesOnceAfterALookup(t *testing.T) {
 	if got := h.auditOutcomes(t); !slices.Equal(got, []string{"created"}) {
 		t.Errorf("audit %q", got)
 	}
-	if got := h.queue.Sent(); len(got) != 0 {
+	if got := h.completions(); len(got) != 0 {
 		t.Errorf("queued %+v", got)
+	}
+	if n := h.safetyNets(); n != 1 {
+		t.Errorf("%d safety-net messages, want one per owned attempt; queued %+v", n, h.queue.Sent())
 	}
 	// The request and SAP's answer are archived; the request archive holds the SAP payload.
 	if len(h.blobs.puts) != 2 || !strings.HasSuffix(h.blobs.puts[1], "-sap-response.json.gz") {
@@ -143,6 +146,9 @@ func TestPushReplay(t *testing.T) {
 			if len(h.blobs.puts) != 0 {
 				t.Errorf("archived %q on a replay", h.blobs.puts)
 			}
+			if len(h.queue.Sent()) != 0 {
+				t.Errorf("a replay queued %+v", h.queue.Sent())
+			}
 		})
 	}
 }
@@ -204,6 +210,9 @@ func TestPushWaitsForTheOwner(t *testing.T) {
 			}
 			if got := h.sap.Calls(); len(got) != 0 {
 				t.Errorf("a waiter called SAP: %q", got)
+			}
+			if h.safetyNets() != 0 {
+				t.Errorf("a waiter queued a safety net: %+v", h.queue.Sent())
 			}
 			if tt.kind == problem.Rejected {
 				var pe *problem.Error
@@ -356,7 +365,7 @@ func TestPushOutcomeUnknown(t *testing.T) {
 			if got := h.sap.Calls(); !slices.Equal(got, want) {
 				t.Errorf("SAP calls %q, want %q", got, want)
 			}
-			sent := h.queue.Sent()
+			sent := h.completions()
 			if len(sent) != 1 || sent[0].Queue != queueName || sent[0].Msg != (orderpush.QueueMessage{SalesOrderID: orderID, Action: orderpush.ActionPush}) || sent[0].Delay != h.svc.RetryDelay {
 				t.Errorf("queued %+v, want one push delayed by %v", sent, h.svc.RetryDelay)
 			}
@@ -413,8 +422,8 @@ func TestPushRejectedThenPushedAgain(t *testing.T) {
 	if got := h.auditOutcomes(t); !slices.Equal(got, []string{"rejected"}) {
 		t.Errorf("audit %q", got)
 	}
-	if len(h.queue.Sent()) != 0 {
-		t.Errorf("a rejection was queued: %+v", h.queue.Sent())
+	if len(h.completions()) != 0 {
+		t.Errorf("a rejection was queued: %+v", h.completions())
 	}
 
 	// The data is fixed in SAP; the flow pushes again.
@@ -475,8 +484,8 @@ func TestPushSAPFailures(t *testing.T) {
 			if got := len(h.sap.Calls()); got != 2 {
 				t.Errorf("%d SAP calls, want the lookup and one create", got)
 			}
-			if len(h.queue.Sent()) != 0 {
-				t.Errorf("queued %+v", h.queue.Sent())
+			if len(h.completions()) != 0 || h.safetyNets() != 1 {
+				t.Errorf("queued %+v, want only the safety net", h.queue.Sent())
 			}
 		})
 	}
@@ -602,7 +611,7 @@ func TestPushAfterSAPCommitted(t *testing.T) {
 		if !res.Created || res.SAPSalesOrder != "4711" {
 			t.Errorf("result %+v", res)
 		}
-		sent := h.queue.Sent()
+		sent := h.completions()
 		if len(sent) != 1 || sent[0].Msg.Action != orderpush.ActionPush || sent[0].Delay != h.svc.RetryDelay {
 			t.Errorf("queued %+v, want a delayed push whose lookup finds the order", sent)
 		}
@@ -624,7 +633,7 @@ func TestPushAfterSAPCommitted(t *testing.T) {
 		if !res.Created || !res.WriteBackPending || res.State != orderpush.StateCreated || res.SAPSalesOrder != "4711" {
 			t.Errorf("result %+v", res)
 		}
-		sent := h.queue.Sent()
+		sent := h.completions()
 		if len(sent) != 1 || sent[0].Msg.Action != orderpush.ActionWriteBack {
 			t.Errorf("queued %+v, want a write-back", sent)
 		}
@@ -645,7 +654,7 @@ func TestPushAsync(t *testing.T) {
 		if !res.Accepted || res.Created || res.State != orderpush.StateAccepted {
 			t.Errorf("result %+v", res)
 		}
-		sent := h.queue.Sent()
+		sent := h.completions()
 		if len(sent) != 1 || sent[0].Msg != (orderpush.QueueMessage{SalesOrderID: orderID, Action: orderpush.ActionPush}) || sent[0].Delay != 0 {
 			t.Errorf("queued %+v", sent)
 		}
@@ -664,8 +673,8 @@ func TestPushAsync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Accepted || res.State != orderpush.StateAccepted || len(h.queue.Sent()) != 0 {
-			t.Errorf("result %+v, queued %+v", res, h.queue.Sent())
+		if !res.Accepted || res.State != orderpush.StateAccepted || len(h.completions()) != 0 {
+			t.Errorf("result %+v, queued %+v", res, h.completions())
 		}
 	})
 	t.Run("being pushed: accepted without a message", func(t *testing.T) {
@@ -675,8 +684,8 @@ func TestPushAsync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Accepted || res.State != orderpush.StateInProgress || len(h.queue.Sent()) != 0 {
-			t.Errorf("result %+v, queued %+v", res, h.queue.Sent())
+		if !res.Accepted || res.State != orderpush.StateInProgress || len(h.completions()) != 0 {
+			t.Errorf("result %+v, queued %+v", res, h.completions())
 		}
 	})
 	t.Run("the queue is down", func(t *testing.T) {
