@@ -69,7 +69,7 @@ func TestPushLookupOutlastsTheSyncTimeout(t *testing.T) {
 	if !res.Accepted || len(h.sap.created) != 0 {
 		t.Errorf("result %+v, %d creates", res, len(h.sap.created))
 	}
-	if sent := h.completions(); len(sent) != 1 || sent[0].Delay != h.svc.RetryDelay {
+	if sent := h.completions(); len(sent) != 1 || sent[0].Delay != h.svc.RetryDelay+2*time.Second {
 		t.Errorf("queued %+v", sent)
 	}
 }

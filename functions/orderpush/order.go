@@ -41,6 +41,9 @@ var (
 	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
+// IsOrderID says whether s is a D365 order id (a GUID).
+func IsOrderID(s string) bool { return guidRe.MatchString(s) }
+
 // MaxLines bounds an order: SAP numbers items in steps of 10 within six digits.
 const MaxLines = 999
 
@@ -56,7 +59,8 @@ func ParseRequest(body []byte) (Request, error) {
 	if err := dec.Decode(&r); err != nil {
 		return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: "", Reason: jsonReason(err)}})
 	}
-	if dec.More() {
+	// More() misses a stray '}' or ']', so look at what is left of the body.
+	if rest := strings.TrimSpace(string(body[dec.InputOffset():])); rest != "" {
 		return r, problem.InvalidFields("the request body has data after the JSON object", []problem.FieldError{{Field: "", Reason: "trailing data"}})
 	}
 	var fields []problem.FieldError

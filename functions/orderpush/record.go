@@ -2,6 +2,8 @@ package orderpush
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,17 @@ const (
 	StateFailed State = "failed"
 )
 
+// soldTos are every sold-to party a create may have been sent with, the current one first.
+func (r Record) soldTos() []string {
+	out := []string{r.SoldTo}
+	for _, s := range strings.Split(r.PriorSoldTo, ",") {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Done says the SAP order exists.
 func (s State) Done() bool { return s == StateCreated || s == StateWrittenBack }
 
@@ -31,12 +44,17 @@ func (s State) Done() bool { return s == StateCreated || s == StateWrittenBack }
 // RowKey = recordKey), created with a create-only insert and changed only under its ETag, so concurrent pushes
 // of one order agree on a single owner and a single SAP number.
 type Record struct {
-	State         State     `json:"state"`
-	SAPSalesOrder string    `json:"sapSalesOrder,omitempty"`
-	PurchaseOrder string    `json:"purchaseOrder"`
-	SoldTo        string    `json:"soldTo"`
-	Attempts      int       `json:"attempts"`
-	Owner         string    `json:"owner,omitempty"`
+	State         State  `json:"state"`
+	SAPSalesOrder string `json:"sapSalesOrder,omitempty"`
+	PurchaseOrder string `json:"purchaseOrder"`
+	SoldTo        string `json:"soldTo"`
+	// PriorSoldTo lists, comma-separated, sold-to parties earlier attempts sent (the customer was corrected in
+	// Dynamics after a rejection): the duplicate check looks under each of them too.
+	PriorSoldTo string `json:"priorSoldTo,omitempty"`
+	Attempts    int    `json:"attempts"`
+	Owner       string `json:"owner,omitempty"`
+	// LeaseUntil: nobody else may start an attempt before then. Set while an attempt runs, and after an attempt
+	// whose create's outcome is unknown, for as long as that create may still be running at SAP.
 	LeaseUntil    time.Time `json:"leaseUntil,omitzero"`
 	LastError     string    `json:"lastError,omitempty"`
 	SAPMessages   string    `json:"sapMessages,omitempty"`

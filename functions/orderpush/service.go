@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -243,7 +244,8 @@ func (s *Service) claim(ctx context.Context, id, po, soldTo, blob string, state 
 			continue // deleted between insert and read: insert again
 		}
 		v := cur.Value
-		if v.State.Done() || (v.State == StateInProgress && now.Before(v.LeaseUntil)) {
+		// Done, or held: by a running attempt, or while a create whose answer was lost may still be running at SAP.
+		if v.State.Done() || now.Before(v.LeaseUntil) {
 			return cur, false, nil
 		}
 		if v.State == StateAccepted && state == StateAccepted {
@@ -257,7 +259,15 @@ func (s *Service) claim(ctx context.Context, id, po, soldTo, blob string, state 
 			v.RequestBlob = blob
 		}
 		if v.PurchaseOrder == "" {
-			v.PurchaseOrder, v.SoldTo = po, soldTo
+			v.PurchaseOrder = po
+		}
+		if soldTo != "" && soldTo != v.SoldTo {
+			// The customer changed (corrected after a rejection): remember the old one, so the duplicate check
+			// still looks under every sold-to party a create may have been sent with.
+			if v.SoldTo != "" {
+				v.PriorSoldTo = strings.Trim(v.PriorSoldTo+","+v.SoldTo, ",")
+			}
+			v.SoldTo = soldTo
 		}
 		cur.Value = v
 		etag, err = s.Records.Update(ctx, cur)
@@ -322,8 +332,11 @@ func (s *Service) replay(ctx context.Context, row store.Row[Record]) (Result, er
 	res := Result{SalesOrderID: row.PartitionKey, SAPSalesOrder: row.Value.SAPSalesOrder, State: row.Value.State}
 	if row.Value.State == StateCreated {
 		if err := s.writeBack(ctx, row); err != nil {
-			s.Log.WarnContext(ctx, "write-back still pending", "salesorderid", row.PartitionKey, "err", err)
+			s.Log.WarnContext(ctx, "write-back still pending; queued", "salesorderid", row.PartitionKey, "err", err)
 			res.WriteBackPending = true
+			if qerr := s.enqueue(ctx, row.PartitionKey, ActionWriteBack, 5*time.Second); qerr != nil {
+				s.Log.ErrorContext(ctx, "write-back not queued; the next push will try it", "salesorderid", row.PartitionKey, "err", qerr)
+			}
 		} else {
 			res.State = StateWrittenBack
 		}
@@ -340,6 +353,12 @@ func (s *Service) accept(ctx context.Context, id, po, soldTo, blob string) (Resu
 	if !owned {
 		if row.Value.State.Done() {
 			return s.replay(ctx, row)
+		}
+		if row.Value.State == StateFailed {
+			// Held after a lost create whose hand-over to the queue failed: queue it now, for when the hold ends.
+			if err := s.enqueue(ctx, id, ActionPush, row.Value.LeaseUntil.Sub(s.now())+2*time.Second); err != nil {
+				return Result{SalesOrderID: id}, err
+			}
 		}
 		return Result{SalesOrderID: id, State: row.Value.State, Accepted: true}, nil
 	}
@@ -404,7 +423,7 @@ func (s *Service) attempt(sapCtx, ctx context.Context, row store.Row[Record], pa
 		s.Log.WarnContext(ctx, "write-back failed; queued", "salesorderid", id, "err", err)
 		res.WriteBackPending = true
 		if qerr := s.enqueue(ctx, id, ActionWriteBack, 5*time.Second); qerr != nil {
-			s.Log.ErrorContext(ctx, "write-back not queued; the next push or status call will do it", "salesorderid", id, "err", qerr)
+			s.Log.ErrorContext(ctx, "write-back not queued; the next push will try it", "salesorderid", id, "err", qerr)
 		}
 		return res, nil
 	}
@@ -414,16 +433,16 @@ func (s *Service) attempt(sapCtx, ctx context.Context, row store.Row[Record], pa
 
 // findOrCreate looks the order up in SAP and creates it only when SAP does not have it.
 func (s *Service) findOrCreate(sapCtx, ctx context.Context, id string, rec Record, payload sap.SalesOrderCreate) (string, bool, error) {
-	found, err := s.SAP.FindSalesOrders(sapCtx, rec.PurchaseOrder, rec.SoldTo)
+	soldTos := rec.soldTos()
+	if !slices.Contains(soldTos, payload.SoldToParty) {
+		soldTos = append(soldTos, payload.SoldToParty)
+	}
+	number, err := s.lookup(sapCtx, ctx, id, rec.PurchaseOrder, soldTos)
 	if err != nil {
 		return "", false, classifySAP(err, sapCtx, "looking up order %s in SAP", id)
 	}
-	if len(found) > 0 {
-		if len(found) > 1 {
-			s.Log.WarnContext(ctx, "SAP holds more than one order for this reference; using the first",
-				"salesorderid", id, "purchase_order", rec.PurchaseOrder, "count", len(found))
-		}
-		return found[0].SalesOrder, false, nil
+	if number != "" {
+		return number, false, nil
 	}
 	so, err := s.SAP.CreateSalesOrder(sapCtx, payload)
 	if err == nil {
@@ -434,12 +453,30 @@ func (s *Service) findOrCreate(sapCtx, ctx context.Context, id string, rec Recor
 		// The create may have committed. Look again (on the invocation's context: the sync budget may be gone).
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if found, lerr := s.SAP.FindSalesOrders(lctx, rec.PurchaseOrder, rec.SoldTo); lerr == nil && len(found) > 0 {
-			return found[0].SalesOrder, true, nil // this attempt's create committed; only its answer was lost
+		if number, lerr := s.lookup(lctx, ctx, id, rec.PurchaseOrder, soldTos); lerr == nil && number != "" {
+			return number, true, nil // this attempt's create committed; only its answer was lost
 		}
 		return "", false, fmt.Errorf("creating order %s in SAP: %w: %w", id, errOutcomeUnknown, err)
 	}
 	return "", false, classifySAP(err, sapCtx, "creating order %s in SAP", id)
+}
+
+// lookup finds the order in SAP under its reference and any of the sold-to parties; "" when SAP has none.
+func (s *Service) lookup(sapCtx, ctx context.Context, id, po string, soldTos []string) (string, error) {
+	for _, sold := range soldTos {
+		found, err := s.SAP.FindSalesOrders(sapCtx, po, sold)
+		if err != nil {
+			return "", err
+		}
+		if len(found) > 0 {
+			if len(found) > 1 {
+				s.Log.WarnContext(ctx, "SAP holds more than one order for this reference; using the first",
+					"salesorderid", id, "purchase_order", po, "count", len(found))
+			}
+			return found[0].SalesOrder, nil
+		}
+	}
+	return "", nil
 }
 
 // classifySAP maps SAP client errors onto problem kinds: business errors are rejections, the rest temporary.
@@ -496,7 +533,7 @@ func validationMessages(ve *sap.ValidationError) []SAPMessage {
 func (s *Service) failAttempt(ctx context.Context, row store.Row[Record], err error, via string, entry *AuditEntry) (Result, error) {
 	id := row.PartitionKey
 	v := &row.Value
-	v.LeaseUntil, v.UpdatedAt, v.LastError = time.Time{}, s.now(), err.Error()
+	v.LeaseUntil, v.UpdatedAt, v.LastError, v.SAPMessages = time.Time{}, s.now(), err.Error(), ""
 	res := Result{SalesOrderID: id}
 	var pe *problem.Error
 	unknown := errors.Is(err, errOutcomeUnknown) || problem.KindOf(err) == problem.Timeout
@@ -511,25 +548,34 @@ func (s *Service) failAttempt(ctx context.Context, row store.Row[Record], err er
 			}
 		}
 		entry.Outcome = "rejected"
-	case unknown && via == "http":
-		// Hand over to the queue, delayed so that an abandoned create has ended before the lookup.
-		v.State = StateAccepted
+	case unknown:
+		// Hold the order while the abandoned create may still be running at SAP, so that no attempt (queued or
+		// a caller's retry) looks it up before it has ended; then the queue finishes it.
+		v.State, v.LeaseUntil = StateAccepted, s.now().Add(s.RetryDelay)
 		entry.Outcome = "queued"
 	case via == "queue":
 		v.State = StateAccepted // the queue redelivers the message
 	default:
 		v.State = StateFailed
 	}
-	if _, uerr := s.Records.Update(ctx, row); uerr != nil {
+	if etag, uerr := s.Records.Update(ctx, row); uerr != nil {
 		// The lease ends by itself; the next attempt takes the order over and looks it up first.
 		s.Log.WarnContext(ctx, "recording the failed attempt failed", "salesorderid", id, "err", uerr)
+	} else {
+		row.ETag = etag
 	}
 	switch {
 	case v.State == StateRejected:
 		res.State = StateRejected
 		return res, s.rejection(id, *v)
-	case v.State == StateAccepted && via == "http":
-		if qerr := s.enqueue(ctx, id, ActionPush, s.RetryDelay); qerr != nil {
+	case unknown && via == "http":
+		if qerr := s.enqueue(ctx, id, ActionPush, s.RetryDelay+2*time.Second); qerr != nil {
+			// Nothing will finish it from the queue: say failed (still held for RetryDelay), so a retry of the
+			// request takes it over after the hold instead of trusting a queue message that does not exist.
+			v.State = StateFailed
+			if _, uerr := s.Records.Update(ctx, row); uerr != nil {
+				s.Log.WarnContext(ctx, "recording the failed hand-over failed", "salesorderid", id, "err", uerr)
+			}
 			return res, qerr
 		}
 		res.State, res.Accepted = StateAccepted, true
@@ -641,6 +687,9 @@ func (s *Service) loadArchived(ctx context.Context, name string) (*Order, sap.Sa
 // with the record still saying what went wrong).
 func (s *Service) Resume(ctx context.Context, m QueueMessage) error {
 	id := strings.ToLower(m.SalesOrderID)
+	if !IsOrderID(id) {
+		return problem.New(problem.Invalid, "%q is not an order id", m.SalesOrderID)
+	}
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
@@ -658,7 +707,7 @@ func (s *Service) Resume(ctx context.Context, m QueueMessage) error {
 		return s.writeBack(ctx, cur)
 	case v.State == StateInProgress && s.now().Before(v.LeaseUntil):
 		// Retryable on purpose: the message comes back after the lease.
-		return &problem.Error{Kind: problem.Unavailable, Detail: "another attempt owns the order", RetryAfter: time.Until(v.LeaseUntil)}
+		return &problem.Error{Kind: problem.Unavailable, Detail: "another attempt owns the order", RetryAfter: v.LeaseUntil.Sub(s.now())}
 	}
 	if m.Action == ActionWriteBack {
 		return nil // nothing to write back yet: a push message carries the order

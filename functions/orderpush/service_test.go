@@ -146,8 +146,13 @@ func TestPushReplay(t *testing.T) {
 			if len(h.blobs.puts) != 0 {
 				t.Errorf("archived %q on a replay", h.blobs.puts)
 			}
-			if len(h.queue.Sent()) != 0 {
-				t.Errorf("a replay queued %+v", h.queue.Sent())
+			// A write-back still pending is handed to the queue; otherwise a replay queues nothing.
+			sent := h.queue.Sent()
+			if tt.wantPending && (len(sent) != 1 || sent[0].Msg.Action != orderpush.ActionWriteBack) {
+				t.Errorf("a pending write-back queued %+v, want one write-back", sent)
+			}
+			if !tt.wantPending && len(sent) != 0 {
+				t.Errorf("a replay queued %+v", sent)
 			}
 		})
 	}
@@ -366,11 +371,12 @@ func TestPushOutcomeUnknown(t *testing.T) {
 				t.Errorf("SAP calls %q, want %q", got, want)
 			}
 			sent := h.completions()
-			if len(sent) != 1 || sent[0].Queue != queueName || sent[0].Msg != (orderpush.QueueMessage{SalesOrderID: orderID, Action: orderpush.ActionPush}) || sent[0].Delay != h.svc.RetryDelay {
-				t.Errorf("queued %+v, want one push delayed by %v", sent, h.svc.RetryDelay)
+			if len(sent) != 1 || sent[0].Queue != queueName || sent[0].Msg != (orderpush.QueueMessage{SalesOrderID: orderID, Action: orderpush.ActionPush}) || sent[0].Delay != h.svc.RetryDelay+2*time.Second {
+				t.Errorf("queued %+v, want one push delayed just past %v", sent, h.svc.RetryDelay)
 			}
+			// Held for RetryDelay: no attempt may look the order up while the lost create may still run.
 			rec := h.record(t)
-			if rec.State != orderpush.StateAccepted || !rec.LeaseUntil.IsZero() || rec.LastError == "" {
+			if rec.State != orderpush.StateAccepted || !rec.LeaseUntil.Equal(t0.Add(h.svc.RetryDelay)) || rec.LastError == "" {
 				t.Errorf("record %+v", rec)
 			}
 			if got := h.auditOutcomes(t); !slices.Equal(got, []string{"queued"}) {

@@ -28,7 +28,7 @@ func Function(r Resumer) (trigger.Function, error) {
 	}
 	return trigger.Function{Name: "orderpushqueue", Definition: d, Queue: trigger.QueueFunc(func(ctx context.Context, m trigger.Message) error {
 		var qm orderpush.QueueMessage
-		if err := json.Unmarshal(m.Body, &qm); err != nil || qm.SalesOrderID == "" {
+		if err := json.Unmarshal(m.Body, &qm); err != nil || !orderpush.IsOrderID(qm.SalesOrderID) {
 			// Nothing can make this message valid: dead-letter it.
 			return problem.New(problem.Invalid, "message %s is not an order-push message", m.ID)
 		}
