@@ -24,17 +24,22 @@ import (
 // This file holds what the soak and the benchmark share: a world sized for load (Dataverse limits lifted, many
 // customers and products) and a caller that behaves like Power Automate's HTTP action.
 
-// loadWorld is the app under the host stand-in with both simulators, seeded for many orders.
-type loadWorld struct {
+// loadSims are both simulators, seeded with customers SAP accepts and products, for many orders.
+type loadSims struct {
 	sap    *sapsim.Server
 	sapURL string
 	dv     *dvsim.Running
-	app    *e2e.App
 	uom    string
-	// accounts maps a SAP customer number to its Dataverse account id; products a SAP material to its product id.
+	// accounts maps a SAP customer number to its Dataverse account id; products holds the Dataverse product ids.
 	accounts map[string]string
 	products []string
-	client   *http.Client
+}
+
+// loadWorld is the app under the host stand-in with its simulators.
+type loadWorld struct {
+	*loadSims
+	app    *e2e.App
+	client *http.Client
 }
 
 // loadCustomers and loadProducts size the SAP simulator's master data for load runs.
@@ -43,7 +48,7 @@ const (
 	loadProducts  = 50
 )
 
-func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
+func newLoadSims(tb testing.TB) *loadSims {
 	tb.Helper()
 	s, sapURL := simtest.Start(tb, sapsim.Options{Products: loadProducts, Customers: loadCustomers})
 	// Dataverse's service protection limits would dominate a load run of one user: lift them (a zero field turns
@@ -54,7 +59,7 @@ func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(dv.Close)
-	w := &loadWorld{sap: s, sapURL: sapURL, dv: dv, accounts: map[string]string{}}
+	w := &loadSims{sap: s, sapURL: sapURL, dv: dv, accounts: map[string]string{}}
 	w.uom, err = dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1")})
 	if err != nil {
 		tb.Fatal(err)
@@ -78,10 +83,16 @@ func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
 		}
 		w.products = append(w.products, pid)
 	}
+	return w
+}
+
+func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
+	tb.Helper()
+	w := &loadWorld{loadSims: newLoadSims(tb)}
 	all := map[string]string{
-		"SAP_BASE_URL": sapURL, "SAP_USERNAME": simtest.Username, "SAP_PASSWORD": simtest.Password, "SAP_CLIENT": "",
+		"SAP_BASE_URL": w.sapURL, "SAP_USERNAME": simtest.Username, "SAP_PASSWORD": simtest.Password, "SAP_CLIENT": "",
 		"SAP_TIMEOUT": "5s", "SAP_READ_RETRIES": "2",
-		"DATAVERSE_URL": dv.URL, "DATAVERSE_AUTHORITY_HOST": dv.URL, "DATAVERSE_CLIENT_ID": dvClient, "DATAVERSE_CLIENT_SECRET": dvSecret,
+		"DATAVERSE_URL": w.dv.URL, "DATAVERSE_AUTHORITY_HOST": w.dv.URL, "DATAVERSE_CLIENT_ID": dvClient, "DATAVERSE_CLIENT_SECRET": dvSecret,
 		"DATAVERSE_TENANT_ID":     "00000000-0000-0000-0000-000000000001",
 		"ORDER_PUSH_SYNC_TIMEOUT": "15s",
 		"LOG_LEVEL":               "error", // a load run logs a warning per injected fault otherwise
@@ -98,7 +109,7 @@ func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
 // seedOrders creates n distinct sales orders in Dataverse, each for a customer SAP accepts, with one to three lines.
 // Their order numbers (the SAP reference of the duplicate check) carry tag, so that runs sharing a SAP simulator
 // never share a reference.
-func (w *loadWorld) seedOrders(tb testing.TB, tag string, n int) []string {
+func (w *loadSims) seedOrders(tb testing.TB, tag string, n int) []string {
 	tb.Helper()
 	customers := make([]string, 0, len(w.accounts))
 	for i := range loadCustomers {
