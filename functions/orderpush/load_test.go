@@ -143,15 +143,19 @@ func (w *loadSims) seedOrders(tb testing.TB, tag string, n int) []string {
 type tally struct {
 	mu       sync.Mutex
 	statuses map[int]int // HTTP status of every POST and status poll
-	transErr int         // transport errors (no HTTP answer)
+	requests map[string]int
+	transErr int // transport errors (no HTTP answer)
 	final    map[string]int
 }
 
-func newTally() *tally { return &tally{statuses: map[int]int{}, final: map[string]int{}} }
+func newTally() *tally {
+	return &tally{statuses: map[int]int{}, requests: map[string]int{}, final: map[string]int{}}
+}
 
-func (t *tally) status(code int) {
+func (t *tally) status(method string, code int) {
 	t.mu.Lock()
 	t.statuses[code]++
+	t.requests[method]++
 	t.mu.Unlock()
 }
 
@@ -231,7 +235,7 @@ func (c *caller) do(ctx context.Context, method, url string, body []byte) (pushA
 		c.tally.transport()
 		return pushAnswer{}, err
 	}
-	c.tally.status(resp.StatusCode)
+	c.tally.status(method, resp.StatusCode)
 	a := pushAnswer{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(b)}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 		a.retryAfter = time.Duration(s) * time.Second

@@ -145,13 +145,15 @@ func TestSoak(t *testing.T) {
 		done[i] = make(chan struct{})
 	}
 	var (
-		mu       sync.Mutex
-		numbers  = make([]map[string]int, distinct) // SAP numbers answered per order
-		failures []string
+		mu        sync.Mutex
+		numbers   = make([]map[string]int, distinct) // SAP numbers answered per order
+		failures  []string
+		latencies []time.Duration // of logical pushes, first POST to final answer
 	)
-	record := func(order int, a pushAnswer, err error) {
+	record := func(order int, a pushAnswer, took time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
+		latencies = append(latencies, took)
 		if err != nil {
 			failures = append(failures, err.Error())
 			tl.outcome("error")
@@ -179,8 +181,9 @@ func TestSoak(t *testing.T) {
 					inner.Add(1)
 					go func() {
 						defer inner.Done()
+						t0 := time.Now()
 						a, err := c.push(ctx, ids[j.order])
-						record(j.order, a, err)
+						record(j.order, a, time.Since(t0), err)
 					}()
 				}
 				inner.Wait()
@@ -214,9 +217,10 @@ func TestSoak(t *testing.T) {
 	states := map[string]int{}
 	unfinished := 0
 	settle := time.Now().Add(2 * time.Minute)
+	check := &caller{w: w, tally: newTally()} // not counted with the callers' requests
 	for _, id := range ids {
 		for {
-			st, err := c.do(context.Background(), "GET", c.w.app.URL("/api/orders/"+id), nil)
+			st, err := check.do(context.Background(), "GET", c.w.app.URL("/api/orders/"+id), nil)
 			if err == nil && st.state == "written-back" || time.Now().After(settle) {
 				states[st.state]++
 				if st.state != "written-back" {
@@ -259,6 +263,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	c2, c4, c5 := tl.classes()
+	slices.Sort(latencies)
 	t.Logf("SOAK RESULT")
 	t.Logf("  pushes sent            %d (%d distinct orders, %d duplicates: concurrent pairs and sequential replays)", pushes, distinct, pushes-distinct)
 	t.Logf("  workers                %d", workers)
@@ -269,6 +274,9 @@ func TestSoak(t *testing.T) {
 	t.Logf("  answers ≠ SAP          %d; write-backs not naming the SAP order: %d", inconsistent, wrongWriteBack)
 	t.Logf("  final states           %v (unfinished %d)", states, unfinished)
 	t.Logf("  caller outcomes        %v", tl.final)
+	t.Logf("  push to final answer   p50 %s, p99 %s, max %s", percentile(latencies, 0.5).Round(time.Millisecond),
+		percentile(latencies, 0.99).Round(time.Millisecond), percentile(latencies, 1).Round(time.Millisecond))
+	t.Logf("  HTTP requests          %v (POSTs include the callers' retries, GETs are status polls)", tl.requests)
 	t.Logf("  HTTP answers           2xx %d, 4xx %d, 5xx %d, transport errors %d; by status %v", c2, c4, c5, tl.transErr, tl.statuses)
 	faulty := sapStats.FaultsInjected + sapStats.DroppedCreates
 	t.Logf("  SAP faults injected    %d of %d requests (%.1f %%): 503/429/resets %d, committed creates whose answer was dropped %d; CSRF rejections %d after %d token expiries",
