@@ -29,6 +29,10 @@ test: $(INFRA_TOOLS)
 bench:
 	$(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
+## soak: the order push's fault soak (10,000 pushes, 20 % duplicates, ~10 % SAP faults; minutes, not in test)
+soak:
+	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestSoak$$' -count=1 -timeout 30m -v ./functions/orderpush/
+
 ## lint: formatting and vet
 lint:
 	@out=$$(gofmt -l functions shared infra); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,342 @@
+package orderpush_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/e2e"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/shared/sim/sapsim/simtest"
+)
+
+// This file holds what the soak and the benchmark share: a world sized for load (Dataverse limits lifted, many
+// customers and products) and a caller that behaves like Power Automate's HTTP action.
+
+// loadSims are both simulators, seeded with customers SAP accepts and products, for many orders.
+type loadSims struct {
+	sap    *sapsim.Server
+	sapURL string
+	dv     *dvsim.Running
+	uom    string
+	// accounts maps a SAP customer number to its Dataverse account id; products holds the Dataverse product ids.
+	accounts map[string]string
+	products []string
+}
+
+// loadWorld is the app under the host stand-in with its simulators.
+type loadWorld struct {
+	*loadSims
+	app    *e2e.App
+	client *http.Client
+}
+
+// loadCustomers and loadProducts size the SAP simulator's master data for load runs.
+const (
+	loadCustomers = 200
+	loadProducts  = 50
+)
+
+func newLoadSims(tb testing.TB) *loadSims {
+	tb.Helper()
+	s, sapURL := simtest.Start(tb, sapsim.Options{Products: loadProducts, Customers: loadCustomers})
+	// Dataverse's service protection limits would dominate a load run of one user: lift them (a zero field turns
+	// that limit off) and keep Retry-After short for the injected 429s.
+	dv, err := dvsim.Start(dvsim.Options{Clients: map[string]string{dvClient: dvSecret},
+		Limits: dvsim.Limits{Window: time.Minute, RetryAfterUnit: 100 * time.Millisecond}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(dv.Close)
+	w := &loadSims{sap: s, sapURL: sapURL, dv: dv, accounts: map[string]string{}}
+	w.uom, err = dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range loadCustomers {
+		if i%25 == sapsim.BlockedCustomerIndex {
+			continue // SAP has an order block on it: every push would be rejected
+		}
+		c := sapsim.CustomerID(i)
+		acc, err := dv.Insert("accounts", map[string]any{"name": "Customer " + c, "accountnumber": c})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w.accounts[c] = acc
+	}
+	for i := range loadProducts {
+		p := sapsim.ProductID(i)
+		pid, err := dv.Insert("products", map[string]any{"name": p, "productnumber": p, "defaultuomid@odata.bind": "/uoms(" + w.uom + ")"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w.products = append(w.products, pid)
+	}
+	return w
+}
+
+func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
+	tb.Helper()
+	w := &loadWorld{loadSims: newLoadSims(tb)}
+	all := map[string]string{
+		"SAP_BASE_URL": w.sapURL, "SAP_USERNAME": simtest.Username, "SAP_PASSWORD": simtest.Password, "SAP_CLIENT": "",
+		"SAP_TIMEOUT": "5s", "SAP_READ_RETRIES": "2",
+		"DATAVERSE_URL": w.dv.URL, "DATAVERSE_AUTHORITY_HOST": w.dv.URL, "DATAVERSE_CLIENT_ID": dvClient, "DATAVERSE_CLIENT_SECRET": dvSecret,
+		"DATAVERSE_TENANT_ID":     "00000000-0000-0000-0000-000000000001",
+		"ORDER_PUSH_SYNC_TIMEOUT": "15s",
+		"LOG_LEVEL":               "error", // a load run logs a warning per injected fault otherwise
+	}
+	for k, v := range settings {
+		all[k] = v
+	}
+	w.app = e2e.Start(tb, &e2e.Options{Settings: all})
+	w.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	tb.Cleanup(w.client.CloseIdleConnections)
+	return w
+}
+
+// seedOrders creates n distinct sales orders in Dataverse, each for a customer SAP accepts, with one to three lines.
+// Their order numbers (the SAP reference of the duplicate check) carry tag, so that runs sharing a SAP simulator
+// never share a reference.
+func (w *loadSims) seedOrders(tb testing.TB, tag string, n int) []string {
+	tb.Helper()
+	customers := make([]string, 0, len(w.accounts))
+	for i := range loadCustomers {
+		if acc, ok := w.accounts[sapsim.CustomerID(i)]; ok {
+			customers = append(customers, acc)
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	ids := make([]string, n)
+	for i := range n {
+		var details []any
+		for l := range 1 + rng.IntN(3) {
+			details = append(details, map[string]any{
+				"productid@odata.bind": "/products(" + w.products[rng.IntN(len(w.products))] + ")", "uomid@odata.bind": "/uoms(" + w.uom + ")",
+				"quantity": json.Number(fmt.Sprintf("%d.%03d", 1+rng.IntN(20), rng.IntN(1000))), "lineitemnumber": json.Number(strconv.Itoa(l + 1))})
+		}
+		id, err := w.dv.Insert("salesorders", map[string]any{
+			"name": fmt.Sprintf("Load order %d", i), "ordernumber": fmt.Sprintf("%s-%06d", tag, i),
+			"customerid_account@odata.bind": "/accounts(" + customers[i%len(customers)] + ")",
+			"requestdeliveryby":             "2026-12-15", "paymenttermscode": json.Number("1"), "order_details": details,
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+// tally counts what callers saw, safely from many goroutines.
+type tally struct {
+	mu       sync.Mutex
+	statuses map[int]int // HTTP status of every POST and status poll
+	requests map[string]int
+	transErr int // transport errors (no HTTP answer)
+	final    map[string]int
+}
+
+func newTally() *tally {
+	return &tally{statuses: map[int]int{}, requests: map[string]int{}, final: map[string]int{}}
+}
+
+func (t *tally) status(method string, code int) {
+	t.mu.Lock()
+	t.statuses[code]++
+	t.requests[method]++
+	t.mu.Unlock()
+}
+
+func (t *tally) transport() {
+	t.mu.Lock()
+	t.transErr++
+	t.mu.Unlock()
+}
+
+func (t *tally) outcome(state string) {
+	t.mu.Lock()
+	t.final[state]++
+	t.mu.Unlock()
+}
+
+func (t *tally) classes() (c2, c4, c5 int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for code, n := range t.statuses {
+		switch code / 100 {
+		case 2:
+			c2 += n
+		case 4:
+			c4 += n
+		case 5:
+			c5 += n
+		}
+	}
+	return c2, c4, c5
+}
+
+// pushAnswer is what a caller keeps of an answer.
+type pushAnswer struct {
+	status     int
+	state      string
+	sapNumber  string
+	location   string
+	retryAfter time.Duration
+	body       string
+}
+
+// caller pushes like Power Automate's HTTP action with its default retry policy and the asynchronous pattern:
+// it retries 408/409/429/5xx and transport errors with a short backoff (honouring Retry-After up to maxWait) and,
+// on 202, polls the Location until the push is final.
+type caller struct {
+	w       *loadWorld
+	tally   *tally
+	maxWait time.Duration // longest wait between tries, whatever Retry-After says (the soak compresses time)
+	// repushAfter: a push still 202 after this long is pushed again (the flow's own timeout and retry).
+	repushAfter time.Duration
+	deadline    time.Duration // give up on an order after this long
+}
+
+var errGaveUp = errors.New("gave up")
+
+func (c *caller) do(ctx context.Context, method, url string, body []byte) (pushAnswer, error) {
+	var r io.Reader
+	if body != nil {
+		r = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return pushAnswer{}, err
+	}
+	req.Header.Set("x-functions-key", c.w.app.FunctionKey)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.w.client.Do(req)
+	if err != nil {
+		c.tally.transport()
+		return pushAnswer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.tally.transport()
+		return pushAnswer{}, err
+	}
+	c.tally.status(method, resp.StatusCode)
+	a := pushAnswer{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(b)}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+		a.retryAfter = time.Duration(s) * time.Second
+	}
+	var v struct {
+		State         string `json:"state"`
+		SAPSalesOrder string `json:"sapSalesOrder"`
+	}
+	_ = json.Unmarshal(b, &v)
+	a.state, a.sapNumber = v.State, v.SAPSalesOrder
+	return a, nil
+}
+
+func (c *caller) pause(ctx context.Context, try int, retryAfter time.Duration) {
+	d := min(50*time.Millisecond<<min(try, 5), c.maxWait)
+	if retryAfter > 0 {
+		d = min(retryAfter, c.maxWait)
+	}
+	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// push sends one logical push of an order and follows it to a final answer: the SAP number and state.
+func (c *caller) push(ctx context.Context, id string) (pushAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.deadline)
+	defer cancel()
+	body := []byte(`{"salesorderid":"` + id + `"}`)
+	for try := 0; ; try++ {
+		if ctx.Err() != nil {
+			return pushAnswer{}, fmt.Errorf("pushing order %s: %w after %d tries", id, errGaveUp, try)
+		}
+		a, err := c.do(ctx, http.MethodPost, c.w.app.URL("/api/orders"), body)
+		if err != nil {
+			c.pause(ctx, try, 0)
+			continue
+		}
+		switch {
+		case a.status == http.StatusOK || a.status == http.StatusCreated:
+			return a, nil
+		case a.status == http.StatusAccepted:
+			final, again, err := c.poll(ctx, a)
+			if err != nil || !again {
+				return final, err
+			}
+		case a.status == 408 || a.status == 409 || a.status == 429 || a.status >= 500:
+			c.pause(ctx, try, a.retryAfter)
+		default:
+			return a, fmt.Errorf("pushing order %s: %d %s", id, a.status, a.body)
+		}
+	}
+}
+
+// poll follows a 202's Location until the push is final; again asks the caller to push once more (the push failed,
+// or stayed accepted longer than repushAfter).
+func (c *caller) poll(ctx context.Context, a pushAnswer) (final pushAnswer, again bool, err error) {
+	loc := a.location
+	if !strings.HasPrefix(loc, "http") {
+		loc = c.w.app.URL(loc)
+	}
+	start := time.Now()
+	for try := 0; ; try++ {
+		c.pause(ctx, 0, a.retryAfter)
+		if ctx.Err() != nil {
+			return pushAnswer{}, false, fmt.Errorf("polling %s: %w", loc, errGaveUp)
+		}
+		if time.Since(start) > c.repushAfter {
+			return pushAnswer{}, true, nil
+		}
+		a, err = c.do(ctx, http.MethodGet, loc, nil)
+		if err != nil {
+			continue
+		}
+		switch {
+		case a.status == http.StatusOK && (a.state == "created" || a.state == "written-back"):
+			return a, false, nil
+		case a.status == http.StatusOK && a.state == "failed":
+			return pushAnswer{}, true, nil
+		case a.status == http.StatusOK:
+			return a, false, fmt.Errorf("polling %s: final state %q: %s", loc, a.state, a.body)
+		case a.status == http.StatusAccepted || a.status == 429 || a.status >= 500:
+		default:
+			return a, false, fmt.Errorf("polling %s: %d %s", loc, a.status, a.body)
+		}
+	}
+}
+
+// sapOrdersByReference lists every sales order in the SAP simulator and counts them per PurchaseOrderByCustomer.
+func sapOrdersByReference(ctx context.Context, sapURL string) (map[string][]string, error) {
+	c, err := sap.New(sap.Options{BaseURL: sapURL, Username: simtest.Username, Password: simtest.Password, ReadRetries: 4})
+	if err != nil {
+		return nil, fmt.Errorf("building the SAP client: %w", err)
+	}
+	out := map[string][]string{}
+	for so, err := range c.SalesOrders(ctx, sap.Query{Select: []string{"SalesOrder", "PurchaseOrderByCustomer"}}).All() {
+		if err != nil {
+			return nil, fmt.Errorf("listing SAP sales orders: %w", err)
+		}
+		out[so.PurchaseOrderByCustomer] = append(out[so.PurchaseOrderByCustomer], so.SalesOrder)
+	}
+	return out, nil
+}
