@@ -56,7 +56,7 @@ type source struct {
 	narrow func(f *expr) (lo, hi int)
 }
 
-func (h *handler) source(set string) *source {
+func (h *handler) source(set string, q url.Values) *source {
 	s, g := h.s, h.s.gen
 	found := false
 	for _, name := range h.svc.sets {
@@ -71,7 +71,17 @@ func (h *handler) source(set string) *source {
 	}
 	switch set {
 	case "A_SalesOrder", "A_SalesOrderItem":
-		orders := s.store.snapshotOrders()
+		// A lookup by customer reference (what an integration does before it creates) copies only the orders that
+		// can match; the full filter still runs on them.
+		var keep func(record) bool
+		if f := q.Get("$filter"); f != "" && set == "A_SalesOrder" {
+			if e, err := parseFilter(etASalesOrderType, f); err == nil {
+				if po, ok := e.eqConstraint("PurchaseOrderByCustomer"); ok {
+					keep = func(r record) bool { return r["PurchaseOrderByCustomer"] == po }
+				}
+			}
+		}
+		orders := s.store.snapshotOrders(keep)
 		if set == "A_SalesOrderItem" {
 			var items []record
 			for _, o := range orders {
@@ -288,7 +298,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, resource string)
 			return
 		}
 	}
-	src := h.source(set)
+	src := h.source(set, r.URL.Query())
 	if src == nil {
 		h.fail(w, http.StatusNotFound, "/IWBEP/CM_MGW_RT/020", fmt.Sprintf("Resource not found for segment '%s'", set), "")
 		return
@@ -734,7 +744,7 @@ func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	avail := ratOf(h.s.gen.stockQty(pi, p))
-	for _, so := range h.s.store.snapshotOrders() {
+	for _, so := range h.s.store.snapshotOrders(nil) {
 		for _, it := range so["to_Item"].([]record) {
 			if it["Material"] == mat && it["ProductionPlant"] == plant && it["DeliveryStatus"] != "C" {
 				avail.Sub(avail, ratOf(fmt.Sprint(it["ConfdDelivQtyInOrderQtyUnit"])))

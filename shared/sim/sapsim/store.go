@@ -18,6 +18,8 @@ type store struct {
 	bpChanges  map[string]record // business partner → changed properties
 	deliveries []record
 	billing    []record
+	// copied counts orders copied by snapshots, so a test can see that a lookup copies only what can match.
+	copied int
 }
 
 func newStore() *store {
@@ -45,12 +47,17 @@ func cloneRecord(r record) record {
 	return c
 }
 
-func (st *store) snapshotOrders() []record {
+// snapshotOrders copies the stored orders that keep accepts (all when keep is nil). Filtering before copying keeps
+// a lookup by reference cheap however many orders the simulator holds.
+func (st *store) snapshotOrders(keep func(record) bool) []record {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := make([]record, 0, len(st.order))
+	var out []record
 	for _, id := range st.order {
-		out = append(out, cloneRecord(st.orders[id]))
+		if o := st.orders[id]; keep == nil || keep(o) {
+			out = append(out, cloneRecord(o))
+			st.copied++
+		}
 	}
 	return out
 }
