@@ -408,26 +408,30 @@ func (s *Service) attempt(sapCtx, ctx context.Context, row store.Row[Record], pa
 	if created {
 		entry.Outcome = "created"
 	}
-	row.Value.State, row.Value.SAPSalesOrder, row.Value.LastError, row.Value.SAPMessages = StateCreated, number, "", ""
-	row.Value.LeaseUntil, row.Value.UpdatedAt, row.Value.CompletedAt = time.Time{}, s.now(), s.now()
-	etag, err := s.Records.Update(ctx, row)
-	if err != nil {
-		// SAP has the order; the record could not say so. The next attempt's lookup finds the order, so nothing
-		// is created twice; queue that attempt rather than lose the number.
-		_ = s.enqueue(ctx, id, ActionPush, s.RetryDelay)
-		return Result{SalesOrderID: id, SAPSalesOrder: number, State: StateCreated, Created: created}, nil
+	// Tell Dynamics first, then record the outcome once: one storage round trip fewer. Safe in either order:
+	// should the record not be written, the next attempt's lookup finds the SAP order and writes back again.
+	res := Result{SalesOrderID: id, SAPSalesOrder: number, State: StateWrittenBack, Created: created}
+	wbErr := s.writeBackDataverse(ctx, id, number)
+	row.Value.State, row.Value.WriteBackDone = StateWrittenBack, true
+	if wbErr != nil {
+		s.Log.WarnContext(ctx, "write-back failed; queued", "salesorderid", id, "err", wbErr)
+		row.Value.State, row.Value.WriteBackDone, res.State, res.WriteBackPending = StateCreated, false, StateCreated, true
 	}
-	row.ETag = etag
-	res := Result{SalesOrderID: id, SAPSalesOrder: number, State: StateCreated, Created: created}
-	if err := s.writeBack(ctx, row); err != nil {
-		s.Log.WarnContext(ctx, "write-back failed; queued", "salesorderid", id, "err", err)
-		res.WriteBackPending = true
+	held := row.Value.LeaseUntil
+	row.Value.SAPSalesOrder, row.Value.LastError, row.Value.SAPMessages = number, "", ""
+	row.Value.LeaseUntil, row.Value.UpdatedAt, row.Value.CompletedAt = time.Time{}, s.now(), s.now()
+	if _, err := s.Records.Update(ctx, row); err != nil {
+		// SAP has the order; the record could not say so. The next attempt's lookup finds the order, so nothing
+		// is created twice; queue that attempt (after this attempt's lease) rather than lose the number.
+		s.Log.WarnContext(ctx, "recording the SAP number failed; queued", "salesorderid", id, "err", err)
+		_ = s.enqueue(ctx, id, ActionPush, max(held.Sub(s.now()), 0)+2*time.Second)
+		return res, nil
+	}
+	if wbErr != nil {
 		if qerr := s.enqueue(ctx, id, ActionWriteBack, 5*time.Second); qerr != nil {
 			s.Log.ErrorContext(ctx, "write-back not queued; the next push will try it", "salesorderid", id, "err", qerr)
 		}
-		return res, nil
 	}
-	res.State = StateWrittenBack
 	return res, nil
 }
 
@@ -591,14 +595,27 @@ func (s *Service) failAttempt(ctx context.Context, row store.Row[Record], err er
 // failure by the queue without touching SAP.
 func (s *Service) writeBack(ctx context.Context, row store.Row[Record]) error {
 	id := row.PartitionKey
+	if err := s.writeBackDataverse(ctx, id, row.Value.SAPSalesOrder); err != nil {
+		return err
+	}
+	row.Value.State, row.Value.WriteBackDone, row.Value.UpdatedAt = StateWrittenBack, true, s.now()
+	if _, err := s.Records.Update(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
+		// Dynamics has the number; writing it again later is harmless.
+		return problem.Wrap(problem.Unavailable, err, "recording the write-back of order %s", id)
+	}
+	return nil
+}
+
+// writeBackDataverse sets the SAP number and the submit status on the D365 order, in the mapping's columns.
+func (s *Service) writeBackDataverse(ctx context.Context, id, number string) error {
 	wb := s.Mapping.WriteBack
 	now := s.now()
 	rec := dataverse.Record{}
 	if wb.SAPNumberColumn != "" {
-		rec[wb.SAPNumberColumn] = row.Value.SAPSalesOrder
+		rec[wb.SAPNumberColumn] = number
 	}
 	if wb.StatusDescriptionColumn != "" {
-		rec[wb.StatusDescriptionColumn] = fmt.Sprintf("Created in SAP as sales order %s", row.Value.SAPSalesOrder)
+		rec[wb.StatusDescriptionColumn] = fmt.Sprintf("Created in SAP as sales order %s", number)
 	}
 	if wb.SubmitDateColumn != "" {
 		rec[wb.SubmitDateColumn] = now.Format(time.RFC3339)
@@ -608,11 +625,6 @@ func (s *Service) writeBack(ctx context.Context, row store.Row[Record]) error {
 	}
 	if _, err := s.Dataverse.Update(ctx, "salesorders", dataverse.ID(id), rec, nil); err != nil {
 		return classifyDataverse(err, "writing the SAP number back to order %s", id)
-	}
-	row.Value.State, row.Value.WriteBackDone, row.Value.UpdatedAt = StateWrittenBack, true, now
-	if _, err := s.Records.Update(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
-		// Dynamics has the number; writing it again later is harmless.
-		return problem.Wrap(problem.Unavailable, err, "recording the write-back of order %s", id)
 	}
 	return nil
 }
