@@ -192,7 +192,7 @@ func startAsHost(tb testing.TB, bin string, settings map[string]string) (*proces
 		select {
 		case err := <-p.exited:
 			tb.Fatalf("%s exited before answering: %v\n%s", bin, err, p.out.String())
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(250 * time.Microsecond):
 		}
 		if time.Since(start) > 30*time.Second {
 			_ = p.cmd.Process.Kill()

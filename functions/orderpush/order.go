@@ -3,10 +3,10 @@ package orderpush
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/d365sap/d365sap/shared/guid"
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/sap"
 )
@@ -37,12 +37,22 @@ type Request struct {
 }
 
 var (
-	guidRe     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+	guidRe     = matcher(guid.Valid)
+	currencyRe = matcher(isCurrencyCode)
 )
 
 // IsOrderID says whether s is a D365 order id (a GUID).
-func IsOrderID(s string) bool { return guidRe.MatchString(s) }
+func IsOrderID(s string) bool { return guid.Valid(s) }
+
+// matcher lets a check read like the regular expressions it replaced (those were compiled in every cold start).
+type matcher func(string) bool
+
+func (m matcher) MatchString(s string) bool { return m(s) }
+
+// isCurrencyCode: three upper-case letters, the shape of an ISO 4217 code.
+func isCurrencyCode(s string) bool {
+	return len(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z'
+}
 
 // MaxLines bounds an order: SAP numbers items in steps of 10 within six digits.
 const MaxLines = 999

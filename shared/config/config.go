@@ -10,15 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/d365sap/d365sap/shared/guid"
 	"github.com/d365sap/d365sap/shared/store"
 )
 
@@ -229,7 +228,7 @@ func (s Storage) validate(v *validator) {
 			v.add("AzureWebJobsStorage__accountName", "%q is not a storage account name (3-24 lowercase letters and digits)", s.AccountName)
 		}
 	}
-	if s.ClientID != "" && !guid.MatchString(s.ClientID) {
+	if s.ClientID != "" && !guidShape.MatchString(s.ClientID) {
 		v.add("AzureWebJobsStorage__clientId", "%q is not a GUID", s.ClientID)
 	}
 }
@@ -275,7 +274,7 @@ func (d Dataverse) validate(v *validator) {
 		v.guid("DATAVERSE_CLIENT_ID", d.ClientID, "DATAVERSE_AUTH_MODE=client_certificate")
 		v.required("DATAVERSE_CLIENT_CERTIFICATE_PATH", d.ClientCertificatePath, "DATAVERSE_AUTH_MODE=client_certificate")
 	case "managed_identity":
-		if d.ClientID != "" && !guid.MatchString(d.ClientID) {
+		if d.ClientID != "" && !guidShape.MatchString(d.ClientID) {
 			v.add("DATAVERSE_CLIENT_ID", "%q is not a GUID", d.ClientID)
 		}
 	default:
@@ -293,24 +292,50 @@ func (d Dataverse) validate(v *validator) {
 	v.intRange("DATAVERSE_PAGE_SIZE", d.PageSize, 1, 5000)
 }
 
-// The patterns compile on first validation rather than at package init, which keeps them off the cold start.
-var (
-	guid        = lazyRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	sapClient   = lazyRegexp(`^[0-9]{3}$`)
-	accountName = lazyRegexp(`^[a-z0-9]{3,24}$`)
-	tableName   = lazyRegexp(`^[A-Za-z][A-Za-z0-9]{2,62}$`)
-	// Queue and container names: 3-63 lowercase letters, digits and single hyphens, not at either end.
-	storageName = lazyRegexp(`^[a-z0-9]([a-z0-9]|-[a-z0-9]){2,62}$`)
-	cronNames   = lazyRegexp(`^[A-Za-z]{3}$`)
-)
+// The shapes below are checked by hand rather than with regular expressions: compiling those was a visible part
+// of the cold start, which every setting is read in.
 
-type lazyRe struct{ get func() *regexp.Regexp }
-
-func lazyRegexp(expr string) lazyRe {
-	return lazyRe{get: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+// charsIn says whether every byte of s satisfies ok, and s has n bytes with lo <= n <= hi.
+func charsIn(s string, lo, hi int, ok func(c byte, i int) bool) bool {
+	if len(s) < lo || len(s) > hi {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i], i) {
+			return false
+		}
+	}
+	return true
 }
 
-func (l lazyRe) MatchString(s string) bool { return l.get().MatchString(s) }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isAlpha(c byte) bool { return isLower(c) || (c >= 'A' && c <= 'Z') }
+
+type matcher func(string) bool
+
+func (m matcher) MatchString(s string) bool { return m(s) }
+
+var (
+	guidShape   = matcher(guid.Valid)
+	sapClient   = matcher(func(s string) bool { return charsIn(s, 3, 3, func(c byte, _ int) bool { return isDigit(c) }) })
+	accountName = matcher(func(s string) bool {
+		return charsIn(s, 3, 24, func(c byte, _ int) bool { return isLower(c) || isDigit(c) })
+	})
+	tableName = matcher(func(s string) bool {
+		return charsIn(s, 3, 63, func(c byte, i int) bool { return isAlpha(c) || (i > 0 && isDigit(c)) })
+	})
+	// Queue and container names: 3-63 lowercase letters, digits and single hyphens, not at either end.
+	storageName = matcher(func(s string) bool {
+		return charsIn(s, 3, 63, func(c byte, i int) bool {
+			if c == '-' {
+				return i > 0 && i < len(s)-1 && s[i-1] != '-'
+			}
+			return isLower(c) || isDigit(c)
+		})
+	})
+	cronNames = matcher(func(s string) bool { return charsIn(s, 3, 3, func(c byte, _ int) bool { return isAlpha(c) }) })
+)
 
 type validator struct{ problems []Problem }
 
@@ -336,7 +361,7 @@ func (v *validator) guid(setting, value, because string) {
 	switch {
 	case value == "":
 		v.add(setting, "required when %s", because)
-	case !guid.MatchString(value):
+	case !guidShape.MatchString(value):
 		v.add(setting, "%q is not a GUID", value)
 	}
 }
@@ -391,7 +416,7 @@ func (v *validator) intRange(setting string, n Int, min, max int) {
 }
 
 func (v *validator) storageName(setting, value string) {
-	if !storageName.MatchString(value) || strings.Contains(value, "--") {
+	if !storageName.MatchString(value) {
 		v.add(setting, "%q is not a queue or container name (3-63 lowercase letters, digits and single hyphens)", value)
 	}
 }

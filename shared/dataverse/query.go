@@ -7,17 +7,16 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/d365sap/d365sap/shared/guid"
 )
 
 // GUID marks a value as a GUID so that it is written bare in filters and keys.
 type GUID string
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Literal formats v as an OData literal: strings in single quotes with quotes doubled, GUIDs bare, numbers
 // exactly as given, booleans, null, times as RFC 3339.
@@ -28,7 +27,7 @@ func Literal(v any) (string, error) {
 	case string:
 		return "'" + strings.ReplaceAll(x, "'", "''") + "'", nil
 	case GUID:
-		if !guidRE.MatchString(string(x)) {
+		if !guid.Valid(string(x)) {
 			return "", fmt.Errorf("%q is not a GUID", string(x))
 		}
 		return string(x), nil
@@ -97,7 +96,7 @@ const forbiddenInKey = `/<>*%&:\?+`
 
 func (k Key) segment(set string) (string, error) {
 	if k.id != "" {
-		if !guidRE.MatchString(string(k.id)) {
+		if !guid.Valid(string(k.id)) {
 			return "", fmt.Errorf("key %q is not a GUID", string(k.id))
 		}
 		return set + "(" + string(k.id) + ")", nil
