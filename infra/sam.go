@@ -11,7 +11,7 @@ import (
 
 // SAMHandlers are the handler names the Lambda functions must use, one function each (the executable
 // reads _HANDLER, which Lambda sets from the function's Handler).
-var SAMHandlers = []string{"health", "inventorysync", "orderpush", "statusupdates"}
+var SAMHandlers = []string{"health", "inventorysync", "openapi", "orderpush", "orderstatus", "statusupdates"}
 
 // pseudoParameters are the names !Ref and ${} may use without declaring them.
 var pseudoParameters = map[string]bool{
