@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/d365sap/d365sap/shared/e2e"
 	"github.com/d365sap/d365sap/shared/store/storetest"
 )
 
@@ -153,22 +154,8 @@ type process struct {
 	exited chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects a process's output from several goroutines.
+type syncBuffer = e2e.Buffer
 
 // startAsHost starts bin as the Functions host does and waits until GET / answers, returning the time that took.
 func startAsHost(tb testing.TB, bin string, settings map[string]string) (*process, time.Duration) {

@@ -12,20 +12,11 @@ import (
 // repoRoot walks up from the package directory to the directory holding go.mod.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := kit.RepoRoot()
 	if err != nil {
-		t.Fatalf("getting working directory: %v", err)
+		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("finding go.mod above the test directory: none")
-		}
-		dir = parent
-	}
+	return root
 }
 
 // openapiChecker runs infra/tools/openapi-check.js, the Swagger 2.0 validator (see kit.NodeTool).
