@@ -7,32 +7,48 @@ import (
 	"path/filepath"
 )
 
-// routePrefix reads extensions.http.routePrefix from host.json in the app root (FUNCTIONS_APP_ROOT_PATH or the
-// working directory), so forwarded HTTP routes match what the host serves. "api" when absent.
-func routePrefix(root string, log *slog.Logger) string {
+// hostSettings are the parts of host.json the handler must agree with the host on.
+type hostSettings struct {
+	// routePrefix is extensions.http.routePrefix ("api" when absent, "-" for none), so forwarded HTTP routes match
+	// what the host serves.
+	routePrefix string
+	// maxDequeueCount is extensions.queues.maxDequeueCount (5 when absent): the delivery after which the host
+	// moves a failing message to the poison queue.
+	maxDequeueCount int
+}
+
+// readHostJSON reads host.json in the app root (FUNCTIONS_APP_ROOT_PATH, or the working directory).
+func readHostJSON(root string, log *slog.Logger) hostSettings {
+	out := hostSettings{routePrefix: "api", maxDequeueCount: 5}
 	if root == "" {
 		root = "."
 	}
 	b, err := os.ReadFile(filepath.Join(root, "host.json"))
 	if err != nil {
-		return "api"
+		return out
 	}
 	var h struct {
 		Extensions struct {
 			HTTP struct {
 				RoutePrefix *string `json:"routePrefix"`
 			} `json:"http"`
+			Queues struct {
+				MaxDequeueCount *int `json:"maxDequeueCount"`
+			} `json:"queues"`
 		} `json:"extensions"`
 	}
 	if err := json.Unmarshal(b, &h); err != nil {
-		log.Warn("host.json does not parse; using route prefix api", "err", err)
-		return "api"
+		log.Warn("host.json does not parse; using the host's defaults", "err", err)
+		return out
 	}
-	if h.Extensions.HTTP.RoutePrefix == nil {
-		return "api"
+	if p := h.Extensions.HTTP.RoutePrefix; p != nil {
+		out.routePrefix = *p
+		if *p == "" {
+			out.routePrefix = "-"
+		}
 	}
-	if *h.Extensions.HTTP.RoutePrefix == "" {
-		return "-"
+	if n := h.Extensions.Queues.MaxDequeueCount; n != nil && *n > 0 {
+		out.maxDequeueCount = *n
 	}
-	return *h.Extensions.HTTP.RoutePrefix
+	return out
 }

@@ -84,14 +84,15 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	log := slog.New(azfunc.CollectLogs(trigger.NewLogHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.Level()}))))
 	log = log.With("app", "d365sap", "version", version)
 
-	app, err := wire(cfg, log)
+	host := readHostJSON(appRoot(env), log)
+	app, err := wire(cfg, host, log)
 	if err != nil {
 		log.Error("starting", "err", err)
 		return 1
 	}
 
 	if onAzure {
-		if err := serveAzure(ctx, port, appRoot(env), cfg, app, log); err != nil {
+		if err := serveAzure(ctx, port, host, cfg, app, log); err != nil {
 			log.Error("serving", "err", err)
 			return 1
 		}
@@ -112,7 +113,7 @@ type app struct {
 
 // wire builds the concrete clients and hands each function the ones it needs. Nothing here does I/O: clients
 // connect on first use, so a cold start costs no round trip.
-func wire(cfg config.Config, log *slog.Logger) (app, error) {
+func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 	account, err := storageAccount(cfg.Storage)
 	if err != nil {
 		return app{}, fmt.Errorf("building storage clients: %w", err)
@@ -179,7 +180,7 @@ func wire(cfg config.Config, log *slog.Logger) (app, error) {
 		func() (trigger.Function, error) {
 			return orderstatus.Function(&orderstatus.Handler{Records: orderpush.TableRecords{Records: records}, StatusBase: statusBase})
 		},
-		func() (trigger.Function, error) { return orderpushqueue.Function(push) },
+		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
 		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
 	} {
 		fn, err := f()
@@ -224,8 +225,8 @@ func storageAccount(s config.Storage) (*store.Account, error) {
 	return store.NewAccountWithCredential(s.AccountName, cred, nil)
 }
 
-func serveAzure(ctx context.Context, port, root string, cfg config.Config, a app, log *slog.Logger) error {
-	srv, err := azfunc.NewServer(azfunc.Options{Logger: log, RoutePrefix: routePrefix(root, log), DeadLetters: a.deadLetters}, a.functions...)
+func serveAzure(ctx context.Context, port string, host hostSettings, cfg config.Config, a app, log *slog.Logger) error {
+	srv, err := azfunc.NewServer(azfunc.Options{Logger: log, RoutePrefix: host.routePrefix, DeadLetters: a.deadLetters}, a.functions...)
 	if err != nil {
 		return err
 	}

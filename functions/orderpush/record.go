@@ -103,6 +103,9 @@ type AuditEntry struct {
 type QueueMessage struct {
 	SalesOrderID string `json:"salesorderid"`
 	Action       string `json:"action"`
+	// LastDelivery is set by the queue function when the host will not deliver this message again (it has reached
+	// maxDequeueCount): a retryable failure then marks the push failed instead of leaving it "accepted" forever.
+	LastDelivery bool `json:"-"`
 }
 
 // Queue message actions.

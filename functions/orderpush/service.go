@@ -698,6 +698,32 @@ func (s *Service) loadArchived(ctx context.Context, name string) (*Order, sap.Sa
 // message; a retryable one has it redelivered (and, after the host's maxDequeueCount, moved to the poison queue
 // with the record still saying what went wrong).
 func (s *Service) Resume(ctx context.Context, m QueueMessage) error {
+	err := s.resume(ctx, m)
+	if err != nil && m.LastDelivery && problem.Retryable(err) {
+		s.giveUp(ctx, strings.ToLower(m.SalesOrderID), err)
+	}
+	return err
+}
+
+// giveUp records that the queue stops trying, so the status answers "failed" (a caller can push again) rather
+// than 202 for ever. The message itself goes to the poison queue, kept.
+func (s *Service) giveUp(ctx context.Context, id string, cause error) {
+	cur, found, err := s.getRecord(ctx, id)
+	if err != nil || !found {
+		return
+	}
+	v := &cur.Value
+	if v.State.Done() || v.State == StateRejected || (v.State == StateInProgress && s.now().Before(v.LeaseUntil)) {
+		return
+	}
+	v.State, v.LeaseUntil, v.UpdatedAt = StateFailed, time.Time{}, s.now()
+	v.LastError = "the queue gave up on this push: " + cause.Error() + "; push the order again"
+	if _, err := s.Records.Update(ctx, cur); err != nil {
+		s.Log.WarnContext(ctx, "recording that the queue gave up failed", "salesorderid", id, "err", err)
+	}
+}
+
+func (s *Service) resume(ctx context.Context, m QueueMessage) error {
 	id := strings.ToLower(m.SalesOrderID)
 	if !IsOrderID(id) {
 		return problem.New(problem.Invalid, "%q is not an order id", m.SalesOrderID)

@@ -20,8 +20,9 @@ type Resumer interface {
 	Resume(ctx context.Context, m orderpush.QueueMessage) error
 }
 
-// Function declares the queue function.
-func Function(r Resumer) (trigger.Function, error) {
+// Function declares the queue function. maxDequeueCount is host.json's extensions.queues.maxDequeueCount: the
+// delivery after which the host moves a failing message to the poison queue.
+func Function(r Resumer, maxDequeueCount int) (trigger.Function, error) {
 	d, err := trigger.ParseDefinition(functionJSON)
 	if err != nil {
 		return trigger.Function{}, err
@@ -32,6 +33,7 @@ func Function(r Resumer) (trigger.Function, error) {
 			// Nothing can make this message valid: dead-letter it.
 			return problem.New(problem.Invalid, "message %s is not an order-push message", m.ID)
 		}
+		qm.LastDelivery = maxDequeueCount > 0 && m.DequeueCount >= maxDequeueCount
 		return r.Resume(ctx, qm)
 	})}, nil
 }

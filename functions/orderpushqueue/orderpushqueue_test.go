@@ -30,7 +30,7 @@ const id = "6f1c2b9e-3a4d-4e5f-8a7b-1c2d3e4f5a6b"
 
 func handle(t *testing.T, r orderpushqueue.Resumer, body string) error {
 	t.Helper()
-	fn, err := orderpushqueue.Function(r)
+	fn, err := orderpushqueue.Function(r, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestValidMessagesResume(t *testing.T) {
 }
 
 func TestFunctionDeclaration(t *testing.T) {
-	fn, err := orderpushqueue.Function(&fakeResumer{})
+	fn, err := orderpushqueue.Function(&fakeResumer{}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
