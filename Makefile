@@ -40,7 +40,7 @@ lint:
 
 ## package: dist/ laid out as the Functions host expects, and dist.zip (keeps the run bit)
 package: build
-	$(GO) run ./shared/pack/cmd/pack -src . -handler bin/handler -dist dist -zip dist.zip
+	$(GO) run ./infra/local/pack/cmd/pack -src . -handler bin/handler -dist dist -zip dist.zip
 
 ## deploy: resource group, Bicep deployment and package upload (RESOURCE_GROUP=... LOCATION=...; see infra/README.md)
 deploy: package

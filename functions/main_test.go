@@ -19,8 +19,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/d365sap/d365sap/shared/e2e"
-	"github.com/d365sap/d365sap/shared/store/storetest"
+	"github.com/d365sap/d365sap/infra/local/e2e"
+	"github.com/d365sap/d365sap/infra/local/storetest"
 )
 
 var (

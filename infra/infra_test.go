@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/kit"
+	"github.com/d365sap/d365sap/infra/local/kit"
 )
 
 // repoRoot walks up from the package directory to the directory holding go.mod.

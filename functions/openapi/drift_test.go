@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/pack"
+	"github.com/d365sap/d365sap/infra/local/pack"
 	"github.com/d365sap/d365sap/shared/trigger"
 )
 

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/e2e"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
-	"github.com/d365sap/d365sap/shared/sim/sapsim/simtest"
+	"github.com/d365sap/d365sap/infra/local/e2e"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
 )
 
 func TestMain(m *testing.M) { e2e.Main(m) }

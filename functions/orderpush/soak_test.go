@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 // SoakEnv turns the fault soak on (make soak). It is not part of make test: it runs for minutes.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/kit"
+	"github.com/d365sap/d365sap/infra/local/kit"
 )
 
 func kitSample(t *testing.T, name string) []byte {

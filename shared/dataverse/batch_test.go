@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 func TestBatch(t *testing.T) {

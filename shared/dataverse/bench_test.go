@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 // BenchmarkProductUpdatesAtCeiling writes 100k product updates into the simulator configured with

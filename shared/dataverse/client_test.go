@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 // countingTransport counts requests by method and path; a seam for asserting on the wire.

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/kit"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/kit"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
-// kitDir is the reference kit (see shared/kit).
+// kitDir is the reference kit (see infra/local/kit).
 func kitDir(t *testing.T) string { return kit.Dir(t, "dataverse") }
 
 func cdm(t *testing.T) map[string]string {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 // Wiring as main does it: settings map onto Options (DATAVERSE_URL → URL, DATAVERSE_TENANT_ID/CLIENT_ID/

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 // inflightTransport records the most requests in flight at once.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 func writeCert(t *testing.T) string {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/store"
-	"github.com/d365sap/d365sap/shared/store/storetest"
+	"github.com/d365sap/d365sap/infra/local/storetest"
 	"github.com/d365sap/d365sap/shared/trigger"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 const benchPageSize = 5000

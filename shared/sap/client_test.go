@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 // countingTransport records every request that reaches the network, for asserting retries and CSRF fetches.

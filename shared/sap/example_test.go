@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/d365sap/d365sap/shared/sap"
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 // Pushing an order safely: create once; if the answer is lost, look the order up by the customer's purchase

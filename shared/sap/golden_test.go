@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim/sapkit"
+	"github.com/d365sap/d365sap/infra/local/sapsim/sapkit"
 )
 
 // TestDecodeSAPSamples decodes the payloads SAP recorded (kit samples) with the client's own types.

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 func TestStartServesWithDefaultCredentials(t *testing.T) {

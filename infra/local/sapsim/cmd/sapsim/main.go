@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Package e2e runs the real function app end to end in tests: it builds the handler from ./functions, lays out
-// dist/ with shared/pack, starts the host stand-in (shared/funchost) against Azurite and hands the test a client.
+// dist/ with infra/local/pack, starts the host stand-in (infra/local/funchost) against Azurite and hands the test a client.
 //
 //	func TestMain(m *testing.M) { e2e.Main(m) }
 //
@@ -30,10 +30,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"github.com/d365sap/d365sap/shared/funchost"
-	"github.com/d365sap/d365sap/shared/kit"
-	"github.com/d365sap/d365sap/shared/pack"
-	"github.com/d365sap/d365sap/shared/store/storetest"
+	"github.com/d365sap/d365sap/infra/local/funchost"
+	"github.com/d365sap/d365sap/infra/local/kit"
+	"github.com/d365sap/d365sap/infra/local/pack"
+	"github.com/d365sap/d365sap/infra/local/storetest"
 )
 
 // StorageEnv names the variable holding the Azurite connection string (set by infra/local/with-azurite).

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/kit"
+	"github.com/d365sap/d365sap/infra/local/kit"
 )
 
-// Dir is the reference kit, with SAP's EDMX files (see shared/kit).
+// Dir is the reference kit, with SAP's EDMX files (see infra/local/kit).
 func Dir(t testing.TB) string { return kit.Dir(t, filepath.Join("sap", "edmx")) }
 
 // Doc is the part of an EDMX document the tests compare: schemas with their entity and complex types.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/d365sap/d365sap/shared/pack"
+	"github.com/d365sap/d365sap/infra/local/pack"
 )
 
 func main() {

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/kit"
+	"github.com/d365sap/d365sap/infra/local/kit"
 )
 
-// kitDir is the reference kit (see shared/kit).
+// kitDir is the reference kit (see infra/local/kit).
 func kitDir(t *testing.T) string { return kit.Dir(t, "dataverse") }
 
 // cdmAttributes reads attributes.tsv: entity, attribute, type.

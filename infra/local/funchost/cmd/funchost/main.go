@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/d365sap/d365sap/shared/funchost"
+	"github.com/d365sap/d365sap/infra/local/funchost"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/dvsim"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
 )
 
 func main() {

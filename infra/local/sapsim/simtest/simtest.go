@@ -5,7 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
 )
 
 // Username and Password are the credentials Start configures when the options name none.

@@ -19,7 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"github.com/d365sap/d365sap/shared/store/storetest"
+	"github.com/d365sap/d365sap/infra/local/storetest"
 )
 
 // testStorage is the Azurite connection string, or a skip (a failure under CI).

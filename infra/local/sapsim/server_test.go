@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim/sapkit"
+	"github.com/d365sap/d365sap/infra/local/sapsim/sapkit"
 )
 
 const soPath = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/"

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/sim/sapsim/sapkit"
+	"github.com/d365sap/d365sap/infra/local/sapsim/sapkit"
 )
 
 // TestSchemaMatchesEDMX checks every table entry (property, type, MaxLength, Precision, Scale, keys, concurrency,
