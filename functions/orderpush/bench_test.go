@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/functions/orderpush"
+	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
 	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/sap"
-	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
 )
 
 // benchPushes is how many distinct orders one round of a sub-benchmark pushes; b.N rounds are run.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/infra/local/e2e"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/e2e"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
 )

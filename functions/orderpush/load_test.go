@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/infra/local/e2e"
-	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/e2e"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
+	"github.com/d365sap/d365sap/shared/sap"
 )
 
 // This file holds what the soak and the benchmark share: a world sized for load (Dataverse limits lifted, many

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 func TestBatch(t *testing.T) {

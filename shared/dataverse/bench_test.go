@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 // BenchmarkProductUpdatesAtCeiling writes 100k product updates into the simulator configured with

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 // countingTransport counts requests by method and path; a seam for asserting on the wire.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/infra/local/kit"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/kit"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 // kitDir is the reference kit (see infra/local/kit).

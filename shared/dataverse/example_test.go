@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 // Wiring as main does it: settings map onto Options (DATAVERSE_URL → URL, DATAVERSE_TENANT_ID/CLIENT_ID/

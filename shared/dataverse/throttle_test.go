@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 // inflightTransport records the most requests in flight at once.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/shared/dataverse"
 )
 
 func writeCert(t *testing.T) string {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/d365sap/d365sap/infra/local/storetest"
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/store"
-	"github.com/d365sap/d365sap/infra/local/storetest"
 	"github.com/d365sap/d365sap/shared/trigger"
 )
 

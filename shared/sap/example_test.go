@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http/httptest"
 
-	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
+	"github.com/d365sap/d365sap/shared/sap"
 )
 
 // Pushing an order safely: create once; if the answer is lost, look the order up by the customer's purchase
