@@ -319,3 +319,48 @@ func TestExpandOptionsWithSemicolons(t *testing.T) {
 		}
 	}
 }
+
+// Lines come back in the order $orderby inside $expand asks for, not in the order they were stored, so a client
+// that forgets to ask gets them shuffled (as Dataverse gives no order without one).
+func TestExpandHonoursOrderBy(t *testing.T) {
+	r := start(t, Options{})
+	seeded, err := r.Seed(SeedOptions{Accounts: 1, Products: 8, Orders: 1, LinesPerOrder: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := r.IssueToken("u")
+	get := func(expand string) []int {
+		req, _ := http.NewRequest("GET", r.URL+apiPrefix+"salesorders("+seeded.Orders[0]+")?$select=name&$expand="+expand, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Lines []struct {
+				N int `json:"lineitemnumber"`
+			} `json:"order_details"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		var ns []int
+		for _, l := range out.Lines {
+			ns = append(ns, l.N)
+		}
+		return ns
+	}
+	desc := get("order_details($select=lineitemnumber;$orderby=lineitemnumber%20desc)")
+	for i := range desc {
+		if desc[i] != 8-i {
+			t.Fatalf("$orderby desc gave %v", desc)
+		}
+	}
+	asc := get("order_details($select=lineitemnumber;$orderby=lineitemnumber%20asc)")
+	for i := range asc {
+		if asc[i] != i+1 {
+			t.Fatalf("$orderby asc gave %v", asc)
+		}
+	}
+}

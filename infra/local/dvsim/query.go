@@ -436,7 +436,7 @@ func (s *Server) render(td *tableData, r *row, q queryOpts) map[string]any {
 		if coll, ok := td.def.Collections[e.nav]; ok {
 			child := s.store.tables[coll.Set]
 			items := []map[string]any{}
-			for _, cr := range sortedRows(child, nil) {
+			for _, cr := range sortedRows(child, e.opts.orderBy) { // $orderby inside $expand, as Dataverse honours it
 				if cr.values[coll.ForeignKey] == r.id {
 					items = append(items, s.render(child, cr, e.opts))
 				}

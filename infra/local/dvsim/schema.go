@@ -105,7 +105,7 @@ func StandardTables() []Table {
 			Entity: "salesorderdetail", Set: "salesorderdetails", Key: "salesorderdetailid",
 			Columns: append(append(cols(`quantity:Decimal priceperunit:Decimal ispriceoverridden:Boolean
 				isproductoverridden:Boolean productdescription:String:500 quantityshipped:Decimal
-				quantitybackordered:Decimal quantitycancelled:Decimal lineitemnumber:Int32 extendedamount:Decimal
+				quantitybackordered:Decimal quantitycancelled:Decimal lineitemnumber:Int32 sequencenumber:Int32 extendedamount:Decimal
 				requestdeliveryby:DateTimeOffset description:String:2000`),
 				lookup("salesorderid", "salesorderid", "salesorders"),
 				lookup("productid", "productid", "products"),
