@@ -17,6 +17,8 @@ type rawStore interface {
 	Update(ctx context.Context, row Row[json.RawMessage]) (azcore.ETag, error)
 	Query(ctx context.Context, partitionKey string, opts *QueryOptions) iter.Seq2[Row[json.RawMessage], error]
 	Find(ctx context.Context, f Filter, opts *FindOptions) iter.Seq2[Row[json.RawMessage], error]
+	Transact(ctx context.Context, partition string, ops []Op[json.RawMessage]) error
+	TransactETags(ctx context.Context, partition string, ops []Op[json.RawMessage]) (TransactResult, error)
 }
 
 var (
