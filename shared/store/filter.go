@@ -24,7 +24,9 @@ import (
 //   - bool: Edm.Boolean.
 //   - int, int64: the service stores a JSON integer within int32 as Edm.Int32 and a larger one as
 //     Edm.Double, so the literal follows the same rule (2147483648 is sent as 2147483648.0).
-//     Values beyond ±2^53 are refused, as they are on write.
+//     Values beyond ±2^53 are refused, as they are on write. The twin and Azurite compare Int32 with
+//     Double as numbers; whether the service does is not documented, so a property that is filtered
+//     numerically should stay on one side of the int32 boundary (or be a fixed-width string).
 //   - time.Time: a datetime'...' literal (UTC, 100 ns resolution), which matches Edm.DateTime
 //     properties: Timestamp (the service's last-modified time) and properties written with an
 //     "@odata.type":"Edm.DateTime" annotation.

@@ -180,6 +180,11 @@ func testRawAnnotations(t *testing.T, tbl rawStore) {
 		}
 	}
 
+	// A null property is dropped with its annotation, as a typed row's omitted field would be.
+	if _, err := tbl.Insert(ctx, Row[json.RawMessage]{PartitionKey: "p", RowKey: "null", Value: json.RawMessage(`{"a@odata.type":"Edm.DateTime","a":null,"b":"x"}`)}); err != nil {
+		t.Fatalf("Insert with an annotated null: %v", err)
+	}
+
 	refused := []string{
 		`{"a@odata.type":"Edm.Decimal","a":"1"}`,
 		`{"a@odata.type":"Edm.String"}`,

@@ -224,9 +224,10 @@ func encodeRow[T any](row Row[T]) ([]byte, error) {
 	}
 	var errs []error
 	for name, v := range props {
-		// Nulls are dropped: the service would store nothing for them anyway.
+		// Nulls are dropped, with their annotations: the service would store nothing for them anyway.
 		if systemProperty(name) || string(v) == "null" {
 			delete(props, name)
+			delete(props, name+odataTypeSuffix)
 		}
 	}
 	annotations := 0

@@ -130,6 +130,29 @@ func testTransactMixesRowTypes(t *testing.T, tbl rawStore) {
 	if !slices.Equal(keys, []string{"audit-1", "record"}) {
 		t.Fatalf("partition holds %v", keys)
 	}
+
+	// Delete (ETag-guarded) and upsert of raw rows of a third type round out the kinds.
+	marker := Row[json.RawMessage]{PartitionKey: "order-9", RowKey: "marker", Value: json.RawMessage(`{"sweptAt":"2026-11-27T05:00:00Z","n":3}`)}
+	if err := tbl.Transact(ctx, "order-9", []Op[json.RawMessage]{
+		{Kind: OpDelete, Row: Row[json.RawMessage]{PartitionKey: "order-9", RowKey: "audit-1", ETag: res.ETags[0]}},
+		{Kind: OpUpsert, Row: marker},
+	}); err != nil {
+		t.Fatalf("Transact delete and upsert: %v", err)
+	}
+	if _, err := tbl.Get(ctx, "order-9", "audit-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("audit-1 after its delete: err %v", err)
+	}
+	m, err := tbl.Get(ctx, "order-9", "marker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mv struct {
+		SweptAt string `json:"sweptAt"`
+		N       int    `json:"n"`
+	}
+	if err := json.Unmarshal(m.Value, &mv); err != nil || mv.SweptAt != "2026-11-27T05:00:00Z" || mv.N != 3 {
+		t.Fatalf("upserted raw row %s: %v", m.Value, err)
+	}
 }
 
 // The service answers every operation of a committed changeset in order; Azurite adds Content-IDs,
