@@ -12,6 +12,13 @@
 //
 // The service refuses nested objects and arrays and the SDK rounds integers beyond ±2^53; such
 // values, and property names that are not identifiers, are refused before sending ([ErrInvalid]).
+// Rows of several types share a table (and a transaction) as a Table[json.RawMessage]; [Raw] and
+// [Decode] convert between typed and raw rows.
+//
+// [Table.Query] reads one partition in RowKey order; [Table.Find] reads across partitions with a
+// [Filter] built from [Eq], [Lt], [And] and the rest, never from text. [Table.Transact] applies up to
+// 100 operations in one partition atomically, and [Table.TransactETags] also returns the rows' new
+// ETags, read from the service's answer.
 //
 // Failures the callers branch on are typed and read with errors.Is / errors.As: [ErrConflict]
 // (a [*ConflictError]: create-only collisions, stale ETags, leases, stale pop receipts),

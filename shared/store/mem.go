@@ -201,21 +201,27 @@ func (m *MemTable[T]) Query(_ context.Context, partitionKey string, opts *QueryO
 
 // Transact mirrors [Table.Transact]: the same checks before anything is applied, all-or-nothing,
 // and a [*TransactionError] naming the first operation that fails.
-func (m *MemTable[T]) Transact(_ context.Context, partition string, ops []Op[T]) error {
+func (m *MemTable[T]) Transact(ctx context.Context, partition string, ops []Op[T]) error {
+	_, err := m.TransactETags(ctx, partition, ops)
+	return err
+}
+
+// TransactETags mirrors [Table.TransactETags].
+func (m *MemTable[T]) TransactETags(_ context.Context, partition string, ops []Op[T]) (TransactResult, error) {
 	if err := checkOps(partition, ops); err != nil {
-		return fmt.Errorf("submitting transaction to table %s: %w", m.name, err)
+		return TransactResult{}, fmt.Errorf("submitting transaction to table %s: %w", m.name, err)
 	}
 	bodies := make([][]byte, len(ops))
 	for i, op := range ops {
 		if op.Kind == OpDelete {
 			if err := validKeys(op.Row.PartitionKey, op.Row.RowKey); err != nil {
-				return fmt.Errorf("encoding transaction operation %d: %w", i, err)
+				return TransactResult{}, fmt.Errorf("encoding transaction operation %d: %w", i, err)
 			}
 			continue
 		}
 		b, err := encodeRow(op.Row)
 		if err != nil {
-			return fmt.Errorf("encoding transaction operation %d: %w", i, err)
+			return TransactResult{}, fmt.Errorf("encoding transaction operation %d: %w", i, err)
 		}
 		bodies[i] = b
 	}
@@ -240,18 +246,21 @@ func (m *MemTable[T]) Transact(_ context.Context, partition string, ops []Op[T])
 			} else {
 				te.StatusCode, te.Code = http.StatusNotFound, "ResourceNotFound"
 			}
-			return fmt.Errorf("submitting transaction: %w", te)
+			return TransactResult{}, fmt.Errorf("submitting transaction: %w", te)
 		}
 	}
+	res := TransactResult{ETags: make([]azcore.ETag, len(ops))}
 	for i, op := range ops {
 		k := memKey{op.Row.PartitionKey, op.Row.RowKey}
 		if op.Kind == OpDelete {
 			delete(m.rows, k)
 			continue
 		}
-		m.rows[k] = m.stamp(bodies[i])
+		r := m.stamp(bodies[i])
+		m.rows[k] = r
+		res.ETags[i] = r.etag
 	}
-	return nil
+	return res, nil
 }
 
 // MemAccount is the in-memory twin of [Account]'s blob and queue methods (and Ping), for unit tests

@@ -81,6 +81,8 @@ type entityStore[T any] interface {
 	Delete(ctx context.Context, partitionKey, rowKey string, etag azcore.ETag) error
 	Query(ctx context.Context, partitionKey string, opts *QueryOptions) iter.Seq2[Row[T], error]
 	Transact(ctx context.Context, partition string, ops []Op[T]) error
+	TransactETags(ctx context.Context, partition string, ops []Op[T]) (TransactResult, error)
+	Find(ctx context.Context, f Filter, opts *FindOptions) iter.Seq2[Row[T], error]
 }
 
 type blobQueueStore interface {

@@ -224,18 +224,27 @@ func encodeRow[T any](row Row[T]) ([]byte, error) {
 	}
 	var errs []error
 	for name, v := range props {
-		// Nulls are dropped: the service would store nothing for them anyway.
-		if name == "Timestamp" || name == "PartitionKey" || name == "RowKey" ||
-			strings.HasPrefix(name, "odata.") || string(v) == "null" {
+		// Nulls are dropped, with their annotations: the service would store nothing for them anyway.
+		if systemProperty(name) || string(v) == "null" {
 			delete(props, name)
+			delete(props, name+odataTypeSuffix)
+		}
+	}
+	annotations := 0
+	for name, v := range props {
+		if base, ok := strings.CutSuffix(name, odataTypeSuffix); ok {
+			annotations++
+			if err := checkAnnotation(base, v, props); err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		if err := checkProperty(name, v); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if len(props) > maxProperties {
-		errs = append(errs, invalid("%d properties exceed the service's %d", len(props), maxProperties))
+	if n := len(props) - annotations; n > maxProperties {
+		errs = append(errs, invalid("%d properties exceed the service's %d", n, maxProperties))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -300,7 +309,14 @@ func decodeRow[T any](raw []byte) (Row[T], error) {
 	if err := json.Unmarshal(raw, &meta); err != nil {
 		return row, err
 	}
-	if err := json.Unmarshal(raw, &row.Value); err != nil {
+	if rv, ok := any(&row.Value).(*json.RawMessage); ok {
+		// A raw value is the entity's own properties: the rest is in the Row's fields.
+		v, err := rawValue(raw)
+		if err != nil {
+			return row, err
+		}
+		*rv = v
+	} else if err := json.Unmarshal(raw, &row.Value); err != nil {
 		return row, err
 	}
 	row.PartitionKey, row.RowKey, row.ETag = meta.PartitionKey, meta.RowKey, azcore.ETag(meta.ETag)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
@@ -86,10 +87,24 @@ func (e *TransactionError) Is(target error) bool {
 // Transact applies ops atomically: all succeed or none does. Every op must be in partition, row keys
 // must not repeat, and there may be at most MaxTransactionOps of them; otherwise it fails with
 // ErrInvalid before sending anything. A refused transaction fails with a [*TransactionError] naming the
-// failed operation. The service returns no per-operation ETags: Get the rows again to update them.
+// failed operation. Use [Table.TransactETags] to learn the rows' new ETags.
 func (t *Table[T]) Transact(ctx context.Context, partition string, ops []Op[T]) error {
+	_, err := t.TransactETags(ctx, partition, ops)
+	return err
+}
+
+// TransactResult is what a committed transaction reports.
+type TransactResult struct {
+	// ETags[i] is the new ETag of ops[i]'s row, read from the service's answer to that operation;
+	// empty for a delete, and for any operation whose answer carried none (Get that row to update it).
+	ETags []azcore.ETag
+}
+
+// TransactETags is [Table.Transact] that also returns each written row's new ETag, so the caller can
+// guard its next update without reading the rows again.
+func (t *Table[T]) TransactETags(ctx context.Context, partition string, ops []Op[T]) (TransactResult, error) {
 	if err := checkOps(partition, ops); err != nil {
-		return fmt.Errorf("submitting transaction to table %s: %w", t.name, err)
+		return TransactResult{}, fmt.Errorf("submitting transaction to table %s: %w", t.name, err)
 	}
 	actions := make([]aztables.TransactionAction, len(ops))
 	for i, op := range ops {
@@ -101,7 +116,7 @@ func (t *Table[T]) Transact(ctx context.Context, partition string, ops []Op[T]) 
 			body, err = encodeRow(op.Row)
 		}
 		if err != nil {
-			return fmt.Errorf("encoding transaction operation %d: %w", i, err)
+			return TransactResult{}, fmt.Errorf("encoding transaction operation %d: %w", i, err)
 		}
 		a := aztables.TransactionAction{Entity: body}
 		switch op.Kind {
@@ -116,13 +131,55 @@ func (t *Table[T]) Transact(ctx context.Context, partition string, ops []Op[T]) 
 		}
 		actions[i] = a
 	}
-	if _, err := t.client.SubmitTransaction(ctx, actions, nil); err != nil {
+	// The SDK reads the batch answer but returns nothing of it; capturing the raw response lets us
+	// read the per-operation ETags from the changeset's parts.
+	var resp *http.Response
+	if _, err := t.client.SubmitTransaction(policy.WithCaptureResponse(ctx, &resp), actions, nil); err != nil {
 		if te := decodeTransactionError(t.name, err); te != nil {
-			return fmt.Errorf("submitting transaction: %w", te)
+			return TransactResult{}, fmt.Errorf("submitting transaction: %w", te)
 		}
-		return fmt.Errorf("submitting transaction to table %s: %w", t.name, classify(err, "table "+t.name))
+		return TransactResult{}, fmt.Errorf("submitting transaction to table %s: %w", t.name, classify(err, "table "+t.name))
 	}
-	return nil
+	res := TransactResult{ETags: make([]azcore.ETag, len(ops))}
+	if resp != nil {
+		if body, err := runtime.Payload(resp); err == nil {
+			tags := batchETags(resp.Header.Get("Content-Type"), body)
+			// The service answers the operations in the order they were sent; a count that does not
+			// match means an answer we do not understand, and no ETag is better than a wrong one.
+			if len(tags) == len(ops) {
+				copy(res.ETags, tags)
+			}
+		}
+	}
+	for i, op := range ops {
+		if op.Kind == OpDelete {
+			res.ETags[i] = ""
+		}
+	}
+	return res, nil
+}
+
+// batchETags lists the ETag header of every operation answer in a batch response, in order.
+func batchETags(contentType string, body []byte) []azcore.ETag {
+	parts, err := multipartParts(contentType, bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	var tags []azcore.ETag
+	for _, p := range parts {
+		ct := p.headerGet("Content-Type")
+		if strings.HasPrefix(ct, "multipart/") {
+			tags = append(tags, batchETags(ct, p.body)...)
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(p.body)), nil)
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		tags = append(tags, azcore.ETag(resp.Header.Get("ETag")))
+	}
+	return tags
 }
 
 func checkOps[T any](partition string, ops []Op[T]) error {
