@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/store"
 )
 
@@ -196,7 +197,7 @@ func (a *Attempt) Created(ctx context.Context, result string, followedUp bool, e
 		state = Completed
 	}
 	e := a.settle(state, now)
-	e.Result, e.Retries, e.LastError, e.Messages, e.Reported, e.NextAttempt = result, 0, "", "", followedUp, time.Time{}
+	e.Result, e.Retries, e.LastError, e.Messages, e.Kind, e.Reported, e.NextAttempt = result, 0, "", "", "", followedUp, time.Time{}
 	if followedUp {
 		e.CompletedAt = now
 	}
@@ -212,7 +213,7 @@ func (a *Attempt) Rejected(ctx context.Context, reason, messages string, reporte
 	now := a.l.now()
 	e := a.settle(Rejected, now)
 	e.LastError, e.Messages, e.Reported, e.Retries, e.NextAttempt = cut(reason, maxText), cutJSON(messages), reported, 0, time.Time{}
-	e.CompletedAt = now
+	e.CompletedAt, e.Kind = now, problem.Rejected.String()
 	return a.record(ctx, e, extra)
 }
 
@@ -226,7 +227,7 @@ func (a *Attempt) Retry(ctx context.Context, cause error, next time.Time, extra 
 	}
 	e.NextAttempt, e.Retries = next, e.Retries+1
 	if cause != nil {
-		e.LastError = cut(cause.Error(), maxText)
+		e.LastError, e.Kind = cut(cause.Error(), maxText), problem.KindOf(cause).String()
 	}
 	return a.record(ctx, e, extra)
 }
@@ -237,6 +238,6 @@ func (a *Attempt) Fail(ctx context.Context, cause error, reported bool, extra ..
 	now := a.l.now()
 	e := a.settle(Failed, now)
 	e.LastError, e.Reported, e.NextAttempt = cut(cause.Error(), maxText), reported, time.Time{}
-	e.CompletedAt = now
+	e.CompletedAt, e.Kind = now, problem.KindOf(cause).String()
 	return a.record(ctx, e, extra)
 }

@@ -55,8 +55,12 @@ type Entry struct {
 	LastError string `json:"lastError,omitempty"`
 	// Messages are the remote's messages of the last outcome (JSON, cut to fit).
 	Messages string `json:"messages,omitempty"`
-	// Reported says the caller's side was told the end (written back); the sweeper retries it when false.
-	Reported    bool      `json:"reported,omitempty"`
+	// Kind is the problem kind of the last failure (problem.Kind's name), so a status can answer as the failed
+	// attempt would have.
+	Kind string `json:"kind,omitempty"`
+	// Reported says the caller's side was told the end (written back); the sweeper retries it when false. Always
+	// stored, so the sweeper's query can filter on it.
+	Reported    bool      `json:"reported"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 	CompletedAt time.Time `json:"completedAt,omitzero"`

@@ -19,7 +19,7 @@ type Table interface {
 	Get(ctx context.Context, partitionKey, rowKey string) (store.Row[json.RawMessage], error)
 	Update(ctx context.Context, row store.Row[json.RawMessage]) (azcore.ETag, error)
 	Upsert(ctx context.Context, row store.Row[json.RawMessage]) (azcore.ETag, error)
-	Transact(ctx context.Context, partition string, ops []store.Op[json.RawMessage]) error
+	TransactETags(ctx context.Context, partition string, ops []store.Op[json.RawMessage]) (store.TransactResult, error)
 }
 
 // Ledger keeps the entries of one kind of effect. main builds it from the settings; the times must satisfy
@@ -268,10 +268,15 @@ func (l *Ledger) write(ctx context.Context, row store.Row[json.RawMessage], e En
 	for _, x := range extra {
 		ops = append(ops, store.Op[json.RawMessage]{Kind: store.OpUpsert, Row: x})
 	}
-	if err := l.Table.Transact(ctx, row.PartitionKey, ops); err != nil {
+	res, err := l.Table.TransactETags(ctx, row.PartitionKey, ops)
+	if err != nil {
 		return row, l.writeErr(row.PartitionKey, err)
 	}
-	// The transaction gives no ETag: read it back so the caller can change the entry again.
+	if len(res.ETags) > 0 && res.ETags[0] != "" {
+		row.ETag = res.ETags[0]
+		return row, nil
+	}
+	// The answer named no ETag: read it back so the caller can change the entry again.
 	cur, err := l.Table.Get(ctx, row.PartitionKey, row.RowKey)
 	if err != nil {
 		row.ETag = ""
@@ -305,3 +310,6 @@ func validKey(s string) bool {
 	}
 	return true
 }
+
+// Key is the snapshot's key.
+func (s Snapshot) Key() string { return s.row.PartitionKey }

@@ -9,7 +9,9 @@ import (
 	"github.com/d365sap/d365sap/shared/store"
 )
 
-func memTable() *store.MemTable[json.RawMessage] { return store.NewMemTable[json.RawMessage]("ledgertest") }
+func memTable() *store.MemTable[json.RawMessage] {
+	return store.NewMemTable[json.RawMessage]("ledgertest")
+}
 
 func rawRow(pk, rk, v string) store.Row[json.RawMessage] {
 	return store.Row[json.RawMessage]{PartitionKey: pk, RowKey: rk, Value: json.RawMessage(v)}

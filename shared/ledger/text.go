@@ -3,6 +3,8 @@ package ledger
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/d365sap/d365sap/shared/audit"
 )
 
 // Bounds of the texts an entry keeps, in UTF-16 code units (how the Table service counts its 64 KiB property
@@ -12,20 +14,10 @@ const (
 	maxMessages = 16 << 10
 )
 
-// cut shortens s to at most max UTF-16 code units, on a character boundary, marking the cut with "…".
+// cut shortens s to at most max UTF-16 code units, on a character boundary.
 func cut(s string, max int) string {
-	units := 0
-	for i, r := range s {
-		n := 1
-		if r > 0xFFFF {
-			n = 2
-		}
-		if units+n > max-1 {
-			return s[:i] + "…"
-		}
-		units += n
-	}
-	return s
+	c, _ := audit.Cut(s, max)
+	return c
 }
 
 // cutJSON keeps a JSON array of messages within bounds by dropping whole messages from the end; it never

@@ -227,3 +227,13 @@ func Write(w http.ResponseWriter, err error, instance string) {
 	w.WriteHeader(doc.Status)
 	_ = json.NewEncoder(w).Encode(doc)
 }
+
+// KindNamed is the kind whose String is name (as stored beside a record); false for an unknown name.
+func KindNamed(name string) (Kind, bool) {
+	for k, r := range table {
+		if r.name == name {
+			return k, true
+		}
+	}
+	return Internal, false
+}

@@ -117,3 +117,15 @@ func TestExtraMembersFlattened(t *testing.T) {
 		t.Fatalf("status %v", doc["status"])
 	}
 }
+
+func TestKindNamedReadsBackEveryKind(t *testing.T) {
+	for k := range table {
+		got, ok := KindNamed(k.String())
+		if !ok || got != k {
+			t.Errorf("KindNamed(%q) = %v, %v; want %v", k.String(), got, ok, k)
+		}
+	}
+	if _, ok := KindNamed("no-such-kind"); ok {
+		t.Error("an unknown name was read as a kind")
+	}
+}
