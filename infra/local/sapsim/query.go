@@ -289,11 +289,11 @@ func parseLiteral(p prop, l *lexer) (any, error) {
 			return false, nil
 		}
 		return nil, bad("true or false is expected")
-	case edmInt32:
+	case edmInt32, edmByte:
 		w := l.peekWord()
 		l.pos += len(w)
 		n, err := strconv.ParseInt(w, 10, 32)
-		if err != nil {
+		if err != nil || p.Type == edmByte && (n < 0 || n > 255) {
 			return nil, bad("an integer is expected")
 		}
 		return n, nil
@@ -389,7 +389,7 @@ func compareValue(p prop, v, lit any) (int, bool) {
 			return 0, false
 		}
 		return ratOf(s).Cmp(l), true
-	case edmInt32:
+	case edmInt32, edmByte:
 		n, _ := v.(int64)
 		l, ok := lit.(int64)
 		if !ok {

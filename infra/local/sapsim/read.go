@@ -207,7 +207,7 @@ func litOf(p prop, v any) any {
 	case edmBoolean:
 		b, _ := v.(bool)
 		return b
-	case edmInt32:
+	case edmInt32, edmByte:
 		n, _ := v.(int64)
 		return n
 	}
