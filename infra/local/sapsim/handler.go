@@ -2,8 +2,10 @@ package sapsim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,15 +64,9 @@ func (h *handler) source(set string, q url.Values) *source {
 	}
 	switch set {
 	case "A_SalesOrder", "A_SalesOrderItem":
-		// A lookup by customer reference (what an integration does before it creates) copies only the orders that
-		// can match; the full filter still runs on them.
 		var keep func(record) bool
 		if f := q.Get("$filter"); f != "" && set == "A_SalesOrder" {
-			if e, err := parseFilter(etASalesOrderType, f); err == nil {
-				if po, ok := e.eqConstraint("PurchaseOrderByCustomer"); ok {
-					keep = func(r record) bool { return r["PurchaseOrderByCustomer"] == po }
-				}
-			}
+			keep = s.referenceFilter(f)
 		}
 		orders := s.store.snapshotOrders(keep)
 		if set == "A_SalesOrderItem" {
@@ -80,7 +76,7 @@ func (h *handler) source(set string, q url.Values) *source {
 			}
 			return &source{et: etASalesOrderItemType, n: len(items), at: func(i int) record { return items[i] }}
 		}
-		return &source{et: etASalesOrderType, n: len(orders), at: func(i int) record { return orders[i] }}
+		return &source{et: s.soType, n: len(orders), at: func(i int) record { return orders[i] }}
 	case "A_MatlStkInAcctMod":
 		return &source{et: etAMatlStkInAcctModType, n: g.products * P, at: g.stock,
 			find: func(k map[string]string) (int, bool) {
@@ -155,6 +151,33 @@ func (h *handler) source(set string, q url.Values) *source {
 		return itemsOf(etABillingDocumentItemType, d, "to_Item")
 	}
 	return nil
+}
+
+// referenceFilter narrows a read of A_SalesOrder to the orders that can match the equality constraints on
+// reference fields (customer reference, extension fields) among the filter's top-level "and" terms, so a lookup
+// before a create copies only those orders however many the simulator holds; the full filter still runs on them.
+func (s *Server) referenceFilter(filter string) func(record) bool {
+	e, err := parseFilter(s.soType, filter)
+	if err != nil {
+		return nil
+	}
+	want := map[string]string{}
+	for _, name := range append([]string{"PurchaseOrderByCustomer", "SalesOrder"}, slices.Sorted(maps.Keys(s.extFields))...) {
+		if v, ok := e.eqConstraint(name); ok {
+			want[name] = v
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	return func(r record) bool {
+		for k, v := range want {
+			if got, _ := r[k].(string); got != v {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 func itemsOf(et *entityType, headers *source, navName string) *source {

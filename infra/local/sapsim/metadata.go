@@ -9,10 +9,14 @@ import (
 	"strings"
 )
 
-// metadata serves SAP's EDMX from Options.EDMXDir when present, else a minimal EDMX from the simulator's tables.
+// metadata serves SAP's EDMX from Options.EDMXDir when present, else a minimal EDMX from the simulator's tables;
+// either way A_SalesOrderType lists the configured extension fields, as a live system's does.
 func (h *handler) metadata(w http.ResponseWriter) {
 	if dir := h.s.opts.EDMXDir; dir != "" {
 		if data, err := os.ReadFile(filepath.Join(dir, h.service+".edmx")); err == nil {
+			if h.service == etASalesOrderType.Service {
+				data = injectExtensions(data, h.s.extFields)
+			}
 			w.Header().Set("Content-Type", "application/xml")
 			_, _ = w.Write(data)
 			return
@@ -23,6 +27,7 @@ func (h *handler) metadata(w http.ResponseWriter) {
 	fmt.Fprintf(&b, `<Schema Namespace="%s" xml:lang="en" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">`, h.service)
 	var sets []*entityType
 	for _, et := range generatedTypes {
+		et = h.s.typeFor(et)
 		if et.Service != h.service {
 			continue
 		}

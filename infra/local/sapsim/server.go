@@ -65,6 +65,14 @@ type Options struct {
 	// Deliveries and BillingDocuments are the numbers of generated documents (default 20 each).
 	Deliveries, BillingDocuments int
 
+	// ExtensionFields are the custom header fields of A_SalesOrder (name → MaxLength), as the Custom Fields app
+	// publishes them to API_SALES_ORDER_SRV: YY1_<Name>_SDH, Edm.String, creatable, updatable and filterable. Nil
+	// means {DefaultExtensionField: 36}; an empty map means the landscape has none.
+	ExtensionFields map[string]int
+	// ExtensionUpperCase stores extension values upper-cased, as a field whose domain does not allow lower case
+	// (sap:display-format="UpperCase") does; filters still compare exactly what they are given.
+	ExtensionUpperCase bool
+
 	// EDMXDir, when it holds <SERVICE>.edmx, is where $metadata is served from.
 	EDMXDir string
 	// Now is the clock (default time.Now).
@@ -88,6 +96,9 @@ type Server struct {
 	tokens  map[string]time.Time    // OAuth access token → expiry
 	store   *store
 	stats   Stats
+
+	extFields map[string]int // the extension fields of A_SalesOrder
+	soType    *entityType    // A_SalesOrderType with them
 }
 
 // Stats counts what the simulator saw.
@@ -150,6 +161,8 @@ func New(opts Options) *Server {
 		session: map[string]*csrfSession{},
 		tokens:  map[string]time.Time{},
 	}
+	s.extFields = extensionFields(opts.ExtensionFields)
+	s.soType = salesOrderTypeWith(s.extFields)
 	s.gen = newGenerator(opts)
 	s.store = newStore()
 	s.mux = http.NewServeMux()

@@ -507,7 +507,7 @@ func TestMetadata(t *testing.T) {
 	}
 	kit := sapkit.Dir(t)
 	dir := filepath.Join(kit, "sap", "edmx")
-	c2 := newSim(t, Options{EDMXDir: dir})
+	c2 := newSim(t, Options{EDMXDir: dir, ExtensionFields: map[string]int{}})
 	_, body = c2.do("GET", soPath+"$metadata", "", nil)
 	want, err := os.ReadFile(filepath.Join(dir, "API_SALES_ORDER_SRV.edmx"))
 	if err != nil || !bytes.Equal(body, want) {

@@ -134,6 +134,7 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 		outItems = append(outItems, item)
 	}
 	so := maps.Clone(in)
+	s.normalizeExtensions(so)
 	so["to_Item"] = outItems
 	so["TransactionCurrency"] = currency
 	so["TotalNetAmount"] = total.FloatString(2)
@@ -211,6 +212,7 @@ func (s *Server) updateSalesOrder(id string, patch record, ifMatch string, t *tx
 		return &businessError{code: "/IWBEP/CM_MGW_RT/022", msg: "Deep update is not supported", target: "to_Item"}
 	}
 	before := cloneRecord(cur)
+	s.normalizeExtensions(patch)
 	for k, v := range patch {
 		cur[k] = v
 	}

@@ -39,7 +39,7 @@ func (h *handler) writeFailure(w http.ResponseWriter, err error) {
 }
 
 func (h *handler) create(w http.ResponseWriter, r *http.Request, src *source) {
-	if src.et != etASalesOrderType {
+	if src.et.Name != etASalesOrderType.Name {
 		h.fail(w, http.StatusMethodNotAllowed, "/IWBEP/CM_MGW_RT/021",
 			fmt.Sprintf("The method 'CREATE_ENTITY' is not implemented for %s", src.et.Set), "")
 		return
@@ -81,7 +81,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, src *source) {
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request, src *source, pred string) {
-	if src.et != etASalesOrderType && src.et != etABusinessPartnerType {
+	if src.et.Name != etASalesOrderType.Name && src.et != etABusinessPartnerType {
 		h.fail(w, http.StatusMethodNotAllowed, "/IWBEP/CM_MGW_RT/021",
 			fmt.Sprintf("The method 'UPDATE_ENTITY' is not implemented for %s", src.et.Set), "")
 		return
@@ -101,7 +101,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, src *source, pr
 		return
 	}
 	t := txFrom(r.Context())
-	if src.et == etASalesOrderType {
+	if src.et.Name == etASalesOrderType.Name {
 		err = h.s.updateSalesOrder(keys["SalesOrder"], patch, r.Header.Get("If-Match"), t)
 	} else {
 		err = h.s.updateBusinessPartner(keys["BusinessPartner"], patch, r.Header.Get("If-Match"), t)
