@@ -17,7 +17,7 @@ type serviceDef struct {
 
 // services are the simulated services and the entity sets each serves.
 var services = map[string]serviceDef{
-	"API_SALES_ORDER_SRV":               {sets: []string{"A_SalesOrder", "A_SalesOrderItem"}},
+	"API_SALES_ORDER_SRV":               {sets: []string{"A_SalesOrder", "A_SalesOrderItem", "A_SalesOrderText"}},
 	"API_MATERIAL_STOCK_SRV":            {sets: []string{"A_MatlStkInAcctMod"}},
 	"API_PRODUCT_SRV":                   {sets: []string{"A_Product", "A_ProductDescription"}},
 	"API_SLSPRICINGCONDITIONRECORD_SRV": {sets: []string{"A_SlsPrcgConditionRecord", "A_SlsPrcgCndnRecdValidity"}},
@@ -63,12 +63,16 @@ func (h *handler) source(set string, q url.Values) *source {
 		return func(k map[string]string) (int, bool) { return parse(k[key]) }
 	}
 	switch set {
-	case "A_SalesOrder", "A_SalesOrderItem":
+	case "A_SalesOrder", "A_SalesOrderItem", "A_SalesOrderText":
 		var keep func(record) bool
 		if f := q.Get("$filter"); f != "" && set == "A_SalesOrder" {
 			keep = s.referenceFilter(f)
 		}
 		orders := s.store.snapshotOrders(keep)
+		if set == "A_SalesOrderText" {
+			texts := textsOf(orders)
+			return &source{et: etASalesOrderTextType, n: len(texts), at: func(i int) record { return texts[i] }}
+		}
 		if set == "A_SalesOrderItem" {
 			var items []record
 			for _, o := range orders {

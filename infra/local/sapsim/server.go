@@ -25,13 +25,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	mrand "math/rand/v2"
 )
 
 // ServicePrefix is the root of SAP Gateway OData services.
@@ -73,6 +75,10 @@ type Options struct {
 	// (sap:display-format="UpperCase") does; filters still compare exactly what they are given.
 	ExtensionUpperCase bool
 
+	// TextIDs are the header text IDs (LongTextID of A_SalesOrderText) the text procedure allows; default
+	// DefaultTextIDs. A create with any other is refused with a 400.
+	TextIDs []string
+
 	// EDMXDir, when it holds <SERVICE>.edmx, is where $metadata is served from.
 	EDMXDir string
 	// Now is the clock (default time.Now).
@@ -99,6 +105,7 @@ type Server struct {
 
 	extFields map[string]int // the extension fields of A_SalesOrder
 	soType    *entityType    // A_SalesOrderType with them
+	textIDs   []string
 }
 
 // Stats counts what the simulator saw.
@@ -163,6 +170,10 @@ func New(opts Options) *Server {
 	}
 	s.extFields = extensionFields(opts.ExtensionFields)
 	s.soType = salesOrderTypeWith(s.extFields)
+	s.textIDs = slices.Clone(opts.TextIDs)
+	if len(s.textIDs) == 0 {
+		s.textIDs = DefaultTextIDs
+	}
 	s.gen = newGenerator(opts)
 	s.store = newStore()
 	s.mux = http.NewServeMux()

@@ -622,7 +622,7 @@ func TestResourcesAndOptions(t *testing.T) {
 		status             int
 		contains           string
 	}{
-		{"service document", "GET", soPath, 200, `"EntitySets":["A_SalesOrder","A_SalesOrderItem"]`},
+		{"service document", "GET", soPath, 200, `"EntitySets":["A_SalesOrder","A_SalesOrderItem","A_SalesOrderText"]`},
 		{"navigation collection", "GET", soPath + "A_SalesOrder('1')/to_Item", 200, `"SalesOrderItem":"20"`},
 		{"item by two keys", "GET", soPath + "A_SalesOrderItem(SalesOrder='1',SalesOrderItem='10')", 200, `"Material":"SIM0000001"`},
 		{"item set filtered", "GET", soPath + "A_SalesOrderItem?$filter=" + url.QueryEscape("Material eq 'SIM0000002'"), 200, `"SalesOrderItem":"20"`},

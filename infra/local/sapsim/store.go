@@ -91,6 +91,10 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 	if s.gen.customer(ci)["OrderIsBlockedForCustomer"] != "" {
 		return nil, &businessError{code: "V1/458", msg: fmt.Sprintf("Sold-to party %s is blocked for orders", sold), target: "SoldToParty"}
 	}
+	texts, err := s.checkTexts(in)
+	if err != nil {
+		return nil, err
+	}
 	items, _ := in["to_Item"].([]record)
 	if len(items) == 0 {
 		return nil, &businessError{code: "V1/555", msg: "The sales document is not yet complete: enter at least one item", target: "to_Item"}
@@ -136,6 +140,7 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 	so := maps.Clone(in)
 	s.normalizeExtensions(so)
 	so["to_Item"] = outItems
+	so["to_Text"] = texts
 	so["TransactionCurrency"] = currency
 	so["TotalNetAmount"] = total.FloatString(2)
 	so["CreationDate"] = today
@@ -158,6 +163,9 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 	so["SalesOrder"] = id
 	for _, it := range outItems {
 		it["SalesOrder"] = id
+	}
+	for _, tx := range texts {
+		tx["SalesOrder"] = id
 	}
 	st.orders[id] = so
 	st.order = append(st.order, id)

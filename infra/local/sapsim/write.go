@@ -77,7 +77,9 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, src *source) {
 	w.Header().Set("Location", h.root+"/A_SalesOrder('"+so["SalesOrder"].(string)+"')")
 	w.Header().Set("ETag", etagOf(src.et, so))
 	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(append(enc.appendRecord([]byte(`{"d":`), src.et, so, nil, map[string]bool{"to_Item": true}), '}'))
+	// SAP answers a deep insert with what was inserted: the items always, the texts when there were any.
+	expand := map[string]bool{"to_Item": true, "to_Text": len(so["to_Text"].([]record)) > 0}
+	_, _ = w.Write(append(enc.appendRecord([]byte(`{"d":`), src.et, so, nil, expand), '}'))
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request, src *source, pred string) {
