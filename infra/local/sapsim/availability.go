@@ -51,7 +51,10 @@ func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
 	for _, so := range h.s.store.snapshotOrders(nil) {
 		for _, it := range so["to_Item"].([]record) {
 			if it["Material"] == mat && it["ProductionPlant"] == plant && it["DeliveryStatus"] != "C" {
-				avail.Sub(avail, ratOf(fmt.Sprint(it["ConfdDelivQtyInOrderQtyUnit"])))
+				// Confirmed in the order unit; stock is in the base unit.
+				if q, ok := h.s.gen.toBase(pi, fmt.Sprint(it["RequestedQuantityUnit"]), ratOf(fmt.Sprint(it["ConfdDelivQtyInOrderQtyUnit"]))); ok {
+					avail.Sub(avail, q)
+				}
 			}
 		}
 	}

@@ -19,7 +19,7 @@ type serviceDef struct {
 var services = map[string]serviceDef{
 	"API_SALES_ORDER_SRV":               {sets: []string{"A_SalesOrder", "A_SalesOrderItem", "A_SalesOrderText"}},
 	"API_MATERIAL_STOCK_SRV":            {sets: []string{"A_MatlStkInAcctMod"}},
-	"API_PRODUCT_SRV":                   {sets: []string{"A_Product", "A_ProductDescription"}},
+	"API_PRODUCT_SRV":                   {sets: []string{"A_Product", "A_ProductDescription", "A_ProductUnitsOfMeasure"}},
 	"API_SLSPRICINGCONDITIONRECORD_SRV": {sets: []string{"A_SlsPrcgConditionRecord", "A_SlsPrcgCndnRecdValidity"}},
 	"API_PRODUCT_AVAILY_INFO_BASIC":     {functions: []string{"DetermineAvailabilityAt"}},
 	"API_BUSINESS_PARTNER":              {sets: []string{"A_BusinessPartner", "A_Customer", "A_CustomerSalesArea"}},
@@ -120,6 +120,8 @@ func (h *handler) source(set string, q url.Values) *source {
 	case "A_ProductDescription":
 		return &source{et: etAProductDescriptionType, n: g.products,
 			at: func(i int) record { return g.productDescriptions(i)[0] }, find: byIndex("Product", productIndex)}
+	case "A_ProductUnitsOfMeasure":
+		return g.unitsSource()
 	case "A_SlsPrcgConditionRecord":
 		return &source{et: etASlsPrcgConditionRecordType, n: g.products, at: g.conditionRecord,
 			find: byIndex("ConditionRecord", conditionIndex)}
@@ -228,6 +230,10 @@ func (h *handler) navValue(et *entityType, r record, name string) (any, bool) {
 	case "A_ProductType/to_Description":
 		if i, ok := productIndex(fmt.Sprint(r["Product"])); ok {
 			return g.productDescriptions(i), true
+		}
+	case "A_ProductType/to_ProductUnitsOfMeasure":
+		if i, ok := productIndex(fmt.Sprint(r["Product"])); ok && i < g.products {
+			return g.unitsOfMeasure(i), true
 		}
 	case "A_SlsPrcgConditionRecordType/to_SlsPrcgCndnRecdValidity":
 		if i, ok := conditionIndex(fmt.Sprint(r["ConditionRecord"])); ok {

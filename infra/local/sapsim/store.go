@@ -121,9 +121,17 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 		if v, _ := item["SalesOrderItem"].(string); v == "" {
 			item["SalesOrderItem"] = strconv.Itoa((n + 1) * 10)
 		}
-		net := new(big.Rat).Mul(ratOf(qty), ratOf(s.gen.price(pi)))
-		total.Add(total, net)
 		setDefault(item, "RequestedQuantityUnit", s.gen.baseUnit(pi))
+		// SD accepts an order unit only if the material master has a conversion for it. SAP's exact message for
+		// a unit without one was not found: code and wording are the simulator's.
+		unit := item["RequestedQuantityUnit"].(string)
+		baseQty, ok := s.gen.toBase(pi, unit, ratOf(qty))
+		if !ok {
+			return nil, &businessError{code: "V1/093", target: fmt.Sprintf("to_Item(%d)/RequestedQuantityUnit", n),
+				msg: fmt.Sprintf("Unit of measure %s is not defined for material %s", unit, mat)}
+		}
+		net := new(big.Rat).Mul(baseQty, ratOf(s.gen.price(pi)))
+		total.Add(total, net)
 		setDefault(item, "SalesOrderItemCategory", "TAN")
 		setDefault(item, "ProductionPlant", s.opts.Plants[0])
 		setDefault(item, "ShippingPoint", s.opts.Plants[0])
