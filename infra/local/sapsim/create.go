@@ -15,8 +15,21 @@ type businessError struct {
 
 func (e *businessError) Error() string { return e.code + " " + e.msg }
 
-// createSalesOrder checks the order like SD does, numbers it, prices it and stores it.
+// origin says who created an order: the API (the integration) or a clerk, EDI and the like.
+type origin struct {
+	user        string // CreatedByUser
+	handEntered bool
+}
+
+var viaAPI = origin{user: "SIMULATOR"}
+
+// createSalesOrder checks an order posted to the API like SD does, numbers it, prices it and stores it.
 func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
+	return s.commitOrder(in, t, viaAPI)
+}
+
+// commitOrder checks, prices, numbers and stores an order from either origin.
+func (s *Server) commitOrder(in record, t *tx, from origin) (record, error) {
 	for _, f := range []string{"SalesOrderType", "SalesOrganization", "DistributionChannel", "OrganizationDivision", "SoldToParty"} {
 		if v, _ := in[f].(string); v == "" {
 			return nil, &businessError{code: "V1/382", msg: fmt.Sprintf("Enter a value for %s", f), target: f}
@@ -98,7 +111,7 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 	so["TransactionCurrency"] = currency
 	so["TotalNetAmount"] = total.FloatString(2)
 	so["CreationDate"] = today
-	so["CreatedByUser"] = "SIMULATOR"
+	so["CreatedByUser"] = from.user
 	so["LastChangeDateTime"] = now
 	setDefault(so, "SalesOrderDate", today)
 	setDefault(so, "PricingDate", today)
@@ -110,23 +123,9 @@ func (s *Server) createSalesOrder(in record, t *tx) (record, error) {
 		so[k] = v
 	}
 
-	st := s.store
-	st.mu.Lock()
-	id := strconv.Itoa(st.next)
-	st.next++
-	so["SalesOrder"] = id
-	for _, it := range outItems {
-		it["SalesOrder"] = id
-	}
-	for _, tx := range texts {
-		tx["SalesOrder"] = id
-	}
-	st.orders[id] = so
-	st.order = append(st.order, id)
-	out := cloneRecord(so)
-	st.mu.Unlock()
+	id, out := s.store.insert(so, orderMeta{committed: now, handEntered: from.handEntered})
 	if t != nil {
-		t.undo = append(t.undo, func() { st.deleteOrder(id) })
+		t.undo = append(t.undo, func() { s.store.deleteOrder(id) })
 	}
 	return out, nil
 }

@@ -60,6 +60,11 @@ type Faults struct {
 	DropCreateNext      int `json:"dropCreateNext,omitempty"`
 	ExpireCSRFNextWrite int `json:"expireCsrfNextWrite,omitempty"`
 
+	// SearchLag hides a committed order, its items and its texts from every read (queries, key reads, to_Text,
+	// A_SalesOrderText) until SearchLag after its commit, as an asynchronous update task or a replicated read model
+	// would; the create itself still answers with the number at once.
+	SearchLag Duration `json:"searchLag,omitempty"`
+
 	// Down answers every OData request with 503 (SAP in maintenance).
 	Down bool `json:"down,omitempty"`
 	// Services limits the faults to these services (e.g. "API_SALES_ORDER_SRV"); empty means all.

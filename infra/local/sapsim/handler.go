@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type serviceDef struct {
@@ -68,7 +69,10 @@ func (h *handler) source(set string, q url.Values) *source {
 		if f := q.Get("$filter"); f != "" && set == "A_SalesOrder" {
 			keep = s.referenceFilter(f)
 		}
-		orders := s.store.snapshotOrders(keep)
+		s.mu.Lock()
+		lag := time.Duration(s.faults.SearchLag)
+		s.mu.Unlock()
+		orders := s.store.snapshotOrders(keep, lag, s.opts.Now())
 		if set == "A_SalesOrderText" {
 			texts := textsOf(orders)
 			return &source{et: etASalesOrderTextType, n: len(texts), at: func(i int) record { return texts[i] }}

@@ -117,6 +117,8 @@ type Stats struct {
 	SalesOrders    int `json:"salesOrders"`
 	DroppedCreates int `json:"droppedCreates"`
 	AuthFailures   int `json:"authFailures"`
+	// HandEntered counts orders entered by hand (EnterOrder, POST /sapsim/salesorders, HandEnteredSamePO).
+	HandEntered int `json:"handEntered"`
 }
 
 type csrfSession struct {
@@ -186,6 +188,10 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /sapsim/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
+	s.mux.HandleFunc("GET /sapsim/salesorders", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Orders())
+	})
+	s.mux.HandleFunc("POST /sapsim/salesorders", s.postOrder)
 	s.mux.HandleFunc("POST /sapsim/salesorders/{id}/fulfil", func(w http.ResponseWriter, r *http.Request) {
 		d, b, err := s.Fulfil(r.PathValue("id"))
 		if err != nil {

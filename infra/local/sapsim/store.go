@@ -2,6 +2,7 @@ package sapsim
 
 import (
 	"maps"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -11,6 +12,7 @@ type store struct {
 	mu         sync.Mutex
 	next       int
 	orders     map[string]record
+	meta       map[string]orderMeta
 	order      []string
 	bpChanges  map[string]record // business partner → changed properties
 	deliveries []record
@@ -20,7 +22,7 @@ type store struct {
 }
 
 func newStore() *store {
-	return &store{next: 1, orders: map[string]record{}, bpChanges: map[string]record{}}
+	return &store{next: 1, orders: map[string]record{}, meta: map[string]orderMeta{}, bpChanges: map[string]record{}}
 }
 
 func (st *store) count() int {
@@ -44,13 +46,42 @@ func cloneRecord(r record) record {
 	return c
 }
 
-// snapshotOrders copies the stored orders that keep accepts (all when keep is nil). Filtering before copying keeps
-// a lookup by reference cheap however many orders the simulator holds.
-func (st *store) snapshotOrders(keep func(record) bool) []record {
+// orderMeta is what SAP knows about an order besides its fields.
+type orderMeta struct {
+	committed   time.Time // when the create committed; reads see it SearchLag later
+	handEntered bool      // entered by a clerk or EDI, not through the API
+}
+
+// insert numbers an order, stores it with its metadata and returns its number and a copy.
+func (st *store) insert(so record, m orderMeta) (string, record) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	id := strconv.Itoa(st.next)
+	st.next++
+	so["SalesOrder"] = id
+	for _, nav := range []string{"to_Item", "to_Text"} {
+		rows, _ := so[nav].([]record)
+		for _, r := range rows {
+			r["SalesOrder"] = id
+		}
+	}
+	st.orders[id] = so
+	st.meta[id] = m
+	st.order = append(st.order, id)
+	return id, cloneRecord(so)
+}
+
+// snapshotOrders copies the stored orders that keep accepts (all when keep is nil) and that a read may already
+// see: an order committed less than lag before now is still invisible. Filtering before copying keeps a lookup by
+// reference cheap however many orders the simulator holds.
+func (st *store) snapshotOrders(keep func(record) bool, lag time.Duration, now time.Time) []record {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var out []record
 	for _, id := range st.order {
+		if lag > 0 && now.Before(st.meta[id].committed.Add(lag)) {
+			continue
+		}
 		if o := st.orders[id]; keep == nil || keep(o) {
 			out = append(out, cloneRecord(o))
 			st.copied++
@@ -63,6 +94,7 @@ func (st *store) deleteOrder(id string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	delete(st.orders, id)
+	delete(st.meta, id)
 	for i, o := range st.order {
 		if o == id {
 			st.order = append(st.order[:i], st.order[i+1:]...)
