@@ -106,6 +106,7 @@ type Server struct {
 	extFields map[string]int // the extension fields of A_SalesOrder
 	soType    *entityType    // A_SalesOrderType with them
 	textIDs   []string
+	pending   pendingCommits
 }
 
 // Stats counts what the simulator saw.
@@ -117,8 +118,16 @@ type Stats struct {
 	SalesOrders    int `json:"salesOrders"`
 	DroppedCreates int `json:"droppedCreates"`
 	AuthFailures   int `json:"authFailures"`
-	// HandEntered counts orders entered by hand (EnterOrder, POST /sapsim/salesorders, HandEnteredSamePO).
-	HandEntered int `json:"handEntered"`
+	// CommitThenGateway counts creates committed and answered with a gateway error page.
+	CommitThenGateway int `json:"commitThenGateway"`
+	// SlowCommits counts creates that waited SlowCommitDelay; CommitsAfterDisconnect those of them whose client
+	// had left when they committed.
+	SlowCommits            int `json:"slowCommits"`
+	CommitsAfterDisconnect int `json:"commitsAfterDisconnect"`
+	// HandEntered counts orders entered by hand (EnterOrder, POST /sapsim/salesorders, HandEnteredSamePO), and
+	// HandEnteredSamePO those the fault entered after an API create.
+	HandEntered       int `json:"handEntered"`
+	HandEnteredSamePO int `json:"handEnteredSamePO"`
 }
 
 type csrfSession struct {
@@ -246,6 +255,10 @@ func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	if err := f.validate(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}

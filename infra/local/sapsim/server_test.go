@@ -36,6 +36,7 @@ func newSim(t *testing.T, o Options) *simClient {
 		o.Username, o.Password = "SIMUSER", "secret"
 	}
 	s := New(o)
+	t.Cleanup(s.Quiesce) // cleanups run last first: after the server has closed
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return &simClient{t: t, base: ts.URL, srv: s}

@@ -54,32 +54,46 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, src *source) {
 		return
 	}
 	t := txFrom(r.Context())
-	so, err := h.s.createSalesOrder(in, t)
+	if t != nil { // inside a $batch changeset: no create faults, the changeset may still be undone
+		so, err := h.s.createSalesOrder(in, t)
+		if err != nil {
+			h.writeFailure(w, err)
+			return
+		}
+		h.created(w, src.et, so)
+		return
+	}
+	so, err, waited := h.s.createWithFaults(r.Context(), in, h.service)
+	if !waited {
+		return // the client left before the commit; it happens all the same
+	}
 	if err != nil {
 		h.writeFailure(w, err)
 		return
 	}
-	if t == nil { // not inside a $batch changeset
-		h.s.mu.Lock()
-		drop := h.s.faults.dropCreate(h.s.rng, h.service)
-		if drop {
-			h.s.stats.DroppedCreates++
-		}
-		h.s.mu.Unlock()
-		if drop {
-			h.s.log.Info("fault: sales order committed, answer dropped", "salesOrder", so["SalesOrder"])
-			resetConnection(w)
-			return
-		}
+	switch action, status := h.s.answerFault(h.service); action {
+	case answerDropped:
+		h.s.log.Info("fault: sales order committed, answer dropped", "salesOrder", so["SalesOrder"])
+		resetConnection(w)
+		return
+	case answerGateway:
+		h.s.log.Info("fault: sales order committed, gateway error answered", "salesOrder", so["SalesOrder"], "status", status)
+		writeGatewayPage(w, status, h.s.opts.Now())
+		return
 	}
+	h.created(w, src.et, so)
+}
+
+// created answers a committed create with 201, as SAP does.
+func (h *handler) created(w http.ResponseWriter, et *entityType, so record) {
 	enc := &encoder{root: h.root}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Location", h.root+"/A_SalesOrder('"+so["SalesOrder"].(string)+"')")
-	w.Header().Set("ETag", etagOf(src.et, so))
+	w.Header().Set("ETag", etagOf(et, so))
 	w.WriteHeader(http.StatusCreated)
 	// SAP answers a deep insert with what was inserted: the items always, the texts when there were any.
 	expand := map[string]bool{"to_Item": true, "to_Text": len(so["to_Text"].([]record)) > 0}
-	_, _ = w.Write(append(enc.appendRecord([]byte(`{"d":`), src.et, so, nil, expand), '}'))
+	_, _ = w.Write(append(enc.appendRecord([]byte(`{"d":`), et, so, nil, expand), '}'))
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request, src *source, pred string) {
