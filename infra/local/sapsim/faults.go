@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -220,4 +222,21 @@ func (f *Faults) createFault(rng *rand.Rand, service string, next *int, rate flo
 		return true
 	}
 	return rate > 0 && rng.Float64() < rate
+}
+
+// resetConnection closes the client's connection with a TCP RST (SO_LINGER 0), or aborts the handler when the
+// connection cannot be taken over.
+func resetConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }
