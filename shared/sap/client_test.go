@@ -57,6 +57,7 @@ func newEnv(t *testing.T, so sapsim.Options, mod func(*Options)) *env {
 		so.Username, so.Password = "SIMUSER", "secret"
 	}
 	sim := sapsim.New(so)
+	t.Cleanup(sim.Quiesce) // after the server has closed: cleanups run last first
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
 	ct := &countingTransport{next: ts.Client().Transport}
