@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -51,7 +52,9 @@ func TestWhetherAFailedWriteReachedSAP(t *testing.T) {
 	t.Cleanup(sim.Quiesce)
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
-	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	untrusted := httptest.NewUnstartedServer(http.NotFoundHandler())
+	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshake is the point
+	untrusted.StartTLS()
 	t.Cleanup(untrusted.Close)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // the server notices a closed connection only once the body is read
