@@ -100,7 +100,8 @@ func (s *Server) commitFromAPI(in record, service string) (record, error) {
 	if !dup {
 		return so, nil
 	}
-	m := ManualOrder{PurchaseOrderByCustomer: so["PurchaseOrderByCustomer"].(string), SoldToParty: so["SoldToParty"].(string)}
+	po, _ := so["PurchaseOrderByCustomer"].(string) // absent when the create sent none
+	m := ManualOrder{PurchaseOrderByCustomer: po, SoldToParty: so["SoldToParty"].(string)}
 	for _, it := range so["to_Item"].([]record) {
 		m.Items = append(m.Items, ManualItem{Material: it["Material"].(string), Quantity: it["RequestedQuantity"].(string),
 			Unit: it["RequestedQuantityUnit"].(string)})

@@ -171,3 +171,17 @@ func TestCreateFaultsOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestHandEnteredSamePOWithoutReference: a create that carries no customer reference still gets its duplicate,
+// with an empty one, the way a clerk leaves the field blank.
+func TestHandEnteredSamePOWithoutReference(t *testing.T) {
+	c := newSim(t, Options{Faults: Faults{HandEnteredSamePONext: 1}})
+	c.fetchCSRF()
+	resp, body, err := c.post(strings.Replace(validOrder, `"PurchaseOrderByCustomer":"PO-1",`, "", 1), 5*time.Second)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("%v %v %s", err, resp, body)
+	}
+	if o := c.srv.Orders(); len(o) != 2 || !o[1].HandEntered || o[1].PurchaseOrderByCustomer != "" {
+		t.Fatalf("orders %+v", o)
+	}
+}

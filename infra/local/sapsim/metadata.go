@@ -59,6 +59,15 @@ func (h *handler) metadata(w http.ResponseWriter) {
 			if p.Name == et.ETagProp {
 				b.WriteString(` ConcurrencyMode="Fixed"`)
 			}
+			// SAP's annotations of what a client may do with the property, written only where they say "no".
+			for _, a := range []struct {
+				flag propFlag
+				attr string
+			}{{noCreate, "creatable"}, {noUpdate, "updatable"}, {noFilter, "filterable"}} {
+				if p.Flags&a.flag != 0 {
+					fmt.Fprintf(&b, ` sap:%s="false"`, a.attr)
+				}
+			}
 			b.WriteString("/>")
 		}
 		fmt.Fprintf(&b, `</%s>`, kind)

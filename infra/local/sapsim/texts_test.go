@@ -83,3 +83,11 @@ func TestHeaderTextsAreChecked(t *testing.T) {
 		})
 	}
 }
+
+func TestLongTextIsMarkedNotFilterableInMetadata(t *testing.T) {
+	c := newSim(t, Options{})
+	resp, body := c.do("GET", soPath+"$metadata", "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `<Property Name="LongText" Type="Edm.String" sap:filterable="false"/>`) {
+		t.Fatalf("status %d; LongText not marked: %s", resp.StatusCode, body[:min(300, len(body))])
+	}
+}
