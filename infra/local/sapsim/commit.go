@@ -48,7 +48,7 @@ func (s *Server) Quiesce() { s.pending.wait() }
 
 // createWithFaults commits an API create, first waiting SlowCommitDelay when SlowCommit hits. waited is false when
 // the client left before the commit; the commit then still happens on its own goroutine.
-func (s *Server) createWithFaults(ctx context.Context, in record, service string) (so record, err error, waited bool) {
+func (s *Server) createWithFaults(ctx context.Context, in record, service string) (so record, waited bool, err error) {
 	s.mu.Lock()
 	slow := s.faults.createFault(s.rng, service, &s.faults.SlowCommitNext, s.faults.SlowCommitRate)
 	delay := time.Duration(s.faults.SlowCommitDelay)
@@ -58,7 +58,7 @@ func (s *Server) createWithFaults(ctx context.Context, in record, service string
 	s.mu.Unlock()
 	if !slow || delay <= 0 {
 		so, err := s.commitFromAPI(in, service)
-		return so, err, true
+		return so, true, err
 	}
 	type result struct {
 		so  record
@@ -81,9 +81,9 @@ func (s *Server) createWithFaults(ctx context.Context, in record, service string
 	}()
 	select {
 	case r := <-done:
-		return r.so, r.err, true
+		return r.so, true, r.err
 	case <-ctx.Done():
-		return nil, nil, false
+		return nil, false, nil
 	}
 }
 

@@ -63,7 +63,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, src *source) {
 		h.created(w, src.et, so)
 		return
 	}
-	so, err, waited := h.s.createWithFaults(r.Context(), in, h.service)
+	so, waited, err := h.s.createWithFaults(r.Context(), in, h.service)
 	if !waited {
 		return // the client left before the commit; it happens all the same
 	}
