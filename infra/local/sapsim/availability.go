@@ -48,7 +48,8 @@ func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	avail := ratOf(h.s.gen.stockQty(pi, p))
-	for _, so := range h.s.store.snapshotOrders(nil, 0, time.Time{}) {
+	orders, _ := h.s.store.snapshotOrders(nil, 0, time.Time{})
+	for _, so := range orders {
 		for _, it := range so["to_Item"].([]record) {
 			if it["Material"] == mat && it["ProductionPlant"] == plant && it["DeliveryStatus"] != "C" {
 				// Confirmed in the order unit; stock is in the base unit.

@@ -72,7 +72,12 @@ func (h *handler) source(set string, q url.Values) *source {
 		s.mu.Lock()
 		lag := time.Duration(s.faults.SearchLag)
 		s.mu.Unlock()
-		orders := s.store.snapshotOrders(keep, lag, s.opts.Now())
+		orders, hidden := s.store.snapshotOrders(keep, lag, s.opts.Now())
+		if hidden > 0 {
+			s.mu.Lock()
+			s.stats.ReadsMissingLagged++
+			s.mu.Unlock()
+		}
 		if set == "A_SalesOrderText" {
 			texts := textsOf(orders)
 			return &source{et: etASalesOrderTextType, n: len(texts), at: func(i int) record { return texts[i] }}

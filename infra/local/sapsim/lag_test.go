@@ -45,6 +45,9 @@ func TestSearchLagHidesNewOrders(t *testing.T) {
 	if n := len(c.srv.Orders()); n != 1 || c.srv.Stats().SalesOrders != 1 {
 		t.Fatalf("the order must exist in SAP meanwhile: %d", n)
 	}
+	if st := c.srv.Stats(); st.ReadsMissingLagged != len(reads) {
+		t.Fatalf("%d reads counted as missing a lagged order, want %d", st.ReadsMissingLagged, len(reads))
+	}
 	clock.advance(5*time.Minute - time.Millisecond)
 	t.Run("just before the lag is over", func(t *testing.T) { check(t, false) })
 	clock.advance(time.Millisecond)

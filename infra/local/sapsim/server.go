@@ -130,6 +130,8 @@ type Stats struct {
 	SalesOrders    int `json:"salesOrders"`
 	DroppedCreates int `json:"droppedCreates"`
 	AuthFailures   int `json:"authFailures"`
+	// ReadsMissingLagged counts sales order reads that left out at least one order still within SearchLag.
+	ReadsMissingLagged int `json:"readsMissingLagged"`
 	// CommitThenGateway counts creates committed and answered with a gateway error page.
 	CommitThenGateway int `json:"commitThenGateway"`
 	// SlowCommits counts creates that waited SlowCommitDelay; CommitsAfterDisconnect those of them whose client

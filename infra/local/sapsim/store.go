@@ -73,13 +73,13 @@ func (st *store) insert(so record, m orderMeta) (string, record) {
 
 // snapshotOrders copies the stored orders that keep accepts (all when keep is nil) and that a read may already
 // see: an order committed less than lag before now is still invisible. Filtering before copying keeps a lookup by
-// reference cheap however many orders the simulator holds.
-func (st *store) snapshotOrders(keep func(record) bool, lag time.Duration, now time.Time) []record {
+// reference cheap however many orders the simulator holds; hidden counts the orders the lag kept out.
+func (st *store) snapshotOrders(keep func(record) bool, lag time.Duration, now time.Time) (out []record, hidden int) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var out []record
 	for _, id := range st.order {
 		if lag > 0 && now.Before(st.meta[id].committed.Add(lag)) {
+			hidden++
 			continue
 		}
 		if o := st.orders[id]; keep == nil || keep(o) {
@@ -87,7 +87,7 @@ func (st *store) snapshotOrders(keep func(record) bool, lag time.Duration, now t
 			st.copied++
 		}
 	}
-	return out
+	return out, hidden
 }
 
 func (st *store) deleteOrder(id string) {
