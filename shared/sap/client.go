@@ -140,14 +140,15 @@ func New(opts Options) (*Client, error) {
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		inner = opts.HTTPClient.Transport
 	}
+	probed := &probeTransport{next: inner}
 	var auth http.RoundTripper
 	if opts.AuthMode == AuthOAuth2 {
-		auth = &bearerTransport{next: inner, tokens: &tokenSource{
+		auth = &bearerTransport{next: probed, tokens: &tokenSource{
 			hc: &http.Client{Transport: &timeoutTransport{next: inner, timeout: opts.Timeout}}, url: opts.OAuthTokenURL,
 			id: opts.OAuthClientID, secret: opts.OAuthClientSecret, scope: opts.OAuthScope, log: logger,
 		}}
 	} else {
-		auth = &basicTransport{next: inner, user: opts.Username, pass: opts.Password}
+		auth = &basicTransport{next: probed, user: opts.Username, pass: opts.Password}
 	}
 	retry := &retryTransport{
 		next:    &timeoutTransport{next: auth, timeout: opts.Timeout},

@@ -2,6 +2,7 @@ package sap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +15,8 @@ import (
 // csrfTransport gives every write and $batch the CSRF token and session cookies SAP requires. Tokens are fetched
 // with "X-CSRF-Token: Fetch" once per service and shared by concurrent callers; a 403 with
 // "X-CSRF-Token: Required" (expired token or session) triggers one refetch and one replay: SAP validates the token
-// before it runs the request, so the replay cannot duplicate a write.
+// before it runs the request, so the replay cannot duplicate a write. A write that fails without an answer carries
+// ErrNotSent when it provably never left (see sendProbe), ErrOutcomeUnknown otherwise.
 type csrfTransport struct {
 	next      http.RoundTripper
 	sapClient string
@@ -66,19 +68,26 @@ func (t *csrfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.fetch(ctx, req, root)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("fetching CSRF token: %w", err)
+			return nil, fmt.Errorf("%w: fetching CSRF token: %w", ErrNotSent, err)
 		}
 		tok, cookie := sess.token, sess.cookieHeader()
 		r, err := rewind(req)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 		}
 		r.Header.Set("X-CSRF-Token", tok)
 		if cookie != "" {
 			r.Header.Set("Cookie", cookie)
 		}
-		resp, err := t.next.RoundTrip(r)
+		probe := &sendProbe{}
+		resp, err := t.next.RoundTrip(r.WithContext(withProbe(r.Context(), probe)))
 		if err != nil {
+			if errors.Is(err, ErrNotSent) {
+				return nil, err
+			}
+			if probe.neverConnected() {
+				return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+			}
 			return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 		}
 		remember(st, resp.Cookies())

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +19,16 @@ var (
 	ErrUnauthorized       = errors.New("SAP: unauthorized")
 	ErrCSRFRequired       = errors.New("SAP: CSRF token validation failed")
 	ErrResponseTooLarge   = errors.New("SAP: response larger than the configured limit")
-	// ErrOutcomeUnknown marks a write that was sent but whose answer never arrived or could not be read
-	// (connection reset, timeout): SAP may or may not have applied it. For a sales order, look it up with
-	// FindSalesOrders before creating it again. Errors that happen before the write is sent (CSRF fetch,
-	// validation) and every answer SAP gave (*Error) do not carry it.
+	// ErrOutcomeUnknown marks a write that was sent, or may have been, but whose answer never arrived or could
+	// not be read (connection reset, timeout after sending, a body that broke off): SAP may or may not have
+	// applied it, now or minutes later. For a sales order, look it up (FindSalesOrders, FindSalesOrdersByField)
+	// before creating it again. An answer SAP or a gateway gave (*Error, even a 502/504) does not carry it.
 	ErrOutcomeUnknown = errors.New("SAP: the write was sent but its outcome is unknown")
+	// ErrNotSent marks a write that provably never reached SAP: no connection could be made (connection
+	// refused, DNS failure, TLS handshake failure), or it failed before the request went out (the CSRF token or
+	// OAuth token could not be fetched). It is safe to send the same write again. It may wrap an *Error, e.g. the
+	// 503 that answered the CSRF fetch.
+	ErrNotSent = errors.New("SAP: the write was not sent")
 )
 
 // Error is a non-2xx answer from SAP, decoded from SAP Gateway's error body when it has one. Read it with
@@ -136,16 +143,43 @@ func parseError(resp *http.Response, body []byte) *Error {
 		e.Details = eb.Error.InnerError.ErrorDetails
 		return e
 	}
-	// Not SAP's JSON (HTML from a proxy, plain text "CSRF token validation failed"): keep a short excerpt.
-	text := strings.TrimSpace(string(body))
-	if len(text) > 200 {
-		text = text[:200] + "…"
+	// Not SAP's JSON (an HTML page from a gateway, plain text "CSRF token validation failed"): keep a short excerpt.
+	e.Message = excerpt(resp.Header.Get("Content-Type"), body)
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
 	}
-	if text == "" {
-		text = http.StatusText(resp.StatusCode)
-	}
-	e.Message = text
 	return e
+}
+
+// maxExcerpt bounds Error.Message for bodies that are not SAP's JSON, in characters.
+const maxExcerpt = 200
+
+var (
+	htmlHidden = regexp.MustCompile(`(?is)<(head|script|style)\b.*?</(head|script|style)\s*>`)
+	htmlTitle  = regexp.MustCompile(`(?is)<title\b[^>]*>(.*?)</title\s*>`)
+	htmlTag    = regexp.MustCompile(`(?s)<[^>]*>`)
+)
+
+// excerpt makes a body that is not SAP's JSON readable in one line: an HTML page (from the Web Dispatcher, an
+// Application Gateway, API Management) becomes its visible text, or its title when the body shows none.
+func excerpt(contentType string, body []byte) string {
+	text := string(body)
+	if strings.Contains(strings.ToLower(contentType), "html") || strings.HasPrefix(strings.TrimSpace(text), "<") {
+		title := ""
+		if m := htmlTitle.FindStringSubmatch(text); m != nil {
+			title = m[1]
+		}
+		text = htmlTag.ReplaceAllString(htmlHidden.ReplaceAllString(text, " "), " ")
+		if strings.TrimSpace(text) == "" {
+			text = htmlTag.ReplaceAllString(title, " ")
+		}
+		text = html.UnescapeString(text)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > maxExcerpt {
+		text = string(r[:maxExcerpt]) + "…"
+	}
+	return text
 }
 
 // retryAfter reads Retry-After in seconds or as an HTTP date; 0 when absent or invalid.

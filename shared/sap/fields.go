@@ -49,6 +49,11 @@ var writableFields = map[string]map[string]fieldSpec{
 		"ShippingPoint":           {Type: "Edm.String", MaxLength: 4},
 		"PurchaseOrderByCustomer": {Type: "Edm.String", MaxLength: 35},
 	},
+	"A_SalesOrderTextType": {
+		"Language":   {Type: "Edm.String", MaxLength: 2},
+		"LongTextID": {Type: "Edm.String", MaxLength: 4},
+		"LongText":   {Type: "Edm.String"},
+	},
 	"A_BusinessPartnerType": {
 		"OrganizationBPName1":      {Type: "Edm.String", MaxLength: 40},
 		"OrganizationBPName2":      {Type: "Edm.String", MaxLength: 40},
@@ -66,8 +71,9 @@ var writableFields = map[string]map[string]fieldSpec{
 
 // validatePayload checks a write payload (a struct with JSON tags, nested slices for deep inserts) against
 // writableFields before it goes out, so an over-long value fails here with a clear message instead of a 400.
-func validatePayload(entityType string, v any, nested map[string]string) error {
-	var problems []string
+// Problems the caller found already (extension fields) are reported with them.
+func validatePayload(entityType string, v any, nested map[string]string, found ...string) error {
+	problems := found
 	checkStruct(entityType, reflect.ValueOf(v), nested, "", &problems)
 	if len(problems) > 0 {
 		return &ValidationError{Problems: problems}

@@ -78,8 +78,9 @@ func TestDecodeSAPSamples(t *testing.T) {
 func TestClientPropertiesExistInEDMX(t *testing.T) {
 	kit := sapkit.Dir(t)
 	services := map[string]string{
-		"A_SalesOrderType": "API_SALES_ORDER_SRV", "A_SalesOrderItemType": "API_SALES_ORDER_SRV",
-		"A_BusinessPartnerType": "API_BUSINESS_PARTNER", "A_CustomerSalesAreaType": "API_BUSINESS_PARTNER",
+		"A_SalesOrderType": "API_SALES_ORDER_SRV", "A_SalesOrderItemType": "API_SALES_ORDER_SRV", "A_SalesOrderTextType": "API_SALES_ORDER_SRV",
+		"A_ProductUnitsOfMeasureType": "API_PRODUCT_SRV",
+		"A_BusinessPartnerType":       "API_BUSINESS_PARTNER", "A_CustomerSalesAreaType": "API_BUSINESS_PARTNER",
 		"A_CustomerType": "API_BUSINESS_PARTNER", "A_MatlStkInAcctModType": "API_MATERIAL_STOCK_SRV",
 		"A_ProductType": "API_PRODUCT_SRV", "A_ProductDescriptionType": "API_PRODUCT_SRV",
 		"A_SlsPrcgCndnRecdValidityType": "API_SLSPRICINGCONDITIONRECORD_SRV", "A_SlsPrcgConditionRecordType": "API_SLSPRICINGCONDITIONRECORD_SRV",
@@ -130,13 +131,14 @@ func TestClientPropertiesExistInEDMX(t *testing.T) {
 		}{
 			{"A_SalesOrderType", SalesOrderCreate{}, salesOrderNested},
 			{"A_SalesOrderItemType", SalesOrderItemCreate{}, nil},
+			{"A_SalesOrderTextType", SalesOrderTextCreate{}, nil},
 			{"A_SalesOrderType", SalesOrderUpdate{}, nil},
 			{"A_BusinessPartnerType", BusinessPartnerUpdate{}, nil},
 		} {
 			rt := reflect.TypeOf(c.v)
 			for i := range rt.NumField() {
 				name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-				if _, nested := c.nested[name]; nested {
+				if _, nested := c.nested[name]; nested || name == "-" { // "-": extension fields, checked apart
 					continue
 				}
 				spec, ok := writableFields[c.typ][name]
@@ -155,7 +157,8 @@ func TestClientPropertiesExistInEDMX(t *testing.T) {
 			typ string
 			v   any
 		}{
-			{"A_SalesOrderType", SalesOrder{}}, {"A_SalesOrderItemType", SalesOrderItem{}},
+			{"A_SalesOrderType", SalesOrder{}}, {"A_SalesOrderItemType", SalesOrderItem{}}, {"A_SalesOrderTextType", SalesOrderText{}},
+			{"A_ProductUnitsOfMeasureType", UnitOfMeasure{}},
 			{"A_MatlStkInAcctModType", StockRow{}}, {"A_ProductType", Product{}}, {"A_ProductDescriptionType", ProductDescription{}},
 			{"A_SlsPrcgCndnRecdValidityType", PriceCondition{}}, {"A_SlsPrcgConditionRecordType", ConditionRecord{}},
 			{"A_BusinessPartnerType", BusinessPartner{}}, {"A_CustomerType", Customer{}}, {"A_CustomerSalesAreaType", CustomerSalesArea{}},
@@ -171,7 +174,7 @@ func TestClientPropertiesExistInEDMX(t *testing.T) {
 			rt := reflect.TypeOf(c.v)
 			for i := range rt.NumField() {
 				name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-				if name == "__metadata" {
+				if name == "__metadata" || name == "-" {
 					continue
 				}
 				if strings.HasPrefix(name, "to_") {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -27,7 +28,11 @@ func TestOutboundPayloadsGolden(t *testing.T) {
 		}
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		bodies[r.Method+" "+r.URL.Path] = b
+		key := r.Method + " " + r.URL.Path
+		for n := 2; bodies[key] != nil; n++ { // a second write to the same path is "#2"
+			key = r.Method + " " + r.URL.Path + "#" + strconv.Itoa(n)
+		}
+		bodies[key] = b
 		mu.Unlock()
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
@@ -48,12 +53,18 @@ func TestOutboundPayloadsGolden(t *testing.T) {
 	if _, err := c.CreateSalesOrder(ctx, o); err != nil {
 		t.Fatal(err)
 	}
+	o.Texts = []SalesOrderTextCreate{{Language: "EN", LongTextID: "0001", LongText: "Dynamics 365 order 6b1f0e6e-2f3a-4f7e-9d2c-2b7c9e1d4a55"}}
+	o.Extensions = map[string]string{"YY1_D365OrderID_SDH": "6b1f0e6e-2f3a-4f7e-9d2c-2b7c9e1d4a55", "YY1_D365Source_SDH": "D365-PROD"}
+	if _, err := c.CreateSalesOrder(ctx, o); err != nil {
+		t.Fatal(err)
+	}
 	name, blocked := "ACME Corp.", true
 	if err := c.UpdateBusinessPartner(ctx, "10100001", `W/"'20250101'"`, BusinessPartnerUpdate{OrganizationBPName1: &name, BusinessPartnerIsBlocked: &blocked}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ key, file string }{
 		{"POST /sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder", "salesorder_create.json"},
+		{"POST /sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder#2", "salesorder_create_extended.json"},
 		{"PATCH /sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner('10100001')", "businesspartner_update.json"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

@@ -35,6 +35,10 @@ type SalesOrder struct {
 	DeliveryBlockReason           string                   `json:"DeliveryBlockReason"`
 	HeaderBillingBlockReason      string                   `json:"HeaderBillingBlockReason"`
 	Items                         Expanded[SalesOrderItem] `json:"to_Item"`
+	// Texts are the header texts (to_Text), when expanded.
+	Texts Expanded[SalesOrderText] `json:"to_Text"`
+	// Extensions holds every custom string property of the answer (YY1_*, ZZ1_*), e.g. YY1_D365OrderID_SDH.
+	Extensions map[string]string `json:"-"`
 }
 
 // SalesOrderItem is A_SalesOrderItem as read.
@@ -71,6 +75,11 @@ type SalesOrderCreate struct {
 	TransactionCurrency     string                 `json:"TransactionCurrency,omitempty"`
 	CustomerPaymentTerms    string                 `json:"CustomerPaymentTerms,omitempty"`
 	Items                   []SalesOrderItemCreate `json:"to_Item,omitempty"`
+	// Texts are header texts created with the order (to_Text); the text IDs allowed are configured per system.
+	Texts []SalesOrderTextCreate `json:"to_Text,omitempty"`
+	// Extensions are custom header fields (YY1_<Name>_SDH or ZZ1_<Name>_SDH → value), sent as top-level properties
+	// of the header. Their lengths are set per system and not checked here.
+	Extensions map[string]string `json:"-"`
 }
 
 // SalesOrderItemCreate is one item of a deep insert.
@@ -93,12 +102,12 @@ type SalesOrderUpdate struct {
 	HeaderBillingBlockReason *string `json:"HeaderBillingBlockReason,omitempty"`
 }
 
-var salesOrderNested = map[string]string{"to_Item": "A_SalesOrderItemType"}
+var salesOrderNested = map[string]string{"to_Item": "A_SalesOrderItemType", "to_Text": "A_SalesOrderTextType"}
 
 // CreateSalesOrder posts a deep insert (header and items). It is sent exactly once: if the answer is lost, the order
 // may exist, so the caller must look it up (FindSalesOrders) before trying again.
 func (c *Client) CreateSalesOrder(ctx context.Context, o SalesOrderCreate) (SalesOrder, error) {
-	if err := validatePayload("A_SalesOrderType", o, salesOrderNested); err != nil {
+	if err := validatePayload("A_SalesOrderType", o, salesOrderNested, extensionProblems(o.Extensions)...); err != nil {
 		return SalesOrder{}, fmt.Errorf("creating SAP sales order: %w", err)
 	}
 	resp, err := c.do(ctx, request{method: http.MethodPost, service: ServiceSalesOrder, path: "A_SalesOrder", body: o})

@@ -39,7 +39,7 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := t.tokens.token(req.Context())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrNotSent, err) // the request itself never left
 		}
 		r, err := rewind(req)
 		if err != nil {

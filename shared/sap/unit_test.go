@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestDecimal(t *testing.T) {
@@ -157,7 +158,14 @@ func TestParseErrorShapes(t *testing.T) {
 		{"business", 400, nil, sapBody, "V1/320", nil, false, 0, "Sold-to party 1 does not exist"},
 		{"not found", 404, nil, `{"error":{"code":"/IWBEP/CM_MGW_RT/020","message":{"lang":"en","value":"Resource not found"}}}`, "/IWBEP/CM_MGW_RT/020", ErrNotFound, false, 0, "Resource not found"},
 		{"csrf", 403, http.Header{"X-Csrf-Token": {"Required"}}, "CSRF token validation failed", "", ErrCSRFRequired, true, 0, "CSRF token validation failed"},
-		{"html 503", 503, http.Header{"Retry-After": {"3"}}, "<html>down</html>", "", nil, false, 3 * time.Second, "<html>down</html>"},
+		{"html 503", 503, http.Header{"Retry-After": {"3"}}, "<html>down</html>", "", nil, false, 3 * time.Second, "down"},
+		{"application gateway 504", 504, http.Header{"Content-Type": {"text/html"}},
+			"<html>\n<head><title>504 Gateway Time-out</title></head>\n<body>\n<center><h1>504 Gateway Time-out</h1></center>\n<hr><center>Microsoft-Azure-Application-Gateway/v2</center>\n</body>\n</html>\n",
+			"", nil, false, 0, "504 Gateway Time-out Microsoft-Azure-Application-Gateway/v2"},
+		{"web dispatcher 502", 502, http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+			"<html><head><title>Bad Gateway</title><style>td{color:red}</style></head><body><h2>502 Bad Gateway</h2><table><tr><td>Detail:</td><td>Partner &amp; backend timed out</td></tr></table></body></html>",
+			"", nil, false, 0, "502 Bad Gateway Detail: Partner & backend timed out"},
+		{"html page with a title only", 502, http.Header{"Content-Type": {"text/html"}}, "<html><head><title>Bad Gateway</title></head><body></body></html>", "", nil, false, 0, "Bad Gateway"},
 		{"412", 412, nil, "", "", ErrPreconditionFailed, false, 0, "Precondition Failed"},
 	}
 	for _, tc := range cases {
@@ -180,9 +188,9 @@ func TestParseErrorShapes(t *testing.T) {
 			}
 		})
 	}
-	long := strings.Repeat("x", 1000)
-	if e := parseError(&http.Response{StatusCode: 500, Header: http.Header{}}, []byte(long)); len(e.Message) > 210 {
-		t.Fatalf("a long non-JSON body was kept whole (%d bytes)", len(e.Message))
+	long := strings.Repeat("ü", 1000)
+	if e := parseError(&http.Response{StatusCode: 500, Header: http.Header{}}, []byte(long)); utf8.RuneCountInString(e.Message) != maxExcerpt+1 || !utf8.ValidString(e.Message) {
+		t.Fatalf("a long non-JSON body was not cut to %d characters: %d bytes, valid UTF-8 %v", maxExcerpt, len(e.Message), utf8.ValidString(e.Message))
 	}
 }
 

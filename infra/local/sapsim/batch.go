@@ -176,3 +176,15 @@ func writeInner(mw *multipart.Writer, rec *recorder) {
 	_, _ = pw.Write(rec.body.Bytes())
 	_, _ = io.WriteString(pw, "\r\n")
 }
+
+type ctxKey int
+
+const txKey ctxKey = 0
+
+// tx collects undo steps of a $batch changeset so a failed changeset leaves nothing behind.
+type tx struct{ undo []func() }
+
+func txFrom(ctx context.Context) *tx {
+	t, _ := ctx.Value(txKey).(*tx)
+	return t
+}

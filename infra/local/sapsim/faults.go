@@ -2,8 +2,12 @@ package sapsim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
 	"time"
 )
 
@@ -35,6 +39,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Faults makes the simulator misbehave the way SAP and the network do. Rates are probabilities per request (0..1);
 // the ...Next counters hit exactly the next N matching requests, for deterministic tests. Set them with
 // Server.SetFaults or PUT /sapsim/faults (the same JSON).
+//
+// The create faults (DropCreate, CommitThenGateway, SlowCommit, HandEnteredSamePO) apply to sales order creates
+// outside $batch and honour Services but not WritesOnly/ReadsOnly; they are counted in their own Stats fields.
 type Faults struct {
 	// LatencyMin..LatencyMax is a uniform delay added to every OData request.
 	LatencyMin Duration `json:"latencyMin,omitempty"`
@@ -60,6 +67,33 @@ type Faults struct {
 	DropCreateNext      int `json:"dropCreateNext,omitempty"`
 	ExpireCSRFNextWrite int `json:"expireCsrfNextWrite,omitempty"`
 
+	// CommitThenGatewayRate commits a create and then answers GatewayStatus with an HTML error page, as a gateway
+	// in front of SAP (SAP Web Dispatcher, Azure Application Gateway, API Management) does when its own timeout
+	// runs out while SAP is still at work: the order exists, yet the client is told the request failed.
+	CommitThenGatewayRate float64 `json:"commitThenGatewayRate,omitempty"`
+	CommitThenGatewayNext int     `json:"commitThenGatewayNext,omitempty"`
+	// GatewayStatus is the status of those answers: 502 (an SAP Web Dispatcher page) or 504 (an Azure
+	// Application Gateway page, the default).
+	GatewayStatus int `json:"gatewayStatus,omitempty"`
+
+	// SlowCommitRate makes a create wait SlowCommitDelay before it commits, and commit even if the client has
+	// gone meanwhile: the ABAP work process goes on when the HTTP connection closes. A client that is still
+	// waiting gets the normal answer. Server.Quiesce waits for such commits.
+	SlowCommitRate  float64  `json:"slowCommitRate,omitempty"`
+	SlowCommitNext  int      `json:"slowCommitNext,omitempty"`
+	SlowCommitDelay Duration `json:"slowCommitDelay,omitempty"`
+
+	// HandEnteredSamePORate: after a create commits, a clerk or an EDI inbound enters another order with the same
+	// PurchaseOrderByCustomer and SoldToParty (a blanket purchase order, an EDI resend), without our extension
+	// fields or texts. A lookup by customer reference then finds two orders.
+	HandEnteredSamePORate float64 `json:"handEnteredSamePORate,omitempty"`
+	HandEnteredSamePONext int     `json:"handEnteredSamePONext,omitempty"`
+
+	// SearchLag hides a committed order, its items and its texts from every read (queries, key reads, to_Text,
+	// A_SalesOrderText) until SearchLag after its commit, as an asynchronous update task or a replicated read model
+	// would; the create itself still answers with the number at once.
+	SearchLag Duration `json:"searchLag,omitempty"`
+
 	// Down answers every OData request with 503 (SAP in maintenance).
 	Down bool `json:"down,omitempty"`
 	// Services limits the faults to these services (e.g. "API_SALES_ORDER_SRV"); empty means all.
@@ -68,6 +102,40 @@ type Faults struct {
 	WritesOnly bool `json:"writesOnly,omitempty"`
 	// ReadsOnly limits the error and reset faults to reads.
 	ReadsOnly bool `json:"readsOnly,omitempty"`
+}
+
+// ValidateFaults reports settings no landscape produces (a rate outside 0..1, a negative duration, a gateway status
+// other than 502 or 504), so a typo fails loudly instead of doing nothing. PUT /sapsim/faults runs it too.
+func ValidateFaults(f Faults) error { return f.validate() }
+
+func (f *Faults) validate() error {
+	var problems []error
+	for name, r := range map[string]float64{"slowRate": f.SlowRate, "error500Rate": f.Error500Rate,
+		"error503Rate": f.Error503Rate, "error429Rate": f.Error429Rate, "resetRate": f.ResetRate,
+		"dropCreateRate": f.DropCreateRate, "commitThenGatewayRate": f.CommitThenGatewayRate,
+		"slowCommitRate": f.SlowCommitRate, "handEnteredSamePORate": f.HandEnteredSamePORate} {
+		if r < 0 || r > 1 {
+			problems = append(problems, fmt.Errorf("%s %v is not a probability (0..1)", name, r))
+		}
+	}
+	for name, d := range map[string]Duration{"latencyMin": f.LatencyMin, "latencyMax": f.LatencyMax,
+		"slowLatency": f.SlowLatency, "slowCommitDelay": f.SlowCommitDelay, "searchLag": f.SearchLag} {
+		if d < 0 {
+			problems = append(problems, fmt.Errorf("%s must not be negative", name))
+		}
+	}
+	if f.GatewayStatus != 0 && f.GatewayStatus != 502 && f.GatewayStatus != 504 {
+		problems = append(problems, fmt.Errorf("gatewayStatus %d must be 502 or 504", f.GatewayStatus))
+	}
+	return errors.Join(problems...)
+}
+
+// gatewayStatus is GatewayStatus with its default.
+func (f Faults) gatewayStatus() int {
+	if f.GatewayStatus == 502 {
+		return 502
+	}
+	return 504
 }
 
 type faultAction int
@@ -144,14 +212,31 @@ func (f *Faults) pick(rng *rand.Rand, service string, write bool) (faultAction, 
 	return faultNone, delay
 }
 
-// dropCreate decides whether a committed create loses its answer; the caller holds the server lock.
-func (f *Faults) dropCreate(rng *rand.Rand, service string) bool {
-	if len(f.Services) > 0 && !f.applies(service, true) {
+// createFault decides one create fault, consuming its counter first; the caller holds the server lock.
+func (f *Faults) createFault(rng *rand.Rand, service string, next *int, rate float64) bool {
+	if len(f.Services) > 0 && !slices.Contains(f.Services, service) {
 		return false
 	}
-	if f.DropCreateNext > 0 {
-		f.DropCreateNext--
+	if *next > 0 {
+		*next--
 		return true
 	}
-	return f.DropCreateRate > 0 && rng.Float64() < f.DropCreateRate
+	return rate > 0 && rng.Float64() < rate
+}
+
+// resetConnection closes the client's connection with a TCP RST (SO_LINGER 0), or aborts the handler when the
+// connection cannot be taken over.
+func resetConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }

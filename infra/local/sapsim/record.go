@@ -168,7 +168,7 @@ func appendValue(b []byte, p prop, v any) []byte {
 	case edmBoolean:
 		bv, _ := v.(bool)
 		return strconv.AppendBool(b, bv)
-	case edmInt32:
+	case edmInt32, edmByte:
 		n, _ := v.(int64)
 		return strconv.AppendInt(b, n, 10)
 	case edmTime:
@@ -297,6 +297,12 @@ func decodeValue(p prop, v json.RawMessage, path string) (any, *fieldError) {
 		var n int32
 		if json.Unmarshal(v, &n) != nil {
 			return nil, bad("an integer is expected")
+		}
+		return int64(n), nil
+	case edmByte:
+		var n uint8
+		if json.Unmarshal(v, &n) != nil {
+			return nil, bad("an integer from 0 to 255 is expected")
 		}
 		return int64(n), nil
 	}

@@ -15,6 +15,7 @@ const (
 	edmTime
 	edmGuid
 	edmInt32
+	edmByte
 )
 
 func (t edmType) String() string {
@@ -35,6 +36,8 @@ func (t edmType) String() string {
 		return "Edm.Guid"
 	case edmInt32:
 		return "Edm.Int32"
+	case edmByte:
+		return "Edm.Byte"
 	}
 	return "?"
 }

@@ -94,7 +94,7 @@ var etASalesOrderType = &entityType{
 		{"ServicesRenderedDate", edmDateTime, 0, 0, 0, 0},
 	},
 	ETagProp: "LastChangeDateTime",
-	Navs:     []nav{{Name: "to_BillingPlan"}, {"to_Item", "A_SalesOrderItemType", true}, {Name: "to_Partner"}, {Name: "to_PaymentPlanItemDetails"}, {Name: "to_PrecedingProcFlowDoc"}, {Name: "to_PricingElement"}, {Name: "to_RelatedObject"}, {Name: "to_SubsequentProcFlowDoc"}, {Name: "to_Text"}},
+	Navs:     []nav{{Name: "to_BillingPlan"}, {"to_Item", "A_SalesOrderItemType", true}, {Name: "to_Partner"}, {Name: "to_PaymentPlanItemDetails"}, {Name: "to_PrecedingProcFlowDoc"}, {Name: "to_PricingElement"}, {Name: "to_RelatedObject"}, {Name: "to_SubsequentProcFlowDoc"}, {"to_Text", "A_SalesOrderTextType", true}},
 }
 
 var etASalesOrderItemType = &entityType{
@@ -296,7 +296,7 @@ var etAProductType = &entityType{
 		{"MaximumPackagingHeight", edmDecimal, 0, 15, 3, 0},
 		{"UnitForMaxPackagingDimensions", edmString, 3, 0, 0, 0},
 	},
-	Navs: []nav{{"to_Description", "A_ProductDescriptionType", true}, {Name: "to_Plant"}, {Name: "to_ProductBasicText"}, {Name: "to_ProductInspectionText"}, {Name: "to_ProductProcurement"}, {Name: "to_ProductPurchaseText"}, {Name: "to_ProductQualityMgmt"}, {Name: "to_ProductSales"}, {Name: "to_ProductSalesTax"}, {Name: "to_ProductStorage"}, {Name: "to_ProductUnitsOfMeasure"}, {Name: "to_SalesDelivery"}, {Name: "to_Valuation"}},
+	Navs: []nav{{"to_Description", "A_ProductDescriptionType", true}, {Name: "to_Plant"}, {Name: "to_ProductBasicText"}, {Name: "to_ProductInspectionText"}, {Name: "to_ProductProcurement"}, {Name: "to_ProductPurchaseText"}, {Name: "to_ProductQualityMgmt"}, {Name: "to_ProductSales"}, {Name: "to_ProductSalesTax"}, {Name: "to_ProductStorage"}, {"to_ProductUnitsOfMeasure", "A_ProductUnitsOfMeasureType", true}, {Name: "to_SalesDelivery"}, {Name: "to_Valuation"}},
 }
 
 var etAProductDescriptionType = &entityType{
@@ -1281,4 +1281,43 @@ var etAvailabilityRecord = &entityType{
 	},
 }
 
-var generatedTypes = []*entityType{etASalesOrderType, etASalesOrderItemType, etAMatlStkInAcctModType, etAProductType, etAProductDescriptionType, etASlsPrcgConditionRecordType, etASlsPrcgCndnRecdValidityType, etABusinessPartnerType, etACustomerType, etACustomerSalesAreaType, etAOutbDeliveryHeaderType, etAOutbDeliveryItemType, etABillingDocumentType, etABillingDocumentItemType, etAvailabilityRecord}
+var etASalesOrderTextType = &entityType{
+	Service: "API_SALES_ORDER_SRV", Name: "A_SalesOrderTextType", Set: "A_SalesOrderText",
+	Keys: []string{"SalesOrder", "Language", "LongTextID"},
+	Props: []prop{
+		{"SalesOrder", edmString, 10, 0, 0, notNull | noCreate | noUpdate},
+		{"Language", edmString, 2, 0, 0, notNull},
+		{"LongTextID", edmString, 4, 0, 0, notNull},
+		{"LongText", edmString, 0, 0, 0, noFilter},
+	},
+	Navs: []nav{{Name: "to_SalesOrder"}},
+}
+
+var etAProductUnitsOfMeasureType = &entityType{
+	Service: "API_PRODUCT_SRV", Name: "A_ProductUnitsOfMeasureType", Set: "A_ProductUnitsOfMeasure",
+	Keys: []string{"Product", "AlternativeUnit"},
+	Props: []prop{
+		{"Product", edmString, 40, 0, 0, notNull},
+		{"AlternativeUnit", edmString, 3, 0, 0, notNull},
+		{"QuantityNumerator", edmDecimal, 0, 5, 0, 0},
+		{"QuantityDenominator", edmDecimal, 0, 5, 0, 0},
+		{"MaterialVolume", edmDecimal, 0, 13, 3, 0},
+		{"VolumeUnit", edmString, 3, 0, 0, 0},
+		{"GrossWeight", edmDecimal, 0, 13, 3, 0},
+		{"WeightUnit", edmString, 3, 0, 0, 0},
+		{"GlobalTradeItemNumber", edmString, 18, 0, 0, 0},
+		{"GlobalTradeItemNumberCategory", edmString, 2, 0, 0, 0},
+		{"UnitSpecificProductLength", edmDecimal, 0, 13, 3, 0},
+		{"UnitSpecificProductWidth", edmDecimal, 0, 13, 3, 0},
+		{"UnitSpecificProductHeight", edmDecimal, 0, 13, 3, 0},
+		{"ProductMeasurementUnit", edmString, 3, 0, 0, 0},
+		{"LowerLevelPackagingUnit", edmString, 3, 0, 0, 0},
+		{"RemainingVolumeAfterNesting", edmDecimal, 0, 3, 0, 0},
+		{"MaximumStackingFactor", edmByte, 0, 0, 0, 0},
+		{"CapacityUsage", edmDecimal, 0, 15, 3, 0},
+		{"BaseUnit", edmString, 3, 0, 0, 0},
+	},
+	Navs: []nav{{Name: "to_InternationalArticleNumber"}},
+}
+
+var generatedTypes = []*entityType{etASalesOrderType, etASalesOrderItemType, etASalesOrderTextType, etAMatlStkInAcctModType, etAProductType, etAProductDescriptionType, etAProductUnitsOfMeasureType, etASlsPrcgConditionRecordType, etASlsPrcgCndnRecdValidityType, etABusinessPartnerType, etACustomerType, etACustomerSalesAreaType, etAOutbDeliveryHeaderType, etAOutbDeliveryItemType, etABillingDocumentType, etABillingDocumentItemType, etAvailabilityRecord}

@@ -3,32 +3,46 @@
 // tokens it issues itself), CSRF token and session cookie on every write with expiry, payload validation against
 // the EDMX facts, server paging with __next/$skiptoken, ETags with If-Match, SAP-shaped errors, and fault injection.
 //
-// Master data (products, plants, stock, prices, customers) is generated from a seed on demand, so a million
-// products cost no memory; sales orders, partner changes and fulfilled documents are kept in memory.
+// Master data (products with their units of measure, plants, stock, prices, customers) is generated from a seed on
+// demand, so a million products cost no memory; sales orders (with header texts and custom YY1_*_SDH fields, see
+// Options.ExtensionFields and Options.TextIDs), partner changes and fulfilled documents are kept in memory.
 //
-// $metadata: when Options.EDMXDir holds <SERVICE>.edmx (SAP's own download) it is served as is; otherwise the
-// simulator writes a minimal EDMX from its own tables (entity types, keys, properties, entity sets).
+// $metadata: when Options.EDMXDir holds <SERVICE>.edmx (SAP's own download) it is served as is, with the extension
+// fields added to A_SalesOrderType; otherwise the simulator writes a minimal EDMX from its own tables.
 //
-// Driving it from tests: Server.SetFaults (Faults: latency, 500/503/429 rates and next-N counters with
-// Retry-After, connection resets, DropCreateNext to commit a create and drop its answer, ExpireCSRFNextWrite, Down),
-// Server.ExpireCSRFTokens, Server.Fulfil (delivery and billing for an order), Server.Stats. The same over HTTP:
-// GET/PUT /sapsim/faults, POST /sapsim/csrf/expire, POST /sapsim/salesorders/{id}/fulfil, GET /sapsim/stats.
-// Data: ProductID(i) and CustomerID(i) name the generated rows; customer "99999999" does not exist (V1/320 on
-// create) and CustomerID(BlockedCustomerIndex) has an order block (V1/458).
+// Faults (Server.SetFaults, PUT /sapsim/faults; see Faults for the JSON names):
+//   - latency: LatencyMin..LatencyMax on every request, SlowRate/SlowLatency for a long tail;
+//   - polite failures before anything runs: 500, 503 (HTML, with Retry-After), 429 (with Retry-After), by rate or
+//     Fail...Next, Down for a system in maintenance, and connection resets (ResetRate, ResetNext);
+//   - ExpireCSRFNextWrite: the next writes meet "403 X-CSRF-Token: Required";
+//   - DropCreate (rate/next): the create commits, then the connection is reset without an answer;
+//   - CommitThenGateway (rate/next, GatewayStatus 502 or 504): the create commits, then the client gets a
+//     gateway's HTML error page, as from an SAP Web Dispatcher or an Azure Application Gateway in front of SAP;
+//   - SlowCommit (rate/next, SlowCommitDelay): the create commits only after the delay, even if the client has
+//     left meanwhile; Server.Quiesce waits for such commits;
+//   - SearchLag: committed orders stay invisible to every read for that long;
+//   - HandEnteredSamePO (rate/next): after a create, a clerk enters another order with the same customer
+//     reference and sold-to party.
+//
+// Services, WritesOnly and ReadsOnly scope the request faults; the create faults apply to sales order creates
+// outside $batch and honour Services only.
+//
+// Driving it from tests: Server.SetFaults, Server.ExpireCSRFTokens, Server.Fulfil (delivery and billing for an
+// order), Server.EnterOrder (an order entered by hand), Server.Orders (every stored order with its references,
+// hand-entered or not), Server.Quiesce, Server.Stats. The same over HTTP: GET/PUT /sapsim/faults,
+// POST /sapsim/csrf/expire, POST /sapsim/salesorders/{id}/fulfil, GET and POST /sapsim/salesorders,
+// GET /sapsim/stats. Data: ProductID(i) and CustomerID(i) name the generated rows; customer "99999999" does not
+// exist (V1/320 on create) and CustomerID(BlockedCustomerIndex) has an order block (V1/458); every product can be
+// ordered in its base unit, EA and BOX (see units.go).
 package sapsim
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +79,18 @@ type Options struct {
 	// Deliveries and BillingDocuments are the numbers of generated documents (default 20 each).
 	Deliveries, BillingDocuments int
 
+	// ExtensionFields are the custom header fields of A_SalesOrder (name → MaxLength), as the Custom Fields app
+	// publishes them to API_SALES_ORDER_SRV: YY1_<Name>_SDH, Edm.String, creatable, updatable and filterable. Nil
+	// means {DefaultExtensionField: 36}; an empty map means the landscape has none.
+	ExtensionFields map[string]int
+	// ExtensionUpperCase stores extension values upper-cased, as a field whose domain does not allow lower case
+	// (sap:display-format="UpperCase") does; filters still compare exactly what they are given.
+	ExtensionUpperCase bool
+
+	// TextIDs are the header text IDs (LongTextID of A_SalesOrderText) the text procedure allows; default
+	// DefaultTextIDs. A create with any other is refused with a 400.
+	TextIDs []string
+
 	// EDMXDir, when it holds <SERVICE>.edmx, is where $metadata is served from.
 	EDMXDir string
 	// Now is the clock (default time.Now).
@@ -88,6 +114,11 @@ type Server struct {
 	tokens  map[string]time.Time    // OAuth access token → expiry
 	store   *store
 	stats   Stats
+
+	extFields map[string]int // the extension fields of A_SalesOrder
+	soType    *entityType    // A_SalesOrderType with them
+	textIDs   []string
+	pending   pendingCommits
 }
 
 // Stats counts what the simulator saw.
@@ -99,11 +130,18 @@ type Stats struct {
 	SalesOrders    int `json:"salesOrders"`
 	DroppedCreates int `json:"droppedCreates"`
 	AuthFailures   int `json:"authFailures"`
-}
-
-type csrfSession struct {
-	token  string
-	issued time.Time
+	// ReadsMissingLagged counts sales order reads that left out at least one order still within SearchLag.
+	ReadsMissingLagged int `json:"readsMissingLagged"`
+	// CommitThenGateway counts creates committed and answered with a gateway error page.
+	CommitThenGateway int `json:"commitThenGateway"`
+	// SlowCommits counts creates that waited SlowCommitDelay; CommitsAfterDisconnect those of them whose client
+	// had left when they committed.
+	SlowCommits            int `json:"slowCommits"`
+	CommitsAfterDisconnect int `json:"commitsAfterDisconnect"`
+	// HandEntered counts orders entered by hand (EnterOrder, POST /sapsim/salesorders, HandEnteredSamePO), and
+	// HandEnteredSamePO those the fault entered after an API create.
+	HandEntered       int `json:"handEntered"`
+	HandEnteredSamePO int `json:"handEnteredSamePO"`
 }
 
 // New builds a simulator.
@@ -150,6 +188,12 @@ func New(opts Options) *Server {
 		session: map[string]*csrfSession{},
 		tokens:  map[string]time.Time{},
 	}
+	s.extFields = extensionFields(opts.ExtensionFields)
+	s.soType = salesOrderTypeWith(s.extFields)
+	s.textIDs = slices.Clone(opts.TextIDs)
+	if len(s.textIDs) == 0 {
+		s.textIDs = DefaultTextIDs
+	}
 	s.gen = newGenerator(opts)
 	s.store = newStore()
 	s.mux = http.NewServeMux()
@@ -162,6 +206,10 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /sapsim/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
+	s.mux.HandleFunc("GET /sapsim/salesorders", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Orders())
+	})
+	s.mux.HandleFunc("POST /sapsim/salesorders", s.postOrder)
 	s.mux.HandleFunc("POST /sapsim/salesorders/{id}/fulfil", func(w http.ResponseWriter, r *http.Request) {
 		d, b, err := s.Fulfil(r.PathValue("id"))
 		if err != nil {
@@ -219,6 +267,10 @@ func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
+	if err := f.validate(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	s.SetFaults(f)
 	writeJSON(w, http.StatusOK, f)
 }
@@ -228,67 +280,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		_ = r.ParseForm()
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	} else {
-		id, _ = url.QueryUnescape(id)
-		secret, _ = url.QueryUnescape(secret)
-		_ = r.ParseForm()
-	}
-	if s.opts.OAuthClientID == "" || id != s.opts.OAuthClientID || secret != s.opts.OAuthClientSecret ||
-		r.PostForm.Get("grant_type") != "client_credentials" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
-		return
-	}
-	tok := randomToken(24)
-	s.mu.Lock()
-	s.tokens[tok] = s.opts.Now().Add(s.opts.OAuthTokenTTL)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "bearer",
-		"expires_in": int(s.opts.OAuthTokenTTL / time.Second)})
-}
-
-func isWrite(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
-	}
-	return true
-}
-
-func (s *Server) authorised(r *http.Request) bool {
-	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") && s.opts.OAuthClientID != "" {
-		s.mu.Lock()
-		exp, ok := s.tokens[strings.TrimPrefix(auth, "Bearer ")]
-		s.mu.Unlock()
-		return ok && s.opts.Now().Before(exp)
-	}
-	if s.opts.Username == "" {
-		return s.opts.OAuthClientID == ""
-	}
-	u, p, ok := r.BasicAuth()
-	return ok && u == s.opts.Username && p == s.opts.Password
-}
-
-func (s *Server) client() string {
-	if s.opts.SAPClient != "" {
-		return s.opts.SAPClient
-	}
-	return "100"
-}
-
-func (s *Server) sessionCookie() string { return "SAP_SESSIONID_" + s.opts.SystemID + "_" + s.client() }
-func (s *Server) xsrfCookie() string    { return "sap-XSRF_" + s.opts.SystemID + "_" + s.client() }
 
 // odata is the entry point of every service request.
 func (s *Server) odata(w http.ResponseWriter, r *http.Request) {
@@ -374,150 +365,4 @@ func baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-func (s *Server) issueCSRF(w http.ResponseWriter, r *http.Request) {
-	now := s.opts.Now()
-	s.mu.Lock()
-	s.stats.CSRFFetches++
-	var sid string
-	var sess *csrfSession
-	if c, err := r.Cookie(s.sessionCookie()); err == nil {
-		if cur, ok := s.session[c.Value]; ok && now.Sub(cur.issued) < s.opts.CSRFTokenTTL {
-			sid, sess = c.Value, cur
-		}
-	}
-	if sess == nil {
-		sid = randomToken(18)
-		sess = &csrfSession{token: randomToken(18), issued: now}
-		s.session[sid] = sess
-	}
-	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true})
-	http.SetCookie(w, &http.Cookie{Name: s.xsrfCookie(), Value: sess.token[:8], Path: "/", HttpOnly: true})
-	w.Header().Set("X-CSRF-Token", sess.token)
-}
-
-// checkCSRF enforces the token, the session cookie and the XSRF cookie on a write, as SAP does.
-func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
-	tok := r.Header.Get("X-CSRF-Token")
-	sc, err1 := r.Cookie(s.sessionCookie())
-	xc, err2 := r.Cookie(s.xsrfCookie())
-	now := s.opts.Now()
-	s.mu.Lock()
-	ok := false
-	if err1 == nil && err2 == nil && tok != "" {
-		if sess, found := s.session[sc.Value]; found && sess.token == tok && xc.Value == tok[:min(8, len(tok))] {
-			ok = now.Sub(sess.issued) < s.opts.CSRFTokenTTL
-			if !ok {
-				delete(s.session, sc.Value)
-			}
-		}
-	}
-	if ok && s.faults.ExpireCSRFNextWrite > 0 {
-		s.faults.ExpireCSRFNextWrite--
-		delete(s.session, sc.Value)
-		ok = false
-	}
-	if !ok {
-		s.stats.CSRFRejections++
-	}
-	s.mu.Unlock()
-	if !ok {
-		w.Header().Set("X-CSRF-Token", "Required")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte("CSRF token validation failed"))
-	}
-	return ok
-}
-
-// resetConnection closes the client's connection with a TCP RST (SO_LINGER 0), or aborts the handler when the
-// connection cannot be taken over.
-func resetConnection(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
-}
-
-// sapError is the content of SAP Gateway's error body.
-type sapError struct {
-	code, msg, service, target string
-	details                    []sapErrorDetail
-}
-
-type sapErrorDetail struct {
-	Code        string `json:"code"`
-	Message     string `json:"message"`
-	PropertyRef string `json:"propertyref"`
-	Severity    string `json:"severity"`
-	Transition  bool   `json:"transition"`
-	Target      string `json:"target"`
-}
-
-// writeError answers in SAP Gateway's V2 error shape.
-func writeError(w http.ResponseWriter, status int, e sapError) {
-	details := e.details
-	if details == nil {
-		details = []sapErrorDetail{{Code: e.code, Message: e.msg, PropertyRef: e.target, Severity: "error", Target: e.target}}
-	}
-	body := map[string]any{"error": map[string]any{
-		"code":    e.code,
-		"message": map[string]string{"lang": "en", "value": e.msg},
-		"innererror": map[string]any{
-			"application": map[string]string{"component_id": componentOf(e.service), "service_namespace": "/SAP/",
-				"service_id": e.service, "service_version": "0001"},
-			"transactionid": strings.ToUpper(randomHex(16)),
-			"timestamp":     time.Now().UTC().Format("20060102150405.0000000"),
-			"Error_Resolution": map[string]string{"SAP_Transaction": "",
-				"SAP_Note": "See SAP Note 1797736 for error analysis (https://service.sap.com/sap/support/notes/1797736)"},
-			"errordetails": details,
-		},
-	}}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n/2)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x", b)
-}
-
-func componentOf(service string) string {
-	switch service {
-	case "API_SALES_ORDER_SRV":
-		return "SD-SLS-SO"
-	case "API_BUSINESS_PARTNER":
-		return "LO-MD-BP"
-	case "API_OUTBOUND_DELIVERY_SRV":
-		return "LE-SHP-DL"
-	case "API_BILLING_DOCUMENT_SRV":
-		return "SD-BIL"
-	}
-	return "LO-MD"
-}
-
-var errNotFound = errors.New("not found")
-
-type ctxKey int
-
-const txKey ctxKey = 0
-
-// tx collects undo steps of a $batch changeset so a failed changeset leaves nothing behind.
-type tx struct{ undo []func() }
-
-func txFrom(ctx context.Context) *tx {
-	t, _ := ctx.Value(txKey).(*tx)
-	return t
 }

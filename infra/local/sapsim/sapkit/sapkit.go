@@ -36,6 +36,8 @@ type EntityType struct {
 		Scale           string `xml:"Scale,attr"`
 		Nullable        string `xml:"Nullable,attr"`
 		ConcurrencyMode string `xml:"ConcurrencyMode,attr"`
+		// Filterable is sap:filterable ("false" for a property $filter may not name).
+		Filterable string `xml:"http://www.sap.com/Protocols/SAPData filterable,attr"`
 	} `xml:"Property"`
 	Navs []struct {
 		Name string `xml:"Name,attr"`

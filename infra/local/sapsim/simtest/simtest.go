@@ -22,6 +22,8 @@ func Start(tb testing.TB, o sapsim.Options) (s *sapsim.Server, baseURL string) {
 		o.Username, o.Password = Username, Password
 	}
 	s = sapsim.New(o)
+	// Cleanups run last first: the server closes, then the commits a SlowCommit fault left running finish.
+	tb.Cleanup(s.Quiesce)
 	ts := httptest.NewServer(s)
 	tb.Cleanup(ts.Close)
 	return s, ts.URL

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,15 +47,29 @@ func run(ctx context.Context, args []string, stdout *os.File) error {
 	fs.IntVar(&o.Customers, "customers", 50, "generated customers")
 	plants := fs.String("plants", "1010,1020", "comma-separated plants")
 	fs.StringVar(&o.EDMXDir, "edmx-dir", "", "directory with SAP's <SERVICE>.edmx files for $metadata")
+	extFields := fs.String("extension-fields", "", `custom A_SalesOrder fields NAME=MaxLength,... ("none": no custom fields; empty: YY1_D365OrderID_SDH=36)`)
+	fs.BoolVar(&o.ExtensionUpperCase, "extension-uppercase", false, "store custom field values upper-cased")
+	textIDs := fs.String("text-ids", "", "comma-separated header text IDs allowed (empty: 0001,0002,Z001)")
 	faults := fs.String("faults", "", `initial faults as JSON, e.g. {"error503Rate":0.1,"retryAfterSeconds":2}`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o.Plants = strings.Split(*plants, ",")
+	fields, err := parseExtensionFields(*extFields)
+	if err != nil {
+		return fmt.Errorf("reading -extension-fields: %w", err)
+	}
+	o.ExtensionFields = fields
+	if *textIDs != "" {
+		o.TextIDs = strings.Split(*textIDs, ",")
+	}
 	if *faults != "" {
 		dec := json.NewDecoder(strings.NewReader(*faults))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&o.Faults); err != nil {
+			return fmt.Errorf("reading -faults: %w", err)
+		}
+		if err := sapsim.ValidateFaults(o.Faults); err != nil {
 			return fmt.Errorf("reading -faults: %w", err)
 		}
 	}
@@ -67,7 +82,8 @@ func run(ctx context.Context, args []string, stdout *os.File) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
-	srv := &http.Server{Handler: sapsim.New(o), ReadHeaderTimeout: 10 * time.Second}
+	sim := sapsim.New(o)
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	logger.Info("sapsim listening", "addr", ln.Addr().String(), "products", o.Products, "customers", o.Customers)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -84,6 +100,27 @@ func run(ctx context.Context, args []string, stdout *os.File) error {
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
+	sim.Quiesce() // commits a SlowCommit fault left running finish before the process exits
 	logger.Info("sapsim stopped")
 	return nil
+}
+
+// parseExtensionFields reads NAME=MaxLength pairs; "" keeps the simulator's default, "none" means no fields.
+func parseExtensionFields(s string) (map[string]int, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case "none":
+		return map[string]int{}, nil
+	}
+	out := map[string]int{}
+	for _, pair := range strings.Split(s, ",") {
+		name, n, ok := strings.Cut(pair, "=")
+		length, err := strconv.Atoi(n)
+		if !ok || err != nil || length <= 0 || !sapsim.IsExtensionField(name) {
+			return nil, fmt.Errorf("%q is not YY1_<Name>_SDH=<length>", pair)
+		}
+		out[name] = length
+	}
+	return out, nil
 }

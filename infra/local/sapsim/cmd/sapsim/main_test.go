@@ -59,7 +59,8 @@ func TestRunServesAndStops(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-nope"}, {"-faults", `{"nope":1}`}} {
+	for _, args := range [][]string{{"-nope"}, {"-faults", `{"nope":1}`}, {"-faults", `{"gatewayStatus":500}`},
+		{"-faults", `{"slowCommitRate":2}`}, {"-extension-fields", "D365OrderID=36"}, {"-extension-fields", "YY1_X_SDH=0"}} {
 		if err := run(context.Background(), args, os.Stderr); err == nil {
 			t.Fatalf("%v was accepted", args)
 		}
