@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -22,15 +22,20 @@ import (
 	"github.com/d365sap/d365sap/functions/openapi"
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/functions/orderpushqueue"
+	"github.com/d365sap/d365sap/functions/orderpushsweep"
 	"github.com/d365sap/d365sap/functions/orderstatus"
+	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/awslambda"
 	"github.com/d365sap/d365sap/shared/azfunc"
 	"github.com/d365sap/d365sap/shared/config"
 	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/deadletter"
+	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/shared/store"
 	"github.com/d365sap/d365sap/shared/trigger"
+	"github.com/d365sap/d365sap/shared/uom"
+	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
 // Set at link time by the Makefile.
@@ -141,28 +146,33 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 	if err != nil {
 		return app{}, fmt.Errorf("building the Dataverse client: %w", err)
 	}
-	mapping, err := orderpush.LoadMapping(cfg.OrderMappingFile)
+	values, err := valuemap.Load(cfg.ValueMapsFile)
+	if err != nil {
+		return app{}, fmt.Errorf("loading VALUE_MAPS_FILE: %w", err)
+	}
+	mapping, err := orderpush.LoadMapping(cfg.OrderMappingFile, values)
 	if err != nil {
 		return app{}, fmt.Errorf("loading ORDER_MAPPING_FILE: %w", err)
 	}
-	records, err := store.NewTable[orderpush.Record](account, cfg.StateTable)
-	if err != nil {
-		return app{}, err
-	}
-	audit, err := store.NewTable[orderpush.AuditEntry](account, cfg.StateTable)
+	state, err := store.NewTable[json.RawMessage](account, cfg.StateTable)
 	if err != nil {
 		return app{}, err
 	}
 	sapTimeout := cfg.SAP.Timeout.D
 	push := &orderpush.Service{
-		SAP: sapClient, Dataverse: dv, Records: records, Audit: audit, Blobs: account, Queue: account, Mapping: mapping,
-		QueueName: cfg.OrderPushQueue, ArchiveContainer: cfg.ArchiveContainer,
-		SyncTimeout: cfg.OrderPushSyncTimeout.D,
-		// An attempt makes at most a lookup, a create and a second lookup, each bounded by SAP_TIMEOUT.
-		Lease:      3*sapTimeout + 30*time.Second,
-		RetryDelay: sapTimeout + 5*time.Second,
+		SAP: sapClient, Dataverse: dv, Units: &uom.Converter{Source: sapUnits{sapClient}},
+		Ledger: &ledger.Ledger{Table: state, Kind: orderpush.Kind, Lease: cfg.LedgerLease.D, CommitWindow: cfg.SAPCommitWindow.D,
+			Skew: cfg.ClockSkewTolerance.D, Margin: cfg.CreateMargin()},
+		Queue: account, Archive: &audit.Archive{Blobs: account, Container: cfg.ArchiveContainer}, Audit: &audit.Trail{Table: state},
+		Mapping: mapping, QueueName: cfg.OrderPushQueue,
+		SyncTimeout: cfg.OrderPushSyncTimeout.D, CreateTimeout: sapTimeout,
+		Backoff:    ledger.Backoff{Base: cfg.QueueRetryBase.D, Max: cfg.QueueRetryMax.D},
+		SweepGrace: cfg.SweepGrace.D,
 		Log:        log,
 		Ready:      (&provisioner{account: account, cfg: cfg}).Ensure,
+	}
+	if err := push.Check(); err != nil {
+		return app{}, fmt.Errorf("checking the order push's times: %w", err)
 	}
 	statusBase := ""
 	if cfg.WebsiteHostname != "" {
@@ -178,9 +188,10 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 			return orderpush.Function(&orderpush.Handler{Pusher: push, StatusBase: statusBase})
 		},
 		func() (trigger.Function, error) {
-			return orderstatus.Function(&orderstatus.Handler{Records: orderpush.TableRecords{Records: records}, StatusBase: statusBase})
+			return orderstatus.Function(&orderstatus.Handler{Records: push.Ledger, StatusBase: statusBase})
 		},
 		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
+		func() (trigger.Function, error) { return orderpushsweep.Function(push, state, log) },
 		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
 	} {
 		fn, err := f()

@@ -144,8 +144,32 @@ param deadletterContainer string = 'dead-letters'
 @description('STATE_TABLE: table for checkpoints, idempotency and audit records.')
 param stateTable string = 'integrationstate'
 
-@description('ORDER_PUSH_SYNC_TIMEOUT: how long POST /api/orders waits for SAP before answering 202 (at most 100s).')
-param orderPushSyncTimeout string = '25s'
+@description('ORDER_PUSH_SYNC_TIMEOUT: how long POST /api/orders waits for SAP before answering 202 (at most 100s, at least SAP_TIMEOUT).')
+param orderPushSyncTimeout string = '45s'
+
+@description('VALUE_MAPS_FILE: path of a custom value-map file (units, payment terms) inside the package; empty uses the shipped defaults.')
+param valueMapsFile string = ''
+
+@description('LEDGER_LEASE: how long one attempt owns an order; at least ORDER_PUSH_SYNC_TIMEOUT + SAP_TIMEOUT/5 + 2 x CLOCK_SKEW_TOLERANCE.')
+param ledgerLease string = '2m'
+
+@description('SAP_COMMIT_WINDOW: how long SAP may still commit a create whose answer was lost (its work-process limit plus search lag).')
+param sapCommitWindow string = '11m'
+
+@description('CLOCK_SKEW_TOLERANCE: the largest clock difference between instances the lease decisions tolerate.')
+param clockSkewTolerance string = '5s'
+
+@description('QUEUE_RETRY_BASE: first delay before the queue retries a push that met an outage.')
+param queueRetryBase string = '5s'
+
+@description('QUEUE_RETRY_MAX: longest delay between such retries.')
+param queueRetryMax string = '5m'
+
+@description('ORDER_PUSH_SWEEP_SCHEDULE: NCRONTAB of the sweeper that re-queues stuck pushes.')
+param orderPushSweepSchedule string = '0 */5 * * * *'
+
+@description('ORDER_PUSH_SWEEP_GRACE: how late the queue may be before the sweeper re-queues a push.')
+param orderPushSweepGrace string = '15m'
 
 @description('ORDER_MAPPING_FILE: path of a custom D365 to SAP mapping file inside the package; empty uses the shipped defaults.')
 param orderMappingFile string = ''
@@ -306,6 +330,14 @@ var productSettings = {
   STATE_TABLE: stateTable
   ORDER_PUSH_SYNC_TIMEOUT: orderPushSyncTimeout
   ORDER_MAPPING_FILE: orderMappingFile
+  VALUE_MAPS_FILE: valueMapsFile
+  LEDGER_LEASE: ledgerLease
+  SAP_COMMIT_WINDOW: sapCommitWindow
+  CLOCK_SKEW_TOLERANCE: clockSkewTolerance
+  QUEUE_RETRY_BASE: queueRetryBase
+  QUEUE_RETRY_MAX: queueRetryMax
+  ORDER_PUSH_SWEEP_SCHEDULE: orderPushSweepSchedule
+  ORDER_PUSH_SWEEP_GRACE: orderPushSweepGrace
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -63,21 +62,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inv, ok := trigger.InvocationFrom(r.Context()); ok {
 		instance = inv.ID
 	}
-	max := h.MaxBody
-	if max == 0 {
-		max = 4 << 20
+	limit := h.MaxBody
+	if limit == 0 {
+		limit = 4 << 20
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		problem.Write(w, problem.InvalidFields("the request must be JSON", []problem.FieldError{{Field: "Content-Type", Reason: ct + " is not application/json"}}), instance)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		problem.Write(w, problem.Wrap(problem.Invalid, err, "reading the request body"), instance)
 		return
 	}
-	if int64(len(body)) > max {
-		problem.Write(w, problem.InvalidFields("the request body is too large", []problem.FieldError{{Field: "", Reason: "over " + strconv.FormatInt(max, 10) + " bytes"}}), instance)
+	if int64(len(body)) > limit {
+		problem.Write(w, problem.InvalidFields("the request body is too large", []problem.FieldError{{Field: "", Reason: "over " + strconv.FormatInt(limit, 10) + " bytes"}}), instance)
 		return
 	}
 	req, err := ParseRequest(body)
@@ -100,7 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res.Accepted:
 		code = http.StatusAccepted
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(res.RetryAfter.Round(time.Second)/time.Second))))
 		w.Header().Set("Location", status)
 	case res.Created:
 		code = http.StatusCreated
@@ -125,78 +124,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// Status is the answer of GET /api/orders/{salesorderid}.
-type Status struct {
-	SalesOrderID  string       `json:"salesorderid"`
-	State         State        `json:"state"`
-	SAPSalesOrder string       `json:"sapSalesOrder,omitempty"`
-	Attempts      int          `json:"attempts"`
-	LastError     string       `json:"lastError,omitempty"`
-	SAPMessages   []SAPMessage `json:"sapMessages,omitempty"`
-	CreatedAt     time.Time    `json:"createdAt"`
-	UpdatedAt     time.Time    `json:"updatedAt"`
-	CompletedAt   *time.Time   `json:"completedAt,omitempty"`
-	StatusURL     string       `json:"statusUrl"`
-}
-
-// RecordReader reads idempotency records.
-type RecordReader interface {
-	Get(ctx context.Context, id string) (Record, error)
-}
-
-// ErrUnknownOrder: no push of that order is recorded.
-var ErrUnknownOrder = errors.New("no push of this order is recorded")
-
-// ServeStatus answers the status of a push: 202 with Location and Retry-After while it is under way (the
-// asynchronous pattern Power Automate polls), 200 once it has ended, 404 when no push is known.
-func ServeStatus(w http.ResponseWriter, r *http.Request, records RecordReader, base string) {
-	instance := ""
-	if inv, ok := trigger.InvocationFrom(r.Context()); ok {
-		instance = inv.ID
-	}
-	id := strings.ToLower(r.PathValue("salesorderid"))
-	if !guidRe.MatchString(id) {
-		problem.Write(w, problem.InvalidFields("the order id is not a GUID", []problem.FieldError{{Field: "salesorderid", Reason: "is not a GUID"}}), instance)
-		return
-	}
-	rec, err := records.Get(r.Context(), id)
-	switch {
-	case errors.Is(err, ErrUnknownOrder):
-		problem.Write(w, problem.New(problem.NotFound, "no push of order %s is known", id), instance)
-		return
-	case err != nil:
-		problem.Write(w, err, instance)
-		return
-	}
-	st := Status{SalesOrderID: id, State: rec.State, SAPSalesOrder: rec.SAPSalesOrder, Attempts: rec.Attempts,
-		LastError: rec.LastError, SAPMessages: rec.messages(), CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
-		StatusURL: StatusURL(base, id)}
-	if !rec.CompletedAt.IsZero() {
-		c := rec.CompletedAt
-		st.CompletedAt = &c
-	}
-	code := http.StatusOK
-	if rec.State == StateAccepted || rec.State == StateInProgress {
-		code = http.StatusAccepted
-		w.Header().Set("Location", st.StatusURL)
-		w.Header().Set("Retry-After", "5")
-	}
-	writeJSON(w, code, st)
-}
-
-// TableRecords adapts the record table to RecordReader.
-type TableRecords struct{ Records Records }
-
-// Get reads one order's record.
-func (t TableRecords) Get(ctx context.Context, id string) (Record, error) {
-	row, err := t.Records.Get(ctx, id, recordKey)
-	if err != nil {
-		if isNotFound(err) {
-			return Record{}, ErrUnknownOrder
-		}
-		return Record{}, problem.Wrap(problem.Unavailable, err, "reading the push record of order %s", id)
-	}
-	return row.Value, nil
 }

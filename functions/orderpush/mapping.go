@@ -3,28 +3,34 @@ package orderpush
 import (
 	"bytes"
 	_ "embed"
+	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/d365sap/d365sap/shared/problem"
-	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
 //go:embed mapping.json
 var defaultMapping []byte
 
-// Mapping is the declarative D365 → SAP mapping (mapping.json): fixed header values with rules, value maps for
-// payment terms and units, and the write-back columns.
+// Mapping is the declarative D365 → SAP mapping (mapping.json): fixed header values with rules, the reference
+// mode of the duplicate check, and the write-back columns. Value maps (units, payment terms) are shared with the
+// other functions and come from the value-map file.
 type Mapping struct {
-	Comment      string            `json:"comment,omitempty"`
-	Header       HeaderMapping     `json:"header"`
-	PaymentTerms map[string]string `json:"paymentTerms"`
-	Units        map[string]string `json:"units"`
-	WriteBack    WriteBack         `json:"writeBack"`
+	Comment   string        `json:"comment,omitempty"`
+	Header    HeaderMapping `json:"header"`
+	Read      ReadMapping   `json:"read,omitzero"`
+	Reference Reference     `json:"reference"`
+	WriteBack WriteBack     `json:"writeBack"`
+
+	values *valuemap.Set
 }
 
 // HeaderMapping gives the SAP organisational data of every order, adjusted by the first matching rule.
@@ -37,6 +43,12 @@ type HeaderMapping struct {
 	Rules                []Rule `json:"rules,omitempty"`
 }
 
+// ReadMapping names salesorder columns read beyond the standard ones. Dynamics 365 has no standard column for
+// the customer's purchase order number; orgs add one (e.g. new_customerpo) and name it here.
+type ReadMapping struct {
+	PurchaseOrderColumn string `json:"purchaseOrderColumn,omitempty"`
+}
+
 // Rule overrides header values for orders matching When (currency, customerAccountNumber, paymentTerms).
 type Rule struct {
 	Comment string            `json:"comment,omitempty"`
@@ -44,26 +56,28 @@ type Rule struct {
 	Set     map[string]string `json:"set"`
 }
 
-// WriteBack names the salesorder columns written after the SAP order exists. SAPNumberColumn is usually a custom
-// column (e.g. "new_sapsalesorder"); empty leaves it out and the number goes into the status description.
+// WriteBack names the salesorder columns written when the push ends. SAPNumberColumn is usually a custom column
+// (e.g. "new_sapsalesorder"); StatusDescriptionColumn gets a readable status ("Created in SAP as sales order
+// 4711", "Rejected by SAP: ..."); SAPMessageColumn, when set, SAP's first message of a rejection.
 type WriteBack struct {
 	SAPNumberColumn            string `json:"sapNumberColumn"`
 	StatusDescriptionColumn    string `json:"statusDescriptionColumn"`
+	SAPMessageColumn           string `json:"sapMessageColumn,omitempty"`
 	SubmitDateColumn           string `json:"submitDateColumn"`
 	LastBackOfficeSubmitColumn string `json:"lastBackOfficeSubmitColumn"`
 }
 
-// SAP field lengths (API_SALES_ORDER_SRV): checked when the mapping loads, so a bad mapping stops the app at
-// start-up instead of failing orders one by one.
+// SAP field lengths (API_SALES_ORDER_SRV), in characters: checked when the mapping loads, so a bad mapping stops
+// the app at start-up instead of failing orders one by one.
 var sapLengths = map[string]int{
 	"salesOrderType": 4, "salesOrganization": 4, "distributionChannel": 2, "organizationDivision": 2,
-	"currency": 5, "paymentTerms": 4, "unit": 3,
 }
 
 var ruleKeys = map[string]bool{"currency": true, "customerAccountNumber": true, "paymentTerms": true}
 
-// LoadMapping reads the mapping file at path, or the shipped defaults when path is empty, and validates it.
-func LoadMapping(path string) (*Mapping, error) {
+// LoadMapping reads the mapping file at path (the shipped defaults when empty) and validates it with the value
+// maps it uses.
+func LoadMapping(path string, values *valuemap.Set) (*Mapping, error) {
 	b := defaultMapping
 	if path != "" {
 		var err error
@@ -71,11 +85,11 @@ func LoadMapping(path string) (*Mapping, error) {
 			return nil, fmt.Errorf("reading mapping file: %w", err)
 		}
 	}
-	return ParseMapping(b)
+	return ParseMapping(b, values)
 }
 
 // ParseMapping decodes and validates a mapping, reporting every problem at once.
-func ParseMapping(b []byte) (*Mapping, error) {
+func ParseMapping(b []byte, values *valuemap.Set) (*Mapping, error) {
 	var m Mapping
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -84,19 +98,25 @@ func ParseMapping(b []byte) (*Mapping, error) {
 	}
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	field := func(name, v string, required bool) {
-		switch {
-		case v == "" && required:
+	if values == nil {
+		bad("no value maps were given")
+	} else if err := values.Require(valuemap.Units, valuemap.PaymentTerms); err != nil {
+		bad("value maps: %v", err)
+	}
+	m.values = values
+	field := func(name, v string) {
+		switch n := utf8.RuneCountInString(v); {
+		case v == "":
 			bad("header.%s is required", name)
-		case len(v) > sapLengths[name]:
+		case n > sapLengths[name]:
 			bad("header.%s %q is longer than SAP's %d characters", name, v, sapLengths[name])
 		}
 	}
 	h := m.Header
-	field("salesOrderType", h.SalesOrderType, true)
-	field("salesOrganization", h.SalesOrganization, true)
-	field("distributionChannel", h.DistributionChannel, true)
-	field("organizationDivision", h.OrganizationDivision, true)
+	field("salesOrderType", h.SalesOrderType)
+	field("salesOrganization", h.SalesOrganization)
+	field("distributionChannel", h.DistributionChannel)
+	field("organizationDivision", h.OrganizationDivision)
 	if h.DefaultCurrency != "" && !currencyRe.MatchString(h.DefaultCurrency) {
 		bad("header.defaultCurrency %q is not an ISO 4217 code", h.DefaultCurrency)
 	}
@@ -111,25 +131,19 @@ func ParseMapping(b []byte) (*Mapping, error) {
 		}
 		for k, v := range r.Set {
 			max, ok := sapLengths[k]
-			if !ok || k == "currency" || k == "paymentTerms" || k == "unit" {
+			if !ok {
 				bad("header.rules[%d].set.%s: can set only salesOrderType, salesOrganization, distributionChannel, organizationDivision", i, k)
 				continue
 			}
-			if v == "" || len(v) > max {
+			if n := utf8.RuneCountInString(v); n == 0 || n > max {
 				bad("header.rules[%d].set.%s %q must be 1-%d characters", i, k, v, max)
 			}
 		}
 	}
-	for k, v := range m.PaymentTerms {
-		if v == "" || len(v) > sapLengths["paymentTerms"] {
-			bad("paymentTerms[%q] %q must be 1-4 characters", k, v)
-		}
+	if c := m.Read.PurchaseOrderColumn; c != "" && !logicalName(c) {
+		bad("read.purchaseOrderColumn %q is not a Dataverse column logical name (lower-case letters, digits, _)", c)
 	}
-	for k, v := range m.Units {
-		if v == "" || len(v) > sapLengths["unit"] {
-			bad("units[%q] %q must be 1-3 characters", k, v)
-		}
-	}
+	m.Reference.validate(bad)
 	if m.WriteBack.StatusDescriptionColumn == "" && m.WriteBack.SAPNumberColumn == "" {
 		bad("writeBack needs sapNumberColumn or statusDescriptionColumn, or the SAP number is never written back")
 	}
@@ -146,15 +160,7 @@ func (m *Mapping) header(o *Order, currency string) HeaderMapping {
 	for _, r := range h.Rules {
 		match := true
 		for k, v := range r.When {
-			var got string
-			switch k {
-			case "currency":
-				got = currency
-			case "customerAccountNumber":
-				got = o.CustomerAccountNumber
-			case "paymentTerms":
-				got = o.PaymentTerms
-			}
+			got := map[string]string{"currency": currency, "customerAccountNumber": o.CustomerAccountNumber, "paymentTerms": o.PaymentTerms}[k]
 			if got != v {
 				match = false
 			}
@@ -179,74 +185,57 @@ func (m *Mapping) header(o *Order, currency string) HeaderMapping {
 	return h
 }
 
-// Map turns an order into SAP's deep-insert payload. Every missing or unmapped value is reported at once, as
-// problem.Invalid with one field error each. purchaseOrder is the reference SAP stores in PurchaseOrderByCustomer
-// and the key of the duplicate check, so it is decided once per order by the caller.
-func (m *Mapping) Map(o *Order, purchaseOrder string) (sap.SalesOrderCreate, error) {
-	var f []problem.FieldError
-	add := func(field, reason string) { f = append(f, problem.FieldError{Field: field, Reason: reason}) }
-	currency := o.Currency
-	if currency == "" {
-		currency = m.Header.DefaultCurrency
+// purchaseOrder is what travels in PurchaseOrderByCustomer: the reference itself in orderNumber mode; else the
+// customer's PO number, the D365 order number, or a form of the order id, so that a headerText lookup always
+// has a PO to search under.
+func (m *Mapping) purchaseOrder(o *Order, ref string) string {
+	if m.Reference.Mode == RefOrderNumber {
+		return ref
 	}
-	if currency == "" {
-		add("currency", "the order has no currency and the mapping has no defaultCurrency")
+	if po := strings.TrimSpace(o.PurchaseOrderNumber); po != "" {
+		return po
 	}
-	h := m.header(o, currency)
-	so := sap.SalesOrderCreate{
-		SalesOrderType:          h.SalesOrderType,
-		SalesOrganization:       h.SalesOrganization,
-		DistributionChannel:     h.DistributionChannel,
-		OrganizationDivision:    h.OrganizationDivision,
-		SoldToParty:             strings.TrimSpace(o.CustomerAccountNumber),
-		PurchaseOrderByCustomer: purchaseOrder,
-		TransactionCurrency:     currency,
+	if n := strings.TrimSpace(o.OrderNumber); n != "" {
+		return n
 	}
-	if len(so.SoldToParty) > 10 {
-		add("customerAccountNumber", fmt.Sprintf("%q is longer than SAP's sold-to party (10 characters)", so.SoldToParty))
+	raw, _ := hex.DecodeString(strings.ReplaceAll(o.SalesOrderID, "-", ""))
+	return "D365-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+}
+
+// sendKey is the PO and sold-to party a create of o would be sent with.
+func (m *Mapping) sendKey(o *Order, ref string) (string, string) {
+	return m.purchaseOrder(o, ref), strings.TrimSpace(o.CustomerAccountNumber)
+}
+
+// ordered returns the lines in D365 order: by line item number, then sequence number, lines without either
+// keeping their place.
+func ordered(lines []OrderLine) []OrderLine {
+	out := append([]OrderLine(nil), lines...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.LineItemNumber != b.LineItemNumber {
+			return a.LineItemNumber < b.LineItemNumber
+		}
+		return a.SequenceNumber < b.SequenceNumber
+	})
+	return out
+}
+
+// isUnavailable says whether a mapping error is SAP being unreachable (reading units) rather than bad data.
+func isUnavailable(err error) bool {
+	var pe *problem.Error
+	return errors.As(err, &pe) && pe.Kind != problem.Invalid
+}
+
+// logicalName: a Dataverse column's logical name (lower case letters, digits, underscores, starting with a letter).
+func logicalName(s string) bool {
+	if s == "" || len(s) > 100 || s[0] < 'a' || s[0] > 'z' {
+		return false
 	}
-	if len(purchaseOrder) > 35 {
-		add("purchaseOrderNumber", fmt.Sprintf("%q is longer than SAP's customer reference (35 characters)", purchaseOrder))
-	}
-	if o.RequestedDeliveryDate != "" {
-		if d, err := time.Parse(time.DateOnly, o.RequestedDeliveryDate); err == nil {
-			so.RequestedDeliveryDate = sap.Date(d.Year(), d.Month(), d.Day())
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
 		}
 	}
-	if o.PaymentTerms != "" {
-		t, ok := m.PaymentTerms[o.PaymentTerms]
-		if !ok {
-			add("paymentTerms", fmt.Sprintf("%q has no SAP payment terms in the mapping", o.PaymentTerms))
-		}
-		so.CustomerPaymentTerms = t
-	}
-	for i, l := range o.Lines {
-		p := fmt.Sprintf("lines/%d/", i)
-		item := sap.SalesOrderItemCreate{
-			SalesOrderItem: fmt.Sprint((i + 1) * 10),
-			Material:       strings.TrimSpace(l.ProductNumber),
-		}
-		if len(item.Material) > 40 {
-			add(p+"productNumber", fmt.Sprintf("%q is longer than SAP's material (40 characters)", item.Material))
-		}
-		q, err := sap.ParseDecimal(string(l.Quantity))
-		if err != nil {
-			add(p+"quantity", "is not a decimal number")
-		} else if !q.FitsEDM(15, 3) {
-			add(p+"quantity", fmt.Sprintf("%s does not fit SAP's quantity (15 digits, 3 decimals)", q))
-		}
-		item.RequestedQuantity = q
-		if l.Unit != "" {
-			u, ok := m.Units[l.Unit]
-			if !ok {
-				add(p+"unit", fmt.Sprintf("%q has no SAP unit in the mapping", l.Unit))
-			}
-			item.RequestedQuantityUnit = u
-		}
-		so.Items = append(so.Items, item)
-	}
-	if len(f) > 0 {
-		return sap.SalesOrderCreate{}, problem.InvalidFields(fmt.Sprintf("the order cannot be mapped to SAP: %d problem(s)", len(f)), f)
-	}
-	return so, nil
+	return true
 }

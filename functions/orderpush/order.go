@@ -23,11 +23,14 @@ type Order struct {
 	Lines                 []OrderLine `json:"lines"`
 }
 
-// OrderLine is one line: product number (the SAP material), exact quantity, D365 unit name.
+// OrderLine is one line: product number (the SAP material), exact quantity, D365 unit name, and its place in
+// the D365 order (lineitemnumber, then sequencenumber; lines without them keep their place in the list).
 type OrderLine struct {
-	ProductNumber string      `json:"productNumber"`
-	Quantity      json.Number `json:"quantity"`
-	Unit          string      `json:"unit,omitempty"`
+	ProductNumber  string      `json:"productNumber"`
+	Quantity       json.Number `json:"quantity"`
+	Unit           string      `json:"unit,omitempty"`
+	LineItemNumber int         `json:"lineItemNumber,omitempty"`
+	SequenceNumber int         `json:"sequenceNumber,omitempty"`
 }
 
 // Request is the body of POST /api/orders: the id of an order to read from Dataverse, or the order inline.

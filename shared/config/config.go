@@ -38,8 +38,17 @@ type Config struct {
 	DeadLetterContainer   string `env:"DEADLETTER_CONTAINER, default=dead-letters"`
 	StateTable            string `env:"STATE_TABLE, default=integrationstate"`
 
-	OrderPushSyncTimeout Duration `env:"ORDER_PUSH_SYNC_TIMEOUT, default=25s"`
+	OrderPushSyncTimeout Duration `env:"ORDER_PUSH_SYNC_TIMEOUT, default=45s"`
 	OrderMappingFile     string   `env:"ORDER_MAPPING_FILE"`
+	ValueMapsFile        string   `env:"VALUE_MAPS_FILE"`
+	// The exactly-once ledger's times; see shared/ledger and Validate for how they must relate.
+	LedgerLease        Duration `env:"LEDGER_LEASE, default=2m"`
+	SAPCommitWindow    Duration `env:"SAP_COMMIT_WINDOW, default=11m"`
+	ClockSkewTolerance Duration `env:"CLOCK_SKEW_TOLERANCE, default=5s"`
+	QueueRetryBase     Duration `env:"QUEUE_RETRY_BASE, default=5s"`
+	QueueRetryMax      Duration `env:"QUEUE_RETRY_MAX, default=5m"`
+	SweepSchedule      string   `env:"ORDER_PUSH_SWEEP_SCHEDULE, default=0 */5 * * * *"`
+	SweepGrace         Duration `env:"ORDER_PUSH_SWEEP_GRACE, default=15m"`
 	// WebsiteHostname is set by the platform (App Service / Functions) to the app's public host name; it builds
 	// absolute status URLs and the OpenAPI host. Locally it is empty and URLs are relative.
 	WebsiteHostname string `env:"WEBSITE_HOSTNAME"`
@@ -201,10 +210,57 @@ func (c Config) Validate() error {
 	if c.WebsiteHostname != "" && (strings.ContainsAny(c.WebsiteHostname, "/?#@ ") || !strings.Contains(c.WebsiteHostname, ".") && !strings.HasPrefix(c.WebsiteHostname, "localhost")) {
 		v.add("WEBSITE_HOSTNAME", "%q is not a host name", c.WebsiteHostname)
 	}
+	c.validateLedger(v)
 	if c.StatusEventsQueue == c.OrderPushQueue {
 		v.add("ORDER_PUSH_QUEUE", "must differ from STATUS_EVENTS_QUEUE")
 	}
 	return v.err()
+}
+
+// CreateMargin is the time kept after an SAP create's timeout for recording its outcome before the lease ends.
+func (c Config) CreateMargin() time.Duration { return max(200*time.Millisecond, c.SAP.Timeout.D/5) }
+
+// validateLedger checks the exactly-once settings and the relations between them that keep a create inside its
+// owner's lease: a request's wait must leave a create (SAP_TIMEOUT) room to run, the lease must outlast a
+// request's wait with the margin and the skew tolerance at both ends, and no second create may follow an
+// unknown one before SAP's own work-process limit could have ended it.
+func (c Config) validateLedger(v *validator) {
+	v.duration("LEDGER_LEASE", c.LedgerLease, time.Second, time.Hour)
+	v.duration("SAP_COMMIT_WINDOW", c.SAPCommitWindow, time.Second, 24*time.Hour)
+	v.duration("CLOCK_SKEW_TOLERANCE", c.ClockSkewTolerance, 0, 5*time.Minute)
+	v.duration("QUEUE_RETRY_BASE", c.QueueRetryBase, 10*time.Millisecond, time.Hour)
+	v.duration("QUEUE_RETRY_MAX", c.QueueRetryMax, 10*time.Millisecond, 24*time.Hour)
+	v.duration("ORDER_PUSH_SWEEP_GRACE", c.SweepGrace, time.Second, 7*24*time.Hour)
+	if err := ValidateNCRONTAB(c.SweepSchedule); err != nil {
+		v.add("ORDER_PUSH_SWEEP_SCHEDULE", "%v", err)
+	}
+	if c.LedgerLease.err != nil || c.SAPCommitWindow.err != nil || c.ClockSkewTolerance.err != nil ||
+		c.SAP.Timeout.err != nil || c.OrderPushSyncTimeout.err != nil || c.QueueRetryBase.err != nil || c.QueueRetryMax.err != nil {
+		return // the relations below need every value
+	}
+	sapTimeout, wait, lease, skew := c.SAP.Timeout.D, c.OrderPushSyncTimeout.D, c.LedgerLease.D, c.ClockSkewTolerance.D
+	margin := c.CreateMargin()
+	if wait < sapTimeout {
+		v.add("ORDER_PUSH_SYNC_TIMEOUT", "%s is shorter than SAP_TIMEOUT (%s): no push could create its SAP order before answering, every one would be queued", wait, sapTimeout)
+	}
+	if need := wait + margin + 2*skew; lease < need {
+		v.add("LEDGER_LEASE", "%s must be at least ORDER_PUSH_SYNC_TIMEOUT (%s) + a margin of SAP_TIMEOUT/5 (%s) + 2 × CLOCK_SKEW_TOLERANCE (%s) = %s, so a create always ends inside its owner's lease", lease, wait, margin, skew, need)
+	}
+	if need := sapTimeout + margin + 2*skew; lease < need {
+		v.add("LEDGER_LEASE", "%s must be at least SAP_TIMEOUT (%s) + the margin (%s) + 2 × CLOCK_SKEW_TOLERANCE (%s) = %s", lease, sapTimeout, margin, skew, need)
+	}
+	if c.SAPCommitWindow.D < sapTimeout {
+		v.add("SAP_COMMIT_WINDOW", "%s is shorter than SAP_TIMEOUT (%s); it must cover SAP's own work-process limit (rdisp/max_wprun_time, 600 s by default) and its search lag", c.SAPCommitWindow.D, sapTimeout)
+	}
+	if skew*4 > lease {
+		v.add("CLOCK_SKEW_TOLERANCE", "%s is more than a quarter of LEDGER_LEASE (%s)", skew, lease)
+	}
+	if c.QueueRetryMax.D < c.QueueRetryBase.D {
+		v.add("QUEUE_RETRY_MAX", "%s is below QUEUE_RETRY_BASE (%s)", c.QueueRetryMax.D, c.QueueRetryBase.D)
+	}
+	if c.SweepGrace.err == nil && c.SweepGrace.D < c.QueueRetryMax.D+lease {
+		v.add("ORDER_PUSH_SWEEP_GRACE", "%s is below QUEUE_RETRY_MAX + LEDGER_LEASE (%s): the sweeper would re-queue pushes the queue is about to retry", c.SweepGrace.D, c.QueueRetryMax.D+lease)
+	}
 }
 
 // Level is the slog level of LOG_LEVEL.

@@ -226,3 +226,49 @@ func TestNCRONTAB(t *testing.T) {
 		}
 	}
 }
+
+// settingDefaults maps each setting to the default its struct tag gives ("" when it has none).
+func settingDefaults(t reflect.Type, out map[string]string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("env")
+		if tag == "" {
+			if f.Type.Kind() == reflect.Struct {
+				settingDefaults(f.Type, out)
+			}
+			continue
+		}
+		name, rest, _ := strings.Cut(tag, ",")
+		def := ""
+		if _, after, ok := strings.Cut(rest, "default="); ok {
+			def = after
+		}
+		out[strings.TrimSpace(name)] = def
+	}
+}
+
+// The README's default column says what the struct's tag says, so a changed default cannot leave the
+// documentation behind.
+func TestReadmeDefaultsFollowTheStruct(t *testing.T) {
+	defaults := map[string]string{}
+	settingDefaults(reflect.TypeOf(Config{}), defaults)
+	readme := string(repoFile(t, "README.md"))
+	rows := regexp.MustCompile("(?m)^\\| `([A-Za-z_]+)` \\| ([^|]*) \\|").FindAllStringSubmatch(readme, -1)
+	if len(rows) == 0 {
+		t.Fatal("no settings rows found in README.md")
+	}
+	for _, m := range rows {
+		name, cell := m[1], strings.TrimSpace(m[2])
+		def, ok := defaults[name]
+		if !ok {
+			continue // host-only settings, checked elsewhere
+		}
+		want := "—"
+		if def != "" {
+			want = "`" + def + "`"
+		}
+		if cell != want {
+			t.Errorf("README gives %s the default %s; the code's is %s", name, cell, want)
+		}
+	}
+}

@@ -34,6 +34,28 @@ func (s *Server) Insert(set string, rec map[string]any) (string, error) {
 	return r.id, nil
 }
 
+// Patch updates an existing row as PATCH with If-Match: * would (a user editing it in Dynamics), without
+// authentication, limits or faults.
+func (s *Server) Patch(set, id string, rec map[string]any) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encoding row: %w", err)
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	td, ok := s.store.tables[set]
+	if !ok {
+		return fmt.Errorf("updating %s: no such table", set)
+	}
+	x := s.store.begin()
+	resp := s.patch(x, td, keySpec{id: strings.ToLower(id)}, &apiRequest{header: http.Header{"If-Match": {"*"}}, body: b}, nil)
+	if resp.status >= 400 {
+		x.rollback()
+		return fmt.Errorf("updating %s(%s): status %d", set, id, resp.status)
+	}
+	return nil
+}
+
 // Get returns a row in its Web API shape (all columns, lookups as _x_value, @odata.etag).
 func (s *Server) Get(set, id string) (map[string]any, bool) {
 	s.store.mu.Lock()

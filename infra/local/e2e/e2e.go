@@ -320,3 +320,19 @@ func (b *Buffer) String() string {
 
 // Contains reports whether the log holds s.
 func (b *Buffer) Contains(s string) bool { return strings.Contains(b.String(), s) }
+
+// QueueLength is the approximate number of messages on a queue (0 when the queue does not exist).
+func (a *App) QueueLength(t testing.TB, queue string) int {
+	t.Helper()
+	props, err := a.queue(t, queue).GetProperties(context.Background(), nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "QueueNotFound") {
+			return 0
+		}
+		t.Fatalf("reading the properties of %s: %v", queue, err)
+	}
+	if props.ApproximateMessagesCount == nil {
+		return 0
+	}
+	return int(*props.ApproximateMessagesCount)
+}

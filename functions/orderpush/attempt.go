@@ -1,0 +1,244 @@
+package orderpush
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/audit"
+	"github.com/d365sap/d365sap/shared/classify"
+	"github.com/d365sap/d365sap/shared/ledger"
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/store"
+)
+
+// step is how an owned attempt ended, for the HTTP and queue paths to answer.
+type step struct {
+	kind stepKind
+	res  Result
+	err  error
+	// delay: for stepAgain, when the queue should try again.
+	delay time.Duration
+}
+
+type stepKind int
+
+const (
+	stepDone  stepKind = iota // SAP has the order (res)
+	stepEnded                 // rejected or failed for good (err)
+	stepAgain                 // recorded as queued: try again after delay
+	stepLost                  // another attempt owns the order now
+)
+
+// run is one owned attempt: settle an earlier create whose outcome is unknown, map, create, record. ctx bounds
+// the whole attempt (the request's wait on the HTTP path); the create itself is bounded by the lease.
+func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, via string) step {
+	id := att.Key()
+	start := time.Now()
+	rec := audit.Entry{Kind: Kind, Key: id, InvocationID: invocationID(ctx), Trigger: via, Attempt: att.Entry().Attempts, At: s.now()}
+	defer func() { rec.DurationMS = time.Since(start).Milliseconds() }()
+
+	res, err := att.Resolve(ctx, s.find)
+	switch {
+	case err != nil:
+		return s.again(ctx, att, order, classify.SAP(err, "looking up order "+id+" in SAP"), &rec)
+	case res.Result != "":
+		rec.Outcome = "found"
+		return s.created(ctx, att, order, nil, res.Result, &rec)
+	case !res.HoldUntil.IsZero():
+		rec.Outcome = "held"
+		return s.again(ctx, att, order, &problem.Error{Kind: problem.Unavailable, RetryAfter: time.Until(res.HoldUntil),
+			Detail: "an earlier create of this order may still commit in SAP; no second create before " + res.HoldUntil.Format(time.RFC3339)}, &rec)
+	}
+	payload, err := s.Mapping.Map(ctx, order, att.Entry().Ref, s.Units)
+	if err != nil {
+		if isUnavailable(err) {
+			return s.again(ctx, att, order, err, &rec)
+		}
+		return s.fail(ctx, att, order, err, &rec)
+	}
+	att.SetData(decodeData(att.Entry().Data).with(payload.PurchaseOrderByCustomer, payload.SoldToParty).encode())
+	var answer sap.SalesOrder
+	t0 := time.Now()
+	number, err := att.Apply(ctx, ledger.Effect{Timeout: s.CreateTimeout, Proof: classify.SAPWrite,
+		Call: func(cctx context.Context, _ ledger.Entry) (string, error) {
+			so, err := s.SAP.CreateSalesOrder(cctx, payload)
+			answer = so
+			return so.SalesOrder, err
+		}})
+	rec.RemoteMS = time.Since(t0).Milliseconds()
+	var ae *ledger.ApplyError
+	switch {
+	case err == nil:
+		rec.Outcome = "created"
+		return s.created(ctx, att, order, &created{payload: payload, answer: answer}, number, &rec)
+	case errors.Is(err, ledger.ErrNoTime):
+		return s.again(ctx, att, order, &problem.Error{Kind: problem.Timeout, Detail: "too little time was left to start the SAP create; queued"}, &rec)
+	case errors.Is(err, ledger.ErrLost):
+		return step{kind: stepLost}
+	case !errors.As(err, &ae):
+		// The intent could not be recorded: nothing was sent. The lease ends by itself; the queue retries.
+		return step{kind: stepAgain, err: err, delay: s.Ledger.Lease + s.Ledger.Skew}
+	}
+	p := classify.SAP(ae.Err, "creating order "+id+" in SAP")
+	if ae.Proof == ledger.NotApplied {
+		if problem.KindOf(p) == problem.Rejected {
+			return s.rejected(ctx, att, order, p, &rec)
+		}
+		return s.again(ctx, att, order, p, &rec)
+	}
+	// Unknown outcome: an answer lost after SAP committed is often visible at once, so look right away.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.CreateTimeout)
+	defer cancel()
+	if n, ferr := s.find(lctx, att.Entry()); ferr == nil && n != "" {
+		rec.Outcome = "created"
+		return s.created(ctx, att, order, &created{payload: payload}, n, &rec)
+	}
+	rec.Outcome = "unknown"
+	return s.again(ctx, att, order, p, &rec)
+}
+
+// created is what a create of this attempt sent and got, for the archive.
+type created struct {
+	payload sap.SalesOrderCreate
+	answer  sap.SalesOrder
+}
+
+// created records an order SAP has: the link row, the write-back to Dynamics, the archive, then the entry and
+// the audit row in one transaction. Only the last is needed for exactly once; the rest is retried if it fails.
+func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order, c *created, number string, rec *audit.Entry) step {
+	id := att.Key()
+	number = sap.NormalizeDocumentNumber(number)
+	res := Result{SalesOrderID: id, SAPSalesOrder: number, Created: true, State: StateCreated}
+	followed := false
+	if err := s.Ledger.PutLink(ctx, number, id); err != nil {
+		s.Log.WarnContext(ctx, "linking the SAP order failed; the write-back retries it", "salesorderid", id, "err", err)
+	} else if err := s.writeBackCreated(ctx, id, number); err != nil {
+		s.Log.WarnContext(ctx, "write-back to Dynamics failed; queued", "salesorderid", id, "err", err)
+	} else {
+		followed, res.State = true, StateWrittenBack
+	}
+	rec.RemoteID = number
+	s.archiveAttempt(ctx, att, order, c, rec, nil)
+	if err := att.Created(ctx, number, followed, s.auditRows(ctx, rec)...); err != nil {
+		// SAP has the order and this call knows its number; a later attempt finds it by its reference.
+		s.Log.WarnContext(ctx, "recording the created order failed", "salesorderid", id, "sapSalesOrder", number, "err", err)
+	}
+	if !followed {
+		res.WriteBackPending = true
+		if err := s.enqueue(ctx, id, ActionWriteBack, 0, s.Backoff.Delay(0, 0)); err != nil {
+			s.Log.ErrorContext(ctx, "write-back not queued; the sweeper will retry it", "salesorderid", id, "err", err)
+		}
+	}
+	return step{kind: stepDone, res: res}
+}
+
+// rejected records SAP's refusal, tells Dynamics, and ends the push until it is pushed again.
+func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+	id := att.Key()
+	msgs := problemMessages(p)
+	first := ""
+	if len(msgs) > 0 {
+		first = msgs[0].Code + " " + msgs[0].Message
+	}
+	reported := s.writeBackEnd(ctx, id, "Rejected by SAP: "+first, first) == nil
+	b, _ := json.Marshal(msgs)
+	rec.Outcome, rec.Error, rec.Messages = "rejected", p.Error(), string(b)
+	s.archiveAttempt(ctx, att, order, nil, rec, p)
+	detail := p.Error()
+	var pe *problem.Error
+	if errors.As(p, &pe) {
+		detail = pe.Detail
+	}
+	if err := att.Rejected(ctx, detail, string(b), reported, s.auditRows(ctx, rec)...); err != nil {
+		s.Log.WarnContext(ctx, "recording the rejection failed", "salesorderid", id, "err", err)
+	}
+	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateRejected}}
+}
+
+// fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent.
+func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+	id := att.Key()
+	reported := s.writeBackEnd(ctx, id, "Not sent to SAP: "+detailOf(p), "") == nil
+	rec.Outcome, rec.Error = "failed", p.Error()
+	if err := att.Fail(ctx, p, reported, s.auditRows(ctx, rec)...); err != nil {
+		s.Log.WarnContext(ctx, "recording the failure failed", "salesorderid", id, "err", err)
+	}
+	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateFailed}}
+}
+
+// again gives the order back to the queue after a backoff (or when an unresolved create's hold ends, if sooner
+// the hold's lookups are what settle it). Unavailability never ends an order.
+func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+	id := att.Key()
+	delay := s.Backoff.Delay(att.Entry().Retries, problem.RetryAfterOf(p))
+	if hold := att.Entry().HoldUntil; !hold.IsZero() && delay > time.Until(hold) && time.Until(hold) > 0 {
+		delay = time.Until(hold)
+	}
+	if rec.Outcome == "" {
+		rec.Outcome = "retry"
+	}
+	rec.Error = p.Error()
+	if err := att.Retry(ctx, p, s.now().Add(delay), s.auditRows(ctx, rec)...); err != nil {
+		if errors.Is(err, ledger.ErrLost) {
+			return step{kind: stepLost}
+		}
+		s.Log.WarnContext(ctx, "recording the retry failed", "salesorderid", id, "err", err)
+	}
+	return step{kind: stepAgain, err: p, delay: delay, res: Result{SalesOrderID: id, State: StateAccepted}}
+}
+
+func (s *Service) auditRows(ctx context.Context, rec *audit.Entry) []store.Row[json.RawMessage] {
+	row, err := s.Audit.Row(*rec)
+	if err != nil {
+		s.Log.WarnContext(ctx, "building the audit row failed", "salesorderid", rec.Key, "err", err)
+		return nil
+	}
+	return []store.Row[json.RawMessage]{row}
+}
+
+// archiveAttempt keeps the attempt's whole story (the order, what was sent, SAP's answer or error) as one
+// compressed blob, named on the audit row. Losing it loses no order, so a failure is logged, not returned.
+func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order *Order, c *created, rec *audit.Entry, cause error) {
+	doc := map[string]any{"order": order, "outcome": rec.Outcome, "reference": att.Entry().Ref}
+	var se *sap.Error
+	if errors.As(cause, &se) {
+		doc["sapError"] = se // whole: the entry and the audit row keep only what fits a Table row
+	}
+	if c != nil {
+		doc["sapPayload"], doc["sapAnswer"] = c.payload, c.answer
+	}
+	if rec.Messages != "" {
+		doc["sapMessages"] = json.RawMessage(rec.Messages)
+	}
+	if rec.Error != "" {
+		doc["error"] = rec.Error
+	}
+	name, err := s.Archive.Put(ctx, Kind, att.Key(), rec.Outcome, rec.At, rec.InvocationID, doc)
+	if err != nil {
+		s.Log.WarnContext(ctx, "archiving the attempt failed", "salesorderid", att.Key(), "err", err)
+		return
+	}
+	rec.Archive = name
+}
+
+func detailOf(err error) string {
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Detail != "" {
+		return pe.Detail
+	}
+	return err.Error()
+}
+
+// problemMessages are the SAP messages a problem carries (classify puts them under "sapMessages").
+func problemMessages(err error) []classify.Message {
+	var pe *problem.Error
+	if errors.As(err, &pe) {
+		if m, ok := pe.Extra["sapMessages"].([]classify.Message); ok {
+			return m
+		}
+	}
+	return nil
+}
