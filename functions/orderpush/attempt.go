@@ -173,7 +173,9 @@ func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p
 // the hold's lookups are what settle it). Unavailability never ends an order.
 func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
 	id := att.Key()
-	delay := s.Backoff.Delay(att.Entry().Retries, problem.RetryAfterOf(p))
+	// The backoff (at least what SAP or Dataverse asked for) paces the retries; during a hold each retry is a
+	// lookup that may settle the unknown create early, and the last one comes when the hold ends.
+	delay := s.Backoff.Delay(att.Entry().Retries, classify.RemoteRetryAfter(p))
 	if hold := att.Entry().HoldUntil; !hold.IsZero() && delay > time.Until(hold) && time.Until(hold) > 0 {
 		delay = time.Until(hold)
 	}

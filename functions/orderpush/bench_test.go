@@ -2,6 +2,7 @@ package orderpush_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,34 +13,50 @@ import (
 
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
+	"github.com/d365sap/d365sap/infra/local/storetest"
 	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/store"
+	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
 // benchPushes is how many distinct orders one round of a sub-benchmark pushes; b.N rounds are run.
 var benchPushes = map[int]int{1: 150, 16: 400, 64: 400}
 
 // BenchmarkOrderPush measures pushes per second and latency through the host stand-in (real handler, Azurite,
-// zero-latency simulators) at three concurrencies, against a ceiling measured in the same run at the same
-// concurrency: the external work a push needs done directly against the simulators (the Dataverse read of the
-// order, the SAP lookup and create, the Dataverse write-back), without the host, the handler or storage.
-// ratio = pushes/s ÷ ceiling/s is the share of the simulators' rate that the whole function achieves.
+// zero-latency simulators) at three concurrencies, and the storage round trips each push makes (the handler
+// reaches Azurite through a counting proxy; the host polls queues directly, uncounted). Its ceiling is measured
+// in the same run at the same concurrency: the external work a push needs done directly — the Dataverse read of
+// the order, the SAP create, the Dataverse write-back — plus the same five storage operations done bare against
+// Azurite (the claim insert, the safety-net message, the link row, the entry update with its audit row in one
+// transaction, the archive blob). ratio = pushes/s ÷ ceiling/s is the push's own overhead.
 func BenchmarkOrderPush(b *testing.B) {
-	mapping, err := orderpush.LoadMapping("")
+	values, err := valuemap.Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mapping, err := orderpush.LoadMapping("", values)
+	if err != nil {
+		b.Fatal(err)
+	}
+	acc := storetest.Account(b)
+	bare, err := newBareStorage(b, acc)
 	if err != nil {
 		b.Fatal(err)
 	}
 	round := 0
 	for _, conc := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
-			// Fresh simulators for each concurrency: a sales-order read in the SAP simulator costs more the more orders
-			// it holds, so each run and its ceiling start from the same empty state. The ceiling runs against twins.
-			w := newLoadWorld(b, nil)
+			// Fresh simulators for each concurrency, so each run and its ceiling start from the same empty state.
+			proxy := startCountingProxy(b, storetest.ConnectionString(b))
+			w := newLoadWorldThrough(b, proxy)
 			twin := newLoadSims(b)
 			sc, dc := directClients(b, twin)
 			n := benchPushes[conc]
+			w.warmUp(b)
 			var pushRate, ceilRate float64
 			var lat []time.Duration
+			var trips, pushes int64
 			for i := 0; i < b.N; i++ {
 				round++
 				b.StopTimer()
@@ -47,8 +64,9 @@ func BenchmarkOrderPush(b *testing.B) {
 				ids := w.seedOrders(b, tag, n)
 				ceilIDs := twin.seedOrders(b, tag, n)
 				ceil := runParallel(b, conc, n, func(ctx context.Context, i int) error {
-					return directPush(ctx, sc, dc, mapping, ceilIDs[i])
+					return directPush(ctx, sc, dc, mapping, bare, ceilIDs[i])
 				})
+				before := proxy.count()
 				b.StartTimer()
 				res := runParallel(b, conc, n, func(ctx context.Context, i int) error {
 					a, err := (&caller{w: w, tally: newTally()}).do(ctx, http.MethodPost, w.app.URL("/api/orders"), []byte(`{"salesorderid":"`+ids[i]+`"}`))
@@ -61,6 +79,8 @@ func BenchmarkOrderPush(b *testing.B) {
 					return nil
 				})
 				b.StopTimer()
+				trips += proxy.count() - before
+				pushes += int64(n)
 				pushRate += res.rate
 				ceilRate += ceil.rate
 				lat = append(lat, res.latencies...)
@@ -73,8 +93,27 @@ func BenchmarkOrderPush(b *testing.B) {
 			b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
 			b.ReportMetric(ceilRate, "ceiling/s")
 			b.ReportMetric(pushRate/ceilRate, "ratio")
+			b.ReportMetric(float64(trips)/float64(pushes), "storage-rt/push")
+			b.Logf("storage requests by kind: %v", proxy.kinds())
 		})
 	}
+}
+
+// newLoadWorldThrough is a load world whose handler reaches storage through proxy.
+func newLoadWorldThrough(b *testing.B, proxy *countingProxy) *loadWorld {
+	b.Helper()
+	return newLoadWorldWith(b, nil, nil, map[string]string{"AzureWebJobsStorage": proxy.conn})
+}
+
+// warmUp pushes a few orders so the one-time work (provisioning tables and queues, CSRF tokens, connections,
+// the units of the materials) is out of the way before anything is counted.
+func (w *loadWorld) warmUp(b *testing.B) {
+	b.Helper()
+	ids := w.seedOrders(b, "WARM", len(w.products))
+	runParallel(b, 8, len(ids), func(ctx context.Context, i int) error {
+		_, err := (&caller{w: w, tally: newTally()}).do(ctx, http.MethodPost, w.app.URL("/api/orders"), []byte(`{"salesorderid":"`+ids[i]+`"}`))
+		return err
+	})
 }
 
 // directClients are the SAP and Dataverse clients as main builds them from the example settings.
@@ -110,9 +149,7 @@ func runParallel(b *testing.B, conc, n int, op func(ctx context.Context, i int) 
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n || ctx.Err() != nil {
@@ -125,7 +162,7 @@ func runParallel(b *testing.B, conc, n int, op func(ctx context.Context, i int) 
 				}
 				lat[i] = time.Since(t0)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -135,58 +172,49 @@ func runParallel(b *testing.B, conc, n int, op func(ctx context.Context, i int) 
 	return parallelResult{rate: float64(n) / elapsed.Seconds(), latencies: lat}
 }
 
-// directPush does the simulators' part of a push and nothing else: the same Dataverse read as the function
-// (order, lines with product numbers and units, the customer's account number), the mapping, the SAP lookup and
-// create, and the write-back of the SAP number.
-func directPush(ctx context.Context, sc *sap.Client, dc *dataverse.Client, m *orderpush.Mapping, id string) error {
-	rec, err := dc.Retrieve(ctx, "salesorders", dataverse.ID(id), &dataverse.RetrieveOptions{
-		Select: []string{"ordernumber", "name", "requestdeliveryby", "paymenttermscode"},
-		Expand: []string{
-			"order_details($select=quantity,lineitemnumber;$expand=productid($select=productnumber),uomid($select=name))",
-			"customerid_account($select=accountnumber)",
-		},
-	})
+// bareStorage does a push's storage operations with no logic around them.
+type bareStorage struct {
+	acc       *store.Account
+	table     *store.Table[json.RawMessage]
+	queue     string
+	container string
+}
+
+func newBareStorage(b *testing.B, acc *store.Account) (*bareStorage, error) {
+	s := &bareStorage{acc: acc, queue: storetest.Name(b, "bare-"), container: storetest.Name(b, "bare-")}
+	var err error
+	if s.table, err = store.NewTable[json.RawMessage](acc, storetest.Name(b, "bare")); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := s.table.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	if err := acc.EnsureQueue(ctx, s.queue); err != nil {
+		return nil, err
+	}
+	return s, acc.EnsureContainer(ctx, s.container)
+}
+
+func (s *bareStorage) push(ctx context.Context, id, number string, entry, audit []byte) error {
+	etag, err := s.table.Insert(ctx, store.Row[json.RawMessage]{PartitionKey: id, RowKey: "ledger-salesorder", Value: entry})
 	if err != nil {
-		return fmt.Errorf("reading order %s: %w", id, err)
+		return err
 	}
-	o := &orderpush.Order{SalesOrderID: id, OrderNumber: rec.String("ordernumber"),
-		CustomerAccountNumber: rec.Record("customerid_account").String("accountnumber"),
-		PaymentTerms:          string(rec.Number("paymenttermscode")), RequestedDeliveryDate: rec.String("requestdeliveryby")}
-	if t, err := time.Parse(time.RFC3339, o.RequestedDeliveryDate); err == nil {
-		o.RequestedDeliveryDate = t.UTC().Format(time.DateOnly)
+	if _, err := s.acc.Enqueue(ctx, s.queue, []byte(`{"salesorderid":"`+id+`","action":"push"}`), nil); err != nil {
+		return err
 	}
-	for _, l := range rec.Records("order_details") {
-		o.Lines = append(o.Lines, orderpush.OrderLine{ProductNumber: l.Record("productid").String("productnumber"),
-			Quantity: l.Number("quantity"), Unit: l.Record("uomid").String("name")})
+	if _, err := s.table.Upsert(ctx, store.Row[json.RawMessage]{PartitionKey: "link-salesorder-" + number, RowKey: "link", Value: json.RawMessage(`{"key":"` + id + `"}`)}); err != nil {
+		return err
 	}
-	payload, err := m.Map(o, o.OrderNumber)
-	if err != nil {
-		return fmt.Errorf("mapping order %s: %w", id, err)
+	if _, err := s.table.TransactETags(ctx, id, []store.Op[json.RawMessage]{
+		{Kind: store.OpUpdate, Row: store.Row[json.RawMessage]{PartitionKey: id, RowKey: "ledger-salesorder", ETag: etag, Value: entry}},
+		{Kind: store.OpUpsert, Row: store.Row[json.RawMessage]{PartitionKey: id, RowKey: "audit-" + number, Value: audit}},
+	}); err != nil {
+		return err
 	}
-	found, err := sc.FindSalesOrders(ctx, payload.PurchaseOrderByCustomer, payload.SoldToParty)
-	if err != nil {
-		return fmt.Errorf("looking up order %s: %w", id, err)
-	}
-	if len(found) > 0 {
-		return fmt.Errorf("order %s is in SAP before its create", id)
-	}
-	so, err := sc.CreateSalesOrder(ctx, payload)
-	if err != nil {
-		return fmt.Errorf("creating order %s: %w", id, err)
-	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	wb := m.WriteBack
-	up := dataverse.Record{}
-	for col, v := range map[string]string{wb.SAPNumberColumn: so.SalesOrder, wb.StatusDescriptionColumn: "Created in SAP as sales order " + so.SalesOrder,
-		wb.SubmitDateColumn: now, wb.LastBackOfficeSubmitColumn: now} {
-		if col != "" {
-			up[col] = v
-		}
-	}
-	if _, err := dc.Update(ctx, "salesorders", dataverse.ID(id), up, nil); err != nil {
-		return fmt.Errorf("writing back order %s: %w", id, err)
-	}
-	return nil
+	_, err = s.acc.PutBlob(ctx, s.container, "salesorder/"+id+"/created.json.gz", entry, nil)
+	return err
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -12,6 +12,7 @@ import (
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
+	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/shared/store"
@@ -223,4 +224,49 @@ func hostJSONWith(maxDequeue int) (string, error) {
 	h["extensions"].(map[string]any)["queues"].(map[string]any)["maxDequeueCount"] = maxDequeue
 	out, err := json.Marshal(h)
 	return string(out), err
+}
+
+// SAP rejects an order with a 200 KB message: the push records it cut to fit (the entry, the audit row, the 422)
+// and the archive holds it whole.
+func TestALongSAPMessageIsCutOnTheRecordAndArchivedWhole(t *testing.T) {
+	w := newWorld(t)
+	long := strings.Repeat("Credit limit exceeded by open item 4711; ", 200_000/41)
+	w.sap.SetFaults(sapsim.Faults{RejectCreateNext: 1, RejectCode: "V1/888", RejectMessage: long})
+	id := w.order(t, sapsim.CustomerID(15), line{sapsim.ProductID(11), "1"})
+	a := w.push(t, `{"salesorderid":"`+id+`"}`, nil)
+	if a.Status != http.StatusUnprocessableEntity || len(a.SAPMessages) == 0 || a.SAPMessages[0].Code != "V1/888" {
+		t.Fatalf("push: %d %.300s", a.Status, a.Raw)
+	}
+	if n := len([]rune(a.SAPMessages[0].Message)); n > 1000 || n < 500 {
+		t.Fatalf("the answer carries %d characters of SAP's message, want it cut to at most 1000", n)
+	}
+	acc, err := store.NewAccountFromConnectionString(w.app.Storage, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, _ := store.NewTable[json.RawMessage](acc, w.table)
+	var archived string
+	for e, err := range (&audit.Trail{Table: tbl}).List(t.Context(), id) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Outcome == "rejected" {
+			archived = e.Archive
+		}
+	}
+	if archived == "" {
+		t.Fatal("no audit row of the rejection names an archive")
+	}
+	var doc struct {
+		SAPError struct {
+			Code    string
+			Message string
+		} `json:"sapError"`
+	}
+	if err := (&audit.Archive{Blobs: acc, Container: w.archive}).Get(t.Context(), archived, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.SAPError.Code != "V1/888" || doc.SAPError.Message != long {
+		t.Fatalf("the archive holds code %q and %d bytes of the message, want all %d", doc.SAPError.Code, len(doc.SAPError.Message), len(long))
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +20,7 @@ import (
 	"github.com/d365sap/d365sap/infra/local/e2e"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
-	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/infra/local/storetest"
 )
 
 // This file holds what the soak and the benchmark share: a world sized for load (Dataverse limits lifted, many
@@ -40,6 +42,32 @@ type loadWorld struct {
 	*loadSims
 	app    *e2e.App
 	client *http.Client
+	table  string // STATE_TABLE
+	queue  string // ORDER_PUSH_QUEUE
+}
+
+// loadMappingFile is the shipped mapping reading the customer's PO from poColumn, with reference replacing the
+// reference section when given.
+func loadMappingFile(tb testing.TB, reference map[string]any) string {
+	tb.Helper()
+	b, err := os.ReadFile("mapping.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		tb.Fatal(err)
+	}
+	m["read"] = map[string]string{"purchaseOrderColumn": poColumn}
+	if reference != nil {
+		m["reference"] = reference
+	}
+	out, _ := json.Marshal(m)
+	p := filepath.Join(tb.TempDir(), "mapping.json")
+	if err := os.WriteFile(p, out, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
 
 // loadCustomers and loadProducts size the SAP simulator's master data for load runs.
@@ -54,7 +82,8 @@ func newLoadSims(tb testing.TB) *loadSims {
 	// Dataverse's service protection limits would dominate a load run of one user: lift them (a zero field turns
 	// that limit off) and keep Retry-After short for the injected 429s.
 	dv, err := dvsim.Start(dvsim.Options{Clients: map[string]string{dvClient: dvSecret},
-		Limits: dvsim.Limits{Window: time.Minute, RetryAfterUnit: 100 * time.Millisecond}})
+		Limits:       dvsim.Limits{Window: time.Minute, RetryAfterUnit: 100 * time.Millisecond},
+		ExtraColumns: map[string][]dvsim.Column{"salesorder": {{Name: poColumn, Type: dvsim.String, MaxLength: 100}}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -86,7 +115,15 @@ func newLoadSims(tb testing.TB) *loadSims {
 	return w
 }
 
-func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
+// newLoadWorld starts the app for load with the given settings over defaults (a mapping reading the PO column,
+// storage names of its own). reference, when not nil, replaces the mapping's reference section.
+func newLoadWorld(tb testing.TB, settings map[string]string, reference map[string]any) *loadWorld {
+	tb.Helper()
+	return newLoadWorldWith(tb, settings, reference, nil)
+}
+
+// newLoadWorldWith is newLoadWorld with settings only the handler process sees.
+func newLoadWorldWith(tb testing.TB, settings map[string]string, reference map[string]any, workerSettings map[string]string) *loadWorld {
 	tb.Helper()
 	w := &loadWorld{loadSims: newLoadSims(tb)}
 	all := map[string]string{
@@ -96,11 +133,16 @@ func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
 		"DATAVERSE_TENANT_ID":     "00000000-0000-0000-0000-000000000001",
 		"ORDER_PUSH_SYNC_TIMEOUT": "15s",
 		"LOG_LEVEL":               "error", // a load run logs a warning per injected fault otherwise
+		"ORDER_MAPPING_FILE":      loadMappingFile(tb, reference),
+		"STATE_TABLE":             storetest.Name(tb, "state"), "ORDER_PUSH_QUEUE": storetest.Name(tb, "push-"),
+		"STATUS_EVENTS_QUEUE": storetest.Name(tb, "events-"), "ARCHIVE_CONTAINER": storetest.Name(tb, "archive-"),
+		"DEADLETTER_CONTAINER": storetest.Name(tb, "dead-"),
 	}
 	for k, v := range settings {
 		all[k] = v
 	}
-	w.app = e2e.Start(tb, &e2e.Options{Settings: all})
+	w.table, w.queue = all["STATE_TABLE"], all["ORDER_PUSH_QUEUE"]
+	w.app = e2e.Start(tb, &e2e.Options{Settings: all, WorkerSettings: workerSettings})
 	w.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	tb.Cleanup(w.client.CloseIdleConnections)
 	return w
@@ -111,32 +153,70 @@ func newLoadWorld(tb testing.TB, settings map[string]string) *loadWorld {
 // never share a reference.
 func (w *loadSims) seedOrders(tb testing.TB, tag string, n int) []string {
 	tb.Helper()
+	ids, _ := w.seedOrdersWithPOs(tb, tag, n, 0)
+	return ids
+}
+
+// seededOrder is what a soak needs to know of a seeded order.
+type seededOrder struct {
+	customer string // SAP sold-to party
+	po       string
+}
+
+// seedOrdersWithPOs is seedOrders where every order has a customer PO number, and a share of them reuse the PO
+// and the customer of an earlier order (blanket POs, split orders).
+func (w *loadSims) seedOrdersWithPOs(tb testing.TB, tag string, n int, reuse float64) ([]string, []seededOrder) {
+	tb.Helper()
 	customers := make([]string, 0, len(w.accounts))
 	for i := range loadCustomers {
 		if acc, ok := w.accounts[sapsim.CustomerID(i)]; ok {
 			customers = append(customers, acc)
 		}
 	}
+	numbers := make([]string, 0, len(customers))
+	for i := range loadCustomers {
+		if _, ok := w.accounts[sapsim.CustomerID(i)]; ok {
+			numbers = append(numbers, sapsim.CustomerID(i))
+		}
+	}
 	rng := rand.New(rand.NewPCG(uint64(n), 7))
 	ids := make([]string, n)
+	seeded := make([]seededOrder, n)
 	for i := range n {
+		cust := i % len(customers)
+		seeded[i] = seededOrder{customer: numbers[cust], po: fmt.Sprintf("%s-PO-%06d", tag, i)}
+		if i > 0 && rng.Float64() < reuse {
+			j := rng.IntN(i)
+			cust, seeded[i] = indexOf(numbers, seeded[j].customer), seeded[j]
+		}
 		var details []any
+		// Two decimals at most: a line in EA of a material kept in KG is 2.5 kg each, and SAP holds three.
 		for l := range 1 + rng.IntN(3) {
 			details = append(details, map[string]any{
 				"productid@odata.bind": "/products(" + w.products[rng.IntN(len(w.products))] + ")", "uomid@odata.bind": "/uoms(" + w.uom + ")",
-				"quantity": json.Number(fmt.Sprintf("%d.%03d", 1+rng.IntN(20), rng.IntN(1000))), "lineitemnumber": json.Number(strconv.Itoa(l + 1))})
+				"quantity": json.Number(fmt.Sprintf("%d.%02d", 1+rng.IntN(20), rng.IntN(100))), "lineitemnumber": json.Number(strconv.Itoa(l + 1))})
 		}
 		id, err := w.dv.Insert("salesorders", map[string]any{
 			"name": fmt.Sprintf("Load order %d", i), "ordernumber": fmt.Sprintf("%s-%06d", tag, i),
-			"customerid_account@odata.bind": "/accounts(" + customers[i%len(customers)] + ")",
+			"customerid_account@odata.bind": "/accounts(" + customers[cust] + ")",
 			"requestdeliveryby":             "2026-12-15", "paymenttermscode": json.Number("1"), "order_details": details,
+			poColumn:                        seeded[i].po,
 		})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		ids[i] = id
 	}
-	return ids
+	return ids, seeded
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
 }
 
 // tally counts what callers saw, safely from many goroutines.
@@ -314,8 +394,6 @@ func (c *caller) poll(ctx context.Context, a pushAnswer) (final pushAnswer, agai
 		switch {
 		case a.status == http.StatusOK && (a.state == "created" || a.state == "written-back"):
 			return a, false, nil
-		case a.status == http.StatusOK && a.state == "failed":
-			return pushAnswer{}, true, nil
 		case a.status == http.StatusOK:
 			return a, false, fmt.Errorf("polling %s: final state %q: %s", loc, a.state, a.body)
 		case a.status == http.StatusAccepted || a.status == 429 || a.status >= 500:
@@ -323,20 +401,4 @@ func (c *caller) poll(ctx context.Context, a pushAnswer) (final pushAnswer, agai
 			return a, false, fmt.Errorf("polling %s: %d %s", loc, a.status, a.body)
 		}
 	}
-}
-
-// sapOrdersByReference lists every sales order in the SAP simulator and counts them per PurchaseOrderByCustomer.
-func sapOrdersByReference(ctx context.Context, sapURL string) (map[string][]string, error) {
-	c, err := sap.New(sap.Options{BaseURL: sapURL, Username: simtest.Username, Password: simtest.Password, ReadRetries: 4})
-	if err != nil {
-		return nil, fmt.Errorf("building the SAP client: %w", err)
-	}
-	out := map[string][]string{}
-	for so, err := range c.SalesOrders(ctx, sap.Query{Select: []string{"SalesOrder", "PurchaseOrderByCustomer"}}).All() {
-		if err != nil {
-			return nil, fmt.Errorf("listing SAP sales orders: %w", err)
-		}
-		out[so.PurchaseOrderByCustomer] = append(out[so.PurchaseOrderByCustomer], so.SalesOrder)
-	}
-	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/d365sap/d365sap/shared/classify"
 	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/problem"
 )
@@ -77,7 +78,7 @@ func (s *Service) resume(ctx context.Context, m QueueMessage) error {
 			return nil
 		}
 		if err := s.reportEnd(ctx, snap); err != nil {
-			return later(err, s.Backoff.Delay(m.Retry, problem.RetryAfterOf(err)))
+			return later(err, s.Backoff.Delay(m.Retry, classify.RemoteRetryAfter(err)))
 		}
 		_, err := s.Ledger.Update(ctx, snap, func(e *ledger.Entry) { e.Reported = true })
 		if err != nil && !isLost(err) {
@@ -86,7 +87,7 @@ func (s *Service) resume(ctx context.Context, m QueueMessage) error {
 		return nil
 	case e.State == ledger.Created:
 		if err := s.finishFollowUp(ctx, id); err != nil {
-			return later(err, s.Backoff.Delay(m.Retry, problem.RetryAfterOf(err)))
+			return later(err, s.Backoff.Delay(m.Retry, classify.RemoteRetryAfter(err)))
 		}
 		return nil
 	case e.State == ledger.InProgress && s.now().Before(e.LeaseUntil.Add(s.Ledger.Skew)):

@@ -137,3 +137,17 @@ func Storage(err error, doing string) error {
 	}
 	return &problem.Error{Kind: problem.Unavailable, Detail: doing + ": storage is not reachable", RetryAfter: 10 * time.Second, Err: err}
 }
+
+// RemoteRetryAfter is the Retry-After SAP or Dataverse itself sent with err (0 when neither did): a floor for
+// the queue's backoff. The defaults a problem carries for its callers are not one.
+func RemoteRetryAfter(err error) time.Duration {
+	var se *sap.Error
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	var de *dataverse.Error
+	if errors.As(err, &de) {
+		return de.RetryAfter
+	}
+	return 0
+}

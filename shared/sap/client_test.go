@@ -225,3 +225,19 @@ func TestConcurrentWritersShareOneCSRFFetch(t *testing.T) {
 		t.Fatalf("%d orders", n)
 	}
 }
+
+// A business error with a very long message (200 KB) keeps its code and its whole text: cutting the body would
+// turn SAP's refusal into an unreadable answer that callers retry for ever.
+func TestALongBusinessErrorKeepsItsCode(t *testing.T) {
+	long := strings.Repeat("Open item 4711 overdue; ", 200_000/24)
+	e := newEnv(t, sapsim.Options{Faults: sapsim.Faults{RejectCreateNext: 1, RejectCode: "V1/888", RejectMessage: long}}, nil)
+	_, err := e.c.CreateSalesOrder(context.Background(), order("PO-LONG", sapsim.CustomerID(0)))
+	var se *Error
+	if !errors.As(err, &se) || se.Code != "V1/888" || !se.BusinessError() || se.Message != long {
+		t.Fatalf("got code %q, business %v, message of %d bytes (want %d): %v", se.Code, se != nil && se.BusinessError(), len(se.Message), len(long), err)
+	}
+	// The fault refused one create only, and stored nothing.
+	if _, err := e.c.CreateSalesOrder(context.Background(), order("PO-LONG", sapsim.CustomerID(0))); err != nil {
+		t.Fatalf("the create after the refused one: %v", err)
+	}
+}

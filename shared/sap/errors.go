@@ -120,8 +120,10 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// maxErrorBody bounds how much of an error body is read.
-const maxErrorBody = 64 << 10
+// maxErrorBody bounds how much of an error body is read. SAP's messages can be long (a credit check listing the
+// open items, an application log): cutting the JSON would lose its code and turn a business rejection into an
+// unreadable answer, so the bound is generous; callers cut what they keep.
+const maxErrorBody = 1 << 20
 
 // parseError builds an *Error from a response whose body has been read (at most maxErrorBody bytes).
 func parseError(resp *http.Response, body []byte) *Error {

@@ -45,6 +45,8 @@ type Options struct {
 	Settings map[string]string
 	// HostJSON, when set, replaces the repository's host.json in the laid-out app (e.g. shorter queue timings).
 	HostJSON string
+	// WorkerSettings override Settings for the handler process only (see funchost.Options.WorkerSettings).
+	WorkerSettings map[string]string
 }
 
 // App is a running function app.
@@ -167,7 +169,7 @@ func Start(t testing.TB, opts *Options) *App {
 	dist := Layout(t, opts.HostJSON)
 	settings := Settings(t, storage, opts.Settings)
 	buf := &Buffer{}
-	h, err := funchost.New(funchost.Options{Dist: dist, Settings: settings, Addr: "127.0.0.1:0",
+	h, err := funchost.New(funchost.Options{Dist: dist, Settings: settings, Addr: "127.0.0.1:0", WorkerSettings: opts.WorkerSettings,
 		Logger: slog.New(slog.NewJSONHandler(buf, nil)), WorkerOutput: buf})
 	if err != nil {
 		t.Fatalf("loading the app: %v", err)

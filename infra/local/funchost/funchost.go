@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -28,6 +29,9 @@ type Options struct {
 	WorkerOutput io.Writer
 	// ReadyTimeout bounds the wait for the handler to answer GET /; default 30 s as in the host.
 	ReadyTimeout time.Duration
+	// WorkerSettings override Settings for the handler process only (the host keeps Settings): a benchmark gives
+	// the handler a storage connection through a counting proxy while the host polls queues directly.
+	WorkerSettings map[string]string
 }
 
 // Host is a running stand-in. Create it with New, then Start; Close stops everything it started.
@@ -165,7 +169,12 @@ func (h *Host) Start(ctx context.Context) error {
 	if rt := h.settings[SettingWorkerRT]; !strings.EqualFold(rt, "custom") {
 		h.log.Warn("FUNCTIONS_WORKER_RUNTIME should be Custom for a custom handler", "value", rt)
 	}
-	h.worker = newWorker(h.cfg, h.settings, h.log, h.opts.WorkerOutput, h.opts.ReadyTimeout)
+	workerSettings := h.settings
+	if len(h.opts.WorkerSettings) > 0 {
+		workerSettings = maps.Clone(h.settings)
+		maps.Copy(workerSettings, h.opts.WorkerSettings)
+	}
+	h.worker = newWorker(h.cfg, workerSettings, h.log, h.opts.WorkerOutput, h.opts.ReadyTimeout)
 	if err := h.worker.start(ctx); err != nil {
 		return fmt.Errorf("starting the handler: %w", err)
 	}

@@ -318,3 +318,16 @@ func TestHTTPFailuresAndStatuses(t *testing.T) {
 		})
 	}
 }
+
+// Worker settings reach the handler only; the host keeps its own value of the same setting.
+func TestWorkerSettingsOverrideForTheHandlerOnly(t *testing.T) {
+	dist := makeDist(t, "http", hostJSON(false), testHandler(t))
+	h := startHostWith(t, dist, map[string]string{"TEST_SETTING": "host value"}, map[string]string{"TEST_SETTING": "handler value"})
+	e, status := getEnv(t, h)
+	if status != 200 || e.Setting != "handler value" {
+		t.Fatalf("the handler saw %q (status %d), want the worker override", e.Setting, status)
+	}
+	if h.settings["TEST_SETTING"] != "host value" {
+		t.Fatalf("the host's own setting changed to %q", h.settings["TEST_SETTING"])
+	}
+}

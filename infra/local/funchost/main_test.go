@@ -123,6 +123,12 @@ type testHost struct {
 
 func startHost(t *testing.T, dist string, settings map[string]string) *testHost {
 	t.Helper()
+	return startHostWith(t, dist, settings, nil)
+}
+
+// startHostWith is startHost with settings only the handler process sees.
+func startHostWith(t *testing.T, dist string, settings, workerSettings map[string]string) *testHost {
+	t.Helper()
 	buf := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(buf, nil))
 	if settings == nil {
@@ -130,7 +136,7 @@ func startHost(t *testing.T, dist string, settings map[string]string) *testHost 
 	}
 	settings[SettingWorkerRT] = "Custom"
 	h, err := New(Options{Dist: dist, Settings: settings, Addr: "127.0.0.1:0", Logger: log, WorkerOutput: buf,
-		ReadyTimeout: 20 * time.Second})
+		ReadyTimeout: 20 * time.Second, WorkerSettings: workerSettings})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -94,6 +94,13 @@ type Faults struct {
 	// would; the create itself still answers with the number at once.
 	SearchLag Duration `json:"searchLag,omitempty"`
 
+	// RejectCreateNext refuses the next N creates (nothing is stored) with a 400 business error whose message is
+	// RejectMessage (SAP's messages can be very long: a credit check listing every open item, a long text) and
+	// whose code is RejectCode (default "V1/999").
+	RejectCreateNext int    `json:"rejectCreateNext,omitempty"`
+	RejectMessage    string `json:"rejectMessage,omitempty"`
+	RejectCode       string `json:"rejectCode,omitempty"`
+
 	// Down answers every OData request with 503 (SAP in maintenance).
 	Down bool `json:"down,omitempty"`
 	// Services limits the faults to these services (e.g. "API_SALES_ORDER_SRV"); empty means all.

@@ -53,6 +53,10 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, src *source) {
 		h.fail(w, http.StatusBadRequest, fe.code, fe.msg, fe.prop)
 		return
 	}
+	if code, msg, ok := h.s.rejectFault(); ok {
+		h.fail(w, http.StatusBadRequest, code, msg, "")
+		return
+	}
 	t := txFrom(r.Context())
 	if t != nil { // inside a $batch changeset: no create faults, the changeset may still be undone
 		so, err := h.s.createSalesOrder(in, t)
@@ -127,4 +131,23 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, src *source, pr
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// rejectFault consumes one RejectCreateNext and gives the business error to answer.
+func (s *Server) rejectFault() (code, msg string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults.RejectCreateNext <= 0 {
+		return "", "", false
+	}
+	s.faults.RejectCreateNext--
+	s.stats.FaultsInjected++
+	code, msg = s.faults.RejectCode, s.faults.RejectMessage
+	if code == "" {
+		code = "V1/999"
+	}
+	if msg == "" {
+		msg = "The sales document was refused (injected)"
+	}
+	return code, msg, true
 }
