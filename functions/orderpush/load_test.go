@@ -200,7 +200,7 @@ func (w *loadSims) seedOrdersWithPOs(tb testing.TB, tag string, n int, reuse flo
 			"name": fmt.Sprintf("Load order %d", i), "ordernumber": fmt.Sprintf("%s-%06d", tag, i),
 			"customerid_account@odata.bind": "/accounts(" + customers[cust] + ")",
 			"requestdeliveryby":             "2026-12-15", "paymenttermscode": json.Number("1"), "order_details": details,
-			poColumn:                        seeded[i].po,
+			poColumn: seeded[i].po,
 		})
 		if err != nil {
 			tb.Fatal(err)
