@@ -435,11 +435,18 @@ func (s *Server) render(td *tableData, r *row, q queryOpts) map[string]any {
 	for _, e := range q.expand {
 		if coll, ok := td.def.Collections[e.nav]; ok {
 			child := s.store.tables[coll.Set]
-			items := []map[string]any{}
-			for _, cr := range sortedRows(child, e.opts.orderBy) { // $orderby inside $expand, as Dataverse honours it
+			// The related rows first, then their order ($orderby inside $expand, as Dataverse honours it): sorting the
+			// whole child table on every read made a large simulator slower than the code it measures.
+			var related []*row
+			for _, cr := range child.rows {
 				if cr.values[coll.ForeignKey] == r.id {
-					items = append(items, s.render(child, cr, e.opts))
+					related = append(related, cr)
 				}
+			}
+			sortRows(related, e.opts.orderBy)
+			items := []map[string]any{}
+			for _, cr := range related {
+				items = append(items, s.render(child, cr, e.opts))
 			}
 			out[e.nav] = items
 			continue

@@ -561,6 +561,12 @@ func sortedRows(td *tableData, order []orderKey) []*row {
 	for _, r := range td.rows {
 		rows = append(rows, r)
 	}
+	sortRows(rows, order)
+	return rows
+}
+
+// sortRows orders rows by the $orderby keys, then by primary key.
+func sortRows(rows []*row, order []orderKey) {
 	sort.Slice(rows, func(i, j int) bool {
 		for _, o := range order {
 			c, _ := compareValues(rows[i].values[o.col], rows[j].values[o.col])
@@ -570,7 +576,6 @@ func sortedRows(td *tableData, order []orderKey) []*row {
 		}
 		return rows[i].id < rows[j].id
 	})
-	return rows
 }
 
 func (s *Server) pageSize(req *apiRequest) int {
