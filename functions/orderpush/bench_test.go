@@ -14,6 +14,7 @@ import (
 	"github.com/d365sap/d365sap/infra/local/sapsim/simtest"
 	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
 // benchPushes is how many distinct orders one round of a sub-benchmark pushes; b.N rounds are run.
@@ -25,7 +26,11 @@ var benchPushes = map[int]int{1: 150, 16: 400, 64: 400}
 // order, the SAP lookup and create, the Dataverse write-back), without the host, the handler or storage.
 // ratio = pushes/s ÷ ceiling/s is the share of the simulators' rate that the whole function achieves.
 func BenchmarkOrderPush(b *testing.B) {
-	mapping, err := orderpush.LoadMapping("")
+	vm, err := valuemap.Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mapping, err := orderpush.LoadMapping("", vm)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -159,7 +164,11 @@ func directPush(ctx context.Context, sc *sap.Client, dc *dataverse.Client, m *or
 		o.Lines = append(o.Lines, orderpush.OrderLine{ProductNumber: l.Record("productid").String("productnumber"),
 			Quantity: l.Number("quantity"), Unit: l.Record("uomid").String("name")})
 	}
-	payload, err := m.Map(o, o.OrderNumber)
+	ref, err := m.Reference.For(o)
+	if err != nil {
+		return fmt.Errorf("referencing order %s: %w", id, err)
+	}
+	payload, err := m.Map(ctx, o, ref, nil)
 	if err != nil {
 		return fmt.Errorf("mapping order %s: %w", id, err)
 	}
