@@ -3,6 +3,7 @@ package orderpush_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -17,8 +18,9 @@ func dvOrder(mutate func(o map[string]any)) dataverse.Record {
 		"salesorderid": orderID, "ordernumber": "ORD-01001", "requestdeliveryby": "2026-12-15", "paymenttermscode": json.Number("2"),
 		"customerid_account": map[string]any{"accountnumber": soldTo},
 		"order_details": []any{
-			map[string]any{"quantity": json.Number("2.50000"), "lineitemnumber": json.Number("1"), "productid": map[string]any{"productnumber": "TG11"}, "uomid": map[string]any{"name": "Kilogram"}},
-			map[string]any{"quantity": json.Number("1"), "lineitemnumber": json.Number("2"), "productid": map[string]any{"productnumber": "TG12"}, "uomid": map[string]any{"name": "Each"}},
+			map[string]any{"quantity": json.Number("2.50000"), "lineitemnumber": json.Number("2"), "productid": map[string]any{"productnumber": "TG11"}, "uomid": map[string]any{"name": "Kilogram"}},
+			map[string]any{"quantity": json.Number("1"), "lineitemnumber": json.Number("1"), "sequencenumber": json.Number("1"), "productid": map[string]any{"productnumber": "TG12"}, "uomid": map[string]any{"name": "Each"}},
+			map[string]any{"quantity": json.Number("0.5"), "lineitemnumber": json.Number("1"), "sequencenumber": json.Number("2"), "productid": map[string]any{"productnumber": "TG13"}, "uomid": map[string]any{"name": "Primary Unit"}},
 		},
 	}
 	if mutate != nil {
@@ -28,29 +30,49 @@ func dvOrder(mutate func(o map[string]any)) dataverse.Record {
 }
 
 func TestPushReadsTheOrderFromDataverse(t *testing.T) {
-	h := newHarness(t)
-	h.dv.RetrieveFn = func(_ context.Context, set string, _ dataverse.Key, o *dataverse.RetrieveOptions) (dataverse.Record, error) {
-		if set != "salesorders" || o == nil || len(o.Expand) == 0 {
-			t.Errorf("read %s with %+v", set, o)
-		}
-		return dvOrder(nil), nil
+	tests := []struct {
+		name     string
+		poColumn string
+		wantPO   string
+	}{
+		// Without a PO column the D365 order number stands in for the customer's PO.
+		{"no purchase order column", "", "ORD-01001"},
+		{"a purchase order column", "new_customerpo", "PO-77"},
 	}
-	h.sap.FindSalesOrdersFn = found()
-	h.sap.CreateSalesOrderFn = createdAs("4711")
-	res, err := h.svc.Push(context.Background(), orderpush.Request{SalesOrderID: orderID}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Created || res.SAPSalesOrder != "4711" {
-		t.Errorf("result %+v", res)
-	}
-	so := h.sap.created[0]
-	if so.PurchaseOrderByCustomer != "ORD-01001" || so.SoldToParty != soldTo || so.CustomerPaymentTerms != "0002" ||
-		so.RequestedDeliveryDate.Format("2006-01-02") != "2026-12-15" || so.TransactionCurrency != "EUR" {
-		t.Errorf("header %+v", so)
-	}
-	if len(so.Items) != 2 || so.Items[0].RequestedQuantity.String() != "2.50000" || so.Items[0].RequestedQuantityUnit != "KG" || so.Items[1].Material != "TG12" {
-		t.Errorf("items %+v", so.Items)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.svc.Mapping.Read.PurchaseOrderColumn = tt.poColumn
+			h.dv.RetrieveFn = func(_ context.Context, set string, key dataverse.Key, o *dataverse.RetrieveOptions) (dataverse.Record, error) {
+				if set != "salesorders" || !reflect.DeepEqual(key, dataverse.ID(orderID)) {
+					t.Errorf("read %s %v", set, key)
+				}
+				return dvOrder(func(o map[string]any) { o["new_customerpo"] = "PO-77" }), nil
+			}
+			res, err := h.svc.Push(h.ctx(t), orderpush.Request{SalesOrderID: orderID}, false)
+			if err != nil || !res.Created || res.SAPSalesOrder != "4711" {
+				t.Fatalf("push %+v %v", res, err)
+			}
+			opts := h.dv.reads[0]
+			if got := slices.Contains(opts.Select, "new_customerpo"); got != (tt.poColumn != "") {
+				t.Errorf("select %v", opts.Select)
+			}
+			if !contains(opts.Expand, "$orderby=lineitemnumber asc,sequencenumber asc") || !contains(opts.Expand, "lineitemnumber,sequencenumber") {
+				t.Errorf("the lines are not read in D365 order: %v", opts.Expand)
+			}
+			so := h.sap.creates()[0]
+			if so.PurchaseOrderByCustomer != tt.wantPO || so.SoldToParty != soldTo || so.CustomerPaymentTerms != "0002" ||
+				so.RequestedDeliveryDate.Format("2006-01-02") != "2026-12-15" || so.TransactionCurrency != "EUR" {
+				t.Errorf("header %+v", so)
+			}
+			var items []string
+			for _, it := range so.Items {
+				items = append(items, it.SalesOrderItem+" "+it.Material+" "+it.RequestedQuantity.String()+" "+it.RequestedQuantityUnit)
+			}
+			if want := []string{"10 TG12 1 EA", "20 TG13 0.5 EA", "30 TG11 2.50000 KG"}; !slices.Equal(items, want) {
+				t.Errorf("items %q, want %q", items, want)
+			}
+		})
 	}
 }
 
@@ -73,14 +95,14 @@ func TestPushNamesTheDataverseColumnsToFix(t *testing.T) {
 			h.dv.RetrieveFn = func(context.Context, string, dataverse.Key, *dataverse.RetrieveOptions) (dataverse.Record, error) {
 				return dvOrder(tt.mutate), nil
 			}
-			_, err := h.svc.Push(context.Background(), orderpush.Request{SalesOrderID: orderID}, false)
+			_, err := h.svc.Push(h.ctx(t), orderpush.Request{SalesOrderID: orderID}, false)
 			if problem.KindOf(err) != problem.Invalid {
 				t.Fatalf("err = %v", err)
 			}
 			if got := fieldNames(fieldsOf(t, err)); !slices.Equal(got, tt.fields) {
 				t.Errorf("fields %q, want %q", got, tt.fields)
 			}
-			if h.hasRecord() || len(h.sap.Calls()) != 0 {
+			if h.hasEntry(t, orderID) || len(h.sap.Calls()) != 0 {
 				t.Errorf("an invalid order left a record or reached SAP")
 			}
 		})
@@ -104,11 +126,11 @@ func TestPushDataverseReadFailures(t *testing.T) {
 			h.dv.RetrieveFn = func(context.Context, string, dataverse.Key, *dataverse.RetrieveOptions) (dataverse.Record, error) {
 				return nil, tt.err
 			}
-			_, err := h.svc.Push(context.Background(), orderpush.Request{SalesOrderID: orderID}, false)
+			_, err := h.svc.Push(h.ctx(t), orderpush.Request{SalesOrderID: orderID}, false)
 			if problem.KindOf(err) != tt.kind {
 				t.Fatalf("err = %v, want %s", err, tt.kind)
 			}
-			if h.hasRecord() || len(h.sap.Calls()) != 0 {
+			if h.hasEntry(t, orderID) || len(h.sap.Calls()) != 0 {
 				t.Errorf("a failed read left a record or reached SAP")
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/d365sap/d365sap/functions/orderpush"
+	"github.com/d365sap/d365sap/shared/classify"
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/trigger"
 )
@@ -103,7 +104,9 @@ func TestHandlerAnswers(t *testing.T) {
 		{"created", orderpush.Result{SalesOrderID: orderID, SAPSalesOrder: "4711", State: orderpush.StateWrittenBack, Created: true}, 201, true, ""},
 		{"replayed", orderpush.Result{SalesOrderID: orderID, SAPSalesOrder: "4711", State: orderpush.StateWrittenBack}, 200, false, ""},
 		{"replayed, write-back pending", orderpush.Result{SalesOrderID: orderID, SAPSalesOrder: "4711", State: orderpush.StateCreated, WriteBackPending: true}, 200, false, ""},
-		{"accepted", orderpush.Result{SalesOrderID: orderID, State: orderpush.StateAccepted, Accepted: true}, 202, true, "5"},
+		{"accepted", orderpush.Result{SalesOrderID: orderID, State: orderpush.StateAccepted, Accepted: true, RetryAfter: 5 * time.Second}, 202, true, "5"},
+		{"accepted, Retry-After in whole seconds", orderpush.Result{SalesOrderID: orderID, State: orderpush.StateAccepted, Accepted: true, RetryAfter: 1500 * time.Millisecond}, 202, true, "2"},
+		{"accepted, never Retry-After 0", orderpush.Result{SalesOrderID: orderID, State: orderpush.StateAccepted, Accepted: true}, 202, true, "1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +163,7 @@ func TestHandlerProblems(t *testing.T) {
 		{"invalid order", problem.InvalidFields("the order cannot be mapped", []problem.FieldError{{Field: "lines/0/unit", Reason: `"Dozen" has no SAP unit`}}), 400, false, "", "invalid"},
 		{"not found", problem.New(problem.NotFound, "sales order not found"), 404, false, "", "not-found"},
 		{"conflict", &problem.Error{Kind: problem.Conflict, Detail: "being pushed", RetryAfter: 5 * time.Second}, 409, true, "5", "conflict"},
-		{"rejected", &problem.Error{Kind: problem.Rejected, Detail: "SAP rejected", Extra: map[string]any{"sapMessages": []orderpush.SAPMessage{{Code: "V1/320", Message: "not defined"}}}}, 422, false, "", "rejected"},
+		{"rejected", &problem.Error{Kind: problem.Rejected, Detail: "SAP rejected", Extra: map[string]any{"sapMessages": []classify.Message{{Code: "V1/320", Message: "not defined"}}}}, 422, false, "", "rejected"},
 		{"unavailable", &problem.Error{Kind: problem.Unavailable, Detail: "SAP answered 503", RetryAfter: 7 * time.Second}, 503, true, "7", "unavailable"},
 		{"timeout", &problem.Error{Kind: problem.Timeout, Detail: "waiting"}, 504, true, "", "timeout"},
 		{"unclassified", errors.New("password=hunter2"), 500, false, "", "internal"},
