@@ -49,7 +49,7 @@ func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, vi
 		return s.created(ctx, att, order, nil, res.Result, &rec)
 	case !res.HoldUntil.IsZero():
 		rec.Outcome = "held"
-		return s.again(ctx, att, order, &problem.Error{Kind: problem.Unavailable, RetryAfter: time.Until(res.HoldUntil),
+		return s.again(ctx, att, order, &problem.Error{Kind: problem.Unavailable, RetryAfter: res.HoldUntil.Sub(s.now()),
 			Detail: "an earlier create of this order may still commit in SAP; no second create before " + res.HoldUntil.Format(time.RFC3339)}, &rec)
 	}
 	payload, err := s.Mapping.Map(ctx, order, att.Entry().Ref, s.Units)
@@ -174,8 +174,11 @@ func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p
 func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
 	id := att.Key()
 	delay := s.Backoff.Delay(att.Entry().Retries, problem.RetryAfterOf(p))
-	if hold := att.Entry().HoldUntil; !hold.IsZero() && delay > time.Until(hold) && time.Until(hold) > 0 {
-		delay = time.Until(hold)
+	// The hold is the ledger's instant: measure it by the same clock (s.Now), never the wall clock.
+	if hold := att.Entry().HoldUntil; !hold.IsZero() {
+		if left := hold.Sub(s.now()); left > 0 && delay > left {
+			delay = left
+		}
 	}
 	if rec.Outcome == "" {
 		rec.Outcome = "retry"
