@@ -36,9 +36,8 @@ const (
 // the whole attempt (the request's wait on the HTTP path); the create itself is bounded by the lease.
 func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, via string) step {
 	id := att.Key()
-	start := time.Now()
-	rec := audit.Entry{Kind: Kind, Key: id, InvocationID: invocationID(ctx), Trigger: via, Attempt: att.Entry().Attempts, At: s.now()}
-	defer func() { rec.DurationMS = time.Since(start).Milliseconds() }()
+	rec := attemptRecord{Entry: audit.Entry{Kind: Kind, Key: id, InvocationID: invocationID(ctx), Trigger: via, Attempt: att.Entry().Attempts, At: s.now()},
+		start: time.Now()}
 
 	res, err := att.Resolve(ctx, s.find)
 	switch {
@@ -100,6 +99,12 @@ func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, vi
 	return s.again(ctx, att, order, p, &rec)
 }
 
+// attemptRecord is the audit entry of one attempt, with when it started (wall clock: a duration, not an instant).
+type attemptRecord struct {
+	audit.Entry
+	start time.Time
+}
+
 // created is what a create of this attempt sent and got, for the archive.
 type created struct {
 	payload sap.SalesOrderCreate
@@ -108,7 +113,7 @@ type created struct {
 
 // created records an order SAP has: the link row, the write-back to Dynamics, the archive, then the entry and
 // the audit row in one transaction. Only the last is needed for exactly once; the rest is retried if it fails.
-func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order, c *created, number string, rec *audit.Entry) step {
+func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order, c *created, number string, rec *attemptRecord) step {
 	id := att.Key()
 	number = sap.NormalizeDocumentNumber(number)
 	res := Result{SalesOrderID: id, SAPSalesOrder: number, Created: true, State: StateCreated}
@@ -136,7 +141,7 @@ func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order
 }
 
 // rejected records SAP's refusal, tells Dynamics, and ends the push until it is pushed again.
-func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
 	msgs := problemMessages(p)
 	first := ""
@@ -159,7 +164,7 @@ func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Orde
 }
 
 // fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent.
-func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
 	reported := s.writeBackEnd(ctx, id, "Not sent to SAP: "+detailOf(p), "") == nil
 	rec.Outcome, rec.Error = "failed", p.Error()
@@ -171,7 +176,7 @@ func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p
 
 // again gives the order back to the queue after a backoff (or when an unresolved create's hold ends, if sooner
 // the hold's lookups are what settle it). Unavailability never ends an order.
-func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
 	delay := s.Backoff.Delay(att.Entry().Retries, problem.RetryAfterOf(p))
 	// The hold is the ledger's instant: measure it by the same clock (s.Now), never the wall clock.
@@ -193,8 +198,10 @@ func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, 
 	return step{kind: stepAgain, err: p, delay: delay, res: Result{SalesOrderID: id, State: StateAccepted}}
 }
 
-func (s *Service) auditRows(ctx context.Context, rec *audit.Entry) []store.Row[json.RawMessage] {
-	row, err := s.Audit.Row(*rec)
+func (s *Service) auditRows(ctx context.Context, rec *attemptRecord) []store.Row[json.RawMessage] {
+	// The row is written with the attempt's outcome, so its duration is taken now, not when run returns.
+	rec.DurationMS = time.Since(rec.start).Milliseconds()
+	row, err := s.Audit.Row(rec.Entry)
 	if err != nil {
 		s.Log.WarnContext(ctx, "building the audit row failed", "salesorderid", rec.Key, "err", err)
 		return nil
@@ -204,7 +211,7 @@ func (s *Service) auditRows(ctx context.Context, rec *audit.Entry) []store.Row[j
 
 // archiveAttempt keeps the attempt's whole story (the order, what was sent, SAP's answer or error) as one
 // compressed blob, named on the audit row. Losing it loses no order, so a failure is logged, not returned.
-func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order *Order, c *created, rec *audit.Entry, cause error) {
+func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order *Order, c *created, rec *attemptRecord, cause error) {
 	doc := map[string]any{"order": order, "outcome": rec.Outcome, "reference": att.Entry().Ref}
 	var se *sap.Error
 	if errors.As(cause, &se) {
