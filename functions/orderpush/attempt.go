@@ -166,7 +166,7 @@ func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Orde
 // fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent.
 func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
-	reported := s.writeBackEnd(ctx, id, "Not sent to SAP: "+detailOf(p), "") == nil
+	reported := s.writeBackEnd(ctx, id, notSentText(p.Error(), problem.KindOf(p).String()), "") == nil
 	rec.Outcome, rec.Error = "failed", p.Error()
 	if err := att.Fail(ctx, p, reported, s.auditRows(ctx, rec)...); err != nil {
 		s.Log.WarnContext(ctx, "recording the failure failed", "salesorderid", id, "err", err)
@@ -232,14 +232,6 @@ func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order
 		return
 	}
 	rec.Archive = name
-}
-
-func detailOf(err error) string {
-	var pe *problem.Error
-	if errors.As(err, &pe) && pe.Detail != "" {
-		return pe.Detail
-	}
-	return err.Error()
 }
 
 // problemMessages are the SAP messages a problem carries (classify puts them under "sapMessages").
