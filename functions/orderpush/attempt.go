@@ -148,7 +148,8 @@ func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Orde
 	if len(msgs) > 0 {
 		first = msgs[0].Code + " " + msgs[0].Message
 	}
-	reported := s.writeBackEnd(ctx, id, "Rejected by SAP: "+first, first) == nil
+	told := s.writeBackEnd(ctx, id, "Rejected by SAP: "+first, first)
+	reported := told == nil
 	b, _ := json.Marshal(msgs)
 	rec.Outcome, rec.Error, rec.Messages = "rejected", p.Error(), string(b)
 	s.archiveAttempt(ctx, att, order, nil, rec, p)
@@ -159,6 +160,8 @@ func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Orde
 	}
 	if err := att.Rejected(ctx, detail, string(b), reported, s.auditRows(ctx, rec)...); err != nil {
 		s.Log.WarnContext(ctx, "recording the rejection failed", "salesorderid", id, "err", err)
+	} else if !reported {
+		s.reportLater(ctx, id, told)
 	}
 	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateRejected}}
 }
@@ -166,12 +169,23 @@ func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Orde
 // fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent.
 func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
-	reported := s.writeBackEnd(ctx, id, notSentText(p.Error(), problem.KindOf(p).String()), "") == nil
+	told := s.writeBackEnd(ctx, id, notSentText(p.Error(), problem.KindOf(p).String()), "")
+	reported := told == nil
 	rec.Outcome, rec.Error = "failed", p.Error()
 	if err := att.Fail(ctx, p, reported, s.auditRows(ctx, rec)...); err != nil {
 		s.Log.WarnContext(ctx, "recording the failure failed", "salesorderid", id, "err", err)
+	} else if !reported {
+		s.reportLater(ctx, id, told)
 	}
 	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateFailed}}
+}
+
+// reportLater queues telling Dynamics how the push ended, after the write-back failed with cause, as created
+// queues an owed write-back: the sweeper is the net for a lost message, not the way an end gets reported.
+func (s *Service) reportLater(ctx context.Context, id string, cause error) {
+	if err := s.enqueue(ctx, id, ActionReport, 0, s.Backoff.Delay(0, problem.RetryAfterOf(cause))); err != nil {
+		s.Log.ErrorContext(ctx, "report not queued; the sweeper will retry it", "salesorderid", id, "err", err)
+	}
 }
 
 // again gives the order back to the queue after a backoff (or when an unresolved create's hold ends, if sooner
