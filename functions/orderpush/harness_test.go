@@ -229,3 +229,19 @@ func (h *harness) post(t *testing.T, o *orderpush.Order, prefer string) (int, ht
 	}
 	return w.Code, w.Header(), m
 }
+
+// status asks the status function about id, over the harness's ledger.
+func (h *harness) status(t *testing.T, id string) (int, map[string]any) {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/orders/{salesorderid}", func(w http.ResponseWriter, r *http.Request) {
+		orderpush.ServeStatus(w, r, h.svc.Ledger, "")
+	})
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequestWithContext(h.ctx(t), http.MethodGet, "/api/orders/"+id, nil))
+	var m map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+		t.Fatalf("status body %q: %v", w.Body.String(), err)
+	}
+	return w.Code, m
+}
