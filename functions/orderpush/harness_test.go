@@ -139,8 +139,11 @@ func (h *harness) seed(t *testing.T, o *orderpush.Order, e ledger.Entry) {
 		b, _ := json.Marshal(o)
 		e.Payload = string(b)
 	}
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = h.clock.Now()
+	}
 	if e.CreatedAt.IsZero() {
-		e.CreatedAt, e.UpdatedAt = h.clock.Now(), h.clock.Now()
+		e.CreatedAt = e.UpdatedAt
 	}
 	raw, _ := json.Marshal(e)
 	id := orderID
