@@ -2,6 +2,7 @@ package orderpush_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,36 @@ func TestMappingProblemsAre400AndRecordNothing(t *testing.T) {
 				t.Errorf("a push the mapping refuses left traces: SAP %v, queue %v, Dynamics %v, units %v", h.sap.Calls(), h.queue.messages(), h.dv.written(), h.units.calls)
 			}
 		})
+	}
+}
+
+// The create carries each line in its material's base unit, converted by SAP's own factors, in D365 line order.
+func TestAPushSendsLinesInD365OrderInTheirBaseUnits(t *testing.T) {
+	h := newHarness(t)
+	h.units.ToBaseFn = func(_ context.Context, product, unit, qty string) (uom.Result, error) {
+		if product == "TG20" && unit == "BOX" && qty == "1.5" {
+			return uom.Result{Quantity: "18", Unit: "EA", Converted: true}, nil
+		}
+		return uom.Result{Quantity: qty, Unit: unit}, nil
+	}
+	o := inlineOrder()
+	o.Lines = []orderpush.OrderLine{
+		{ProductNumber: "TG20", Quantity: "1.5", Unit: "Box", LineItemNumber: 2},
+		{ProductNumber: "TG12", Quantity: "0.1", Unit: "Kilogram", LineItemNumber: 1, SequenceNumber: 2},
+		{ProductNumber: "TG11", Quantity: "2", Unit: "Each", LineItemNumber: 1, SequenceNumber: 1},
+	}
+	if _, err := h.push(t, o); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range h.sap.creates()[0].Items {
+		got = append(got, it.SalesOrderItem+" "+it.Material+" "+it.RequestedQuantity.String()+" "+it.RequestedQuantityUnit)
+	}
+	if want := []string{"10 TG11 2 EA", "20 TG12 0.1 KG", "30 TG20 18 EA"}; !slices.Equal(got, want) {
+		t.Errorf("items %q, want %q", got, want)
+	}
+	// What the queue would resume from is the order as pushed, not as converted.
+	if e := h.entry(t, orderID); !strings.Contains(e.Payload, `"unit":"Box"`) || !strings.Contains(e.Payload, `"quantity":1.5,`) {
+		t.Errorf("stored payload %s", e.Payload)
 	}
 }
