@@ -36,8 +36,8 @@ type fakeSAP struct {
 	calls []string
 	sent  []sap.SalesOrderCreate // every create that reached the fake
 	book  []sap.SalesOrder       // the orders SAP holds
-	// Lagging hides every order from the lookups, as SAP's search lag hides a fresh one.
-	Lagging bool
+	// lagging hides every order from the lookups, as SAP's search lag hides a fresh one.
+	lagging bool
 }
 
 var _ orderpush.SAP = (*fakeSAP)(nil)
@@ -107,7 +107,7 @@ func (f *fakeSAP) SalesOrderTexts(ctx context.Context, salesOrder string) ([]sap
 func (f *fakeSAP) search(match func(sap.SalesOrder) bool) []sap.SalesOrder {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.Lagging {
+	if f.lagging {
 		return nil
 	}
 	var out []sap.SalesOrder
@@ -119,10 +119,11 @@ func (f *fakeSAP) search(match func(sap.SalesOrder) bool) []sap.SalesOrder {
 	return out
 }
 
+// lag turns SAP's search lag on or off.
 func (f *fakeSAP) lag(on bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.Lagging = on
+	f.lagging = on
 }
 
 // creates are the creates that reached SAP; orders the orders SAP holds.
@@ -152,7 +153,7 @@ func (f *fakeSAP) commitThen(err error) func(context.Context, sap.SalesOrderCrea
 	}
 }
 
-// fails is a create (or lookup) that SAP answers with err and does not commit.
+// fails is a create that SAP answers with err and does not commit.
 func fails(err error) func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) {
 	return func(context.Context, sap.SalesOrderCreate) (sap.SalesOrder, error) { return sap.SalesOrder{}, err }
 }
@@ -312,13 +313,6 @@ func (f *fakeArchive) doc(name string) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(f.blobs[name], &m)
 	return m
-}
-
-// raw is the archived document's JSON, or "" when there is none.
-func (f *fakeArchive) raw(name string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return string(f.blobs[name])
 }
 
 // clock is the test's settable clock, shared by the service and its ledger.
