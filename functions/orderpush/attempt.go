@@ -8,6 +8,7 @@ import (
 
 	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/classify"
+	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/sap"
@@ -183,7 +184,7 @@ func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p
 // reportLater queues telling Dynamics how the push ended, after the write-back failed with cause, as created
 // queues an owed write-back: the sweeper is the net for a lost message, not the way an end gets reported.
 func (s *Service) reportLater(ctx context.Context, id string, cause error) {
-	if err := s.enqueue(ctx, id, ActionReport, 0, s.Backoff.Delay(0, problem.RetryAfterOf(cause))); err != nil {
+	if err := s.enqueue(ctx, id, ActionReport, 0, s.Backoff.Delay(0, asked(cause))); err != nil {
 		s.Log.ErrorContext(ctx, "report not queued; the sweeper will retry it", "salesorderid", id, "err", err)
 	}
 }
@@ -192,7 +193,7 @@ func (s *Service) reportLater(ctx context.Context, id string, cause error) {
 // the hold's lookups are what settle it). Unavailability never ends an order.
 func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
-	delay := s.Backoff.Delay(att.Entry().Retries, problem.RetryAfterOf(p))
+	delay := s.Backoff.Delay(att.Entry().Retries, asked(p))
 	// The hold is the ledger's instant: measure it by the same clock (s.Now), never the wall clock.
 	if hold := att.Entry().HoldUntil; !hold.IsZero() {
 		if left := hold.Sub(s.now()); left > 0 && delay > left {
@@ -210,6 +211,25 @@ func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, 
 		s.Log.WarnContext(ctx, "recording the retry failed", "salesorderid", id, "err", err)
 	}
 	return step{kind: stepAgain, err: p, delay: delay, res: Result{SalesOrderID: id, State: StateAccepted}}
+}
+
+// asked is the least wait before the queue tries again: what SAP or Dataverse asked for (their Retry-After), or
+// what a problem of our own sets (an earlier create's hold). classify's default RetryAfter is a hint for HTTP
+// callers, not a floor for the queue, which has its own backoff (QUEUE_RETRY_BASE and _MAX).
+func asked(err error) time.Duration {
+	var se *sap.Error
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	var de *dataverse.Error
+	if errors.As(err, &de) {
+		return de.RetryAfter
+	}
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Err == nil {
+		return pe.RetryAfter
+	}
+	return 0
 }
 
 func (s *Service) auditRows(ctx context.Context, rec *attemptRecord) []store.Row[json.RawMessage] {

@@ -115,20 +115,22 @@ func TestAnUnknownOutcomeHoldsTheOrderUntilItIsSettled(t *testing.T) {
 }
 
 // Answers that prove SAP did nothing clear the intent at once: the queue may create again without waiting for the
-// commit window.
+// commit window, after the queue's own backoff, or later if SAP asked for it (Retry-After).
 func TestProvedNotSentIsQueuedWithoutAHold(t *testing.T) {
+	quick := ledger.Backoff{Base: time.Second, Max: time.Minute}
 	tests := []struct {
-		name  string
-		err   error
-		floor time.Duration // the least delay the answer asks for
+		name        string
+		err         error
+		least, most time.Duration
 	}{
-		{"connection refused", fmt.Errorf("dialing SAP: %w: %w", sap.ErrNotSent, syscall.ECONNREFUSED), 30 * time.Second},
-		{"throttled with Retry-After", &sap.Error{StatusCode: 429, Message: "Too Many Requests", RetryAfter: 20 * time.Minute}, 20 * time.Minute},
-		{"credentials refused", &sap.Error{StatusCode: 401, Message: "Unauthorized"}, time.Minute},
+		{"connection refused", fmt.Errorf("dialing SAP: %w: %w", sap.ErrNotSent, syscall.ECONNREFUSED), quick.Base / 2, quick.Base},
+		{"throttled with Retry-After", &sap.Error{StatusCode: 429, Message: "Too Many Requests", RetryAfter: 20 * time.Minute}, 20 * time.Minute, 20 * time.Minute},
+		{"throttled without", &sap.Error{StatusCode: 429, Message: "Too Many Requests"}, quick.Base / 2, quick.Base},
+		{"credentials refused", &sap.Error{StatusCode: 401, Message: "Unauthorized"}, quick.Base / 2, quick.Base},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newHarness(t, func(s *orderpush.Service) { s.Backoff = quick })
 			h.sap.CreateSalesOrderFn = fails(tt.err)
 			code, _, body := h.post(t, inlineOrder(), "")
 			if code != 202 || body["state"] != string(orderpush.StateAccepted) {
@@ -142,8 +144,8 @@ func TestProvedNotSentIsQueuedWithoutAHold(t *testing.T) {
 				t.Errorf("calls %v: nothing to look up after a proved refusal", h.sap.Calls())
 			}
 			m := h.handovers()
-			if len(m) != 1 || m[0].Delay < tt.floor || m[0].Delay > max(tt.floor, backoff.Max) {
-				t.Errorf("queued %+v, want one push after %s to %s", m, tt.floor, max(tt.floor, backoff.Max))
+			if len(m) != 1 || m[0].Delay < tt.least || m[0].Delay > tt.most {
+				t.Errorf("queued %+v, want one push after %s to %s", m, tt.least, tt.most)
 			}
 			h.sap.CreateSalesOrderFn = nil
 			if err := h.resume(t, orderID, orderpush.ActionPush); err != nil {

@@ -124,7 +124,7 @@ func (s *Service) replay(ctx context.Context, id string, e ledger.Entry) (Result
 		if err := s.finishFollowUp(ctx, id); err != nil {
 			s.Log.WarnContext(ctx, "write-back still pending; queued", "salesorderid", id, "err", err)
 			res.WriteBackPending = true
-			if qerr := s.enqueue(ctx, id, ActionWriteBack, 0, s.Backoff.Delay(0, problem.RetryAfterOf(err))); qerr != nil {
+			if qerr := s.enqueue(ctx, id, ActionWriteBack, 0, s.Backoff.Delay(0, asked(err))); qerr != nil {
 				s.Log.ErrorContext(ctx, "write-back not queued; the sweeper will retry it", "salesorderid", id, "err", qerr)
 			}
 		} else {

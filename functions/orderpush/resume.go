@@ -77,7 +77,7 @@ func (s *Service) resume(ctx context.Context, m QueueMessage) error {
 			return nil
 		}
 		if err := s.reportEnd(ctx, snap); err != nil {
-			return later(err, s.Backoff.Delay(m.Retry, problem.RetryAfterOf(err)))
+			return later(err, s.Backoff.Delay(m.Retry, asked(err)))
 		}
 		_, err := s.Ledger.Update(ctx, snap, func(e *ledger.Entry) { e.Reported = true })
 		if err != nil && !isLost(err) {
@@ -86,7 +86,7 @@ func (s *Service) resume(ctx context.Context, m QueueMessage) error {
 		return nil
 	case e.State == ledger.Created:
 		if err := s.finishFollowUp(ctx, id); err != nil {
-			return later(err, s.Backoff.Delay(m.Retry, problem.RetryAfterOf(err)))
+			return later(err, s.Backoff.Delay(m.Retry, asked(err)))
 		}
 		return nil
 	case e.State == ledger.InProgress && s.now().Before(e.LeaseUntil.Add(s.Ledger.Skew)):
