@@ -36,9 +36,8 @@ const (
 // the whole attempt (the request's wait on the HTTP path); the create itself is bounded by the lease.
 func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, via string) step {
 	id := att.Key()
-	start := time.Now()
-	rec := audit.Entry{Kind: Kind, Key: id, InvocationID: invocationID(ctx), Trigger: via, Attempt: att.Entry().Attempts, At: s.now()}
-	defer func() { rec.DurationMS = time.Since(start).Milliseconds() }()
+	rec := attemptRecord{Entry: audit.Entry{Kind: Kind, Key: id, InvocationID: invocationID(ctx), Trigger: via, Attempt: att.Entry().Attempts, At: s.now()},
+		start: time.Now()}
 
 	res, err := att.Resolve(ctx, s.find)
 	switch {
@@ -49,7 +48,7 @@ func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, vi
 		return s.created(ctx, att, order, nil, res.Result, &rec)
 	case !res.HoldUntil.IsZero():
 		rec.Outcome = "held"
-		return s.again(ctx, att, order, &problem.Error{Kind: problem.Unavailable, RetryAfter: time.Until(res.HoldUntil),
+		return s.again(ctx, att, order, &problem.Error{Kind: problem.Unavailable, RetryAfter: res.HoldUntil.Sub(s.now()),
 			Detail: "an earlier create of this order may still commit in SAP; no second create before " + res.HoldUntil.Format(time.RFC3339)}, &rec)
 	}
 	payload, err := s.Mapping.Map(ctx, order, att.Entry().Ref, s.Units)
@@ -100,6 +99,12 @@ func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, vi
 	return s.again(ctx, att, order, p, &rec)
 }
 
+// attemptRecord is the audit entry of one attempt, with when it started (wall clock: a duration, not an instant).
+type attemptRecord struct {
+	audit.Entry
+	start time.Time
+}
+
 // created is what a create of this attempt sent and got, for the archive.
 type created struct {
 	payload sap.SalesOrderCreate
@@ -108,7 +113,7 @@ type created struct {
 
 // created records an order SAP has: the link row, the write-back to Dynamics, the archive, then the entry and
 // the audit row in one transaction. Only the last is needed for exactly once; the rest is retried if it fails.
-func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order, c *created, number string, rec *audit.Entry) step {
+func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order, c *created, number string, rec *attemptRecord) step {
 	id := att.Key()
 	number = sap.NormalizeDocumentNumber(number)
 	res := Result{SalesOrderID: id, SAPSalesOrder: number, Created: true, State: StateCreated}
@@ -136,14 +141,15 @@ func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order
 }
 
 // rejected records SAP's refusal, tells Dynamics, and ends the push until it is pushed again.
-func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
 	msgs := problemMessages(p)
 	first := ""
 	if len(msgs) > 0 {
 		first = msgs[0].Code + " " + msgs[0].Message
 	}
-	reported := s.writeBackEnd(ctx, id, "Rejected by SAP: "+first, first) == nil
+	told := s.writeBackEnd(ctx, id, "Rejected by SAP: "+first, first)
+	reported := told == nil
 	b, _ := json.Marshal(msgs)
 	rec.Outcome, rec.Error, rec.Messages = "rejected", p.Error(), string(b)
 	s.archiveAttempt(ctx, att, order, nil, rec, p)
@@ -154,30 +160,46 @@ func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Orde
 	}
 	if err := att.Rejected(ctx, detail, string(b), reported, s.auditRows(ctx, rec)...); err != nil {
 		s.Log.WarnContext(ctx, "recording the rejection failed", "salesorderid", id, "err", err)
+	} else if !reported {
+		s.reportLater(ctx, id, told)
 	}
 	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateRejected}}
 }
 
 // fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent.
-func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
-	reported := s.writeBackEnd(ctx, id, "Not sent to SAP: "+detailOf(p), "") == nil
+	told := s.writeBackEnd(ctx, id, notSentText(p.Error(), problem.KindOf(p).String()), "")
+	reported := told == nil
 	rec.Outcome, rec.Error = "failed", p.Error()
 	if err := att.Fail(ctx, p, reported, s.auditRows(ctx, rec)...); err != nil {
 		s.Log.WarnContext(ctx, "recording the failure failed", "salesorderid", id, "err", err)
+	} else if !reported {
+		s.reportLater(ctx, id, told)
 	}
 	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateFailed}}
 }
 
+// reportLater queues telling Dynamics how the push ended, after the write-back failed with cause, as created
+// queues an owed write-back: the sweeper is the net for a lost message, not the way an end gets reported.
+func (s *Service) reportLater(ctx context.Context, id string, cause error) {
+	if err := s.enqueue(ctx, id, ActionReport, 0, s.Backoff.Delay(0, classify.RemoteRetryAfter(cause))); err != nil {
+		s.Log.ErrorContext(ctx, "report not queued; the sweeper will retry it", "salesorderid", id, "err", err)
+	}
+}
+
 // again gives the order back to the queue after a backoff (or when an unresolved create's hold ends, if sooner
 // the hold's lookups are what settle it). Unavailability never ends an order.
-func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *audit.Entry) step {
+func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
 	// The backoff (at least what SAP or Dataverse asked for) paces the retries; during a hold each retry is a
-	// lookup that may settle the unknown create early, and the last one comes when the hold ends.
+	// lookup that may settle the unknown create early, and the last one comes when the hold ends. The hold is the
+	// ledger's instant: measure it by the same clock (s.Now), never the wall clock.
 	delay := s.Backoff.Delay(att.Entry().Retries, classify.RemoteRetryAfter(p))
-	if hold := att.Entry().HoldUntil; !hold.IsZero() && delay > time.Until(hold) && time.Until(hold) > 0 {
-		delay = time.Until(hold)
+	if hold := att.Entry().HoldUntil; !hold.IsZero() {
+		if left := hold.Sub(s.now()); left > 0 && delay > left {
+			delay = left
+		}
 	}
 	if rec.Outcome == "" {
 		rec.Outcome = "retry"
@@ -192,8 +214,10 @@ func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, 
 	return step{kind: stepAgain, err: p, delay: delay, res: Result{SalesOrderID: id, State: StateAccepted}}
 }
 
-func (s *Service) auditRows(ctx context.Context, rec *audit.Entry) []store.Row[json.RawMessage] {
-	row, err := s.Audit.Row(*rec)
+func (s *Service) auditRows(ctx context.Context, rec *attemptRecord) []store.Row[json.RawMessage] {
+	// The row is written with the attempt's outcome, so its duration is taken now, not when run returns.
+	rec.DurationMS = time.Since(rec.start).Milliseconds()
+	row, err := s.Audit.Row(rec.Entry)
 	if err != nil {
 		s.Log.WarnContext(ctx, "building the audit row failed", "salesorderid", rec.Key, "err", err)
 		return nil
@@ -203,7 +227,7 @@ func (s *Service) auditRows(ctx context.Context, rec *audit.Entry) []store.Row[j
 
 // archiveAttempt keeps the attempt's whole story (the order, what was sent, SAP's answer or error) as one
 // compressed blob, named on the audit row. Losing it loses no order, so a failure is logged, not returned.
-func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order *Order, c *created, rec *audit.Entry, cause error) {
+func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order *Order, c *created, rec *attemptRecord, cause error) {
 	doc := map[string]any{"order": order, "outcome": rec.Outcome, "reference": att.Entry().Ref}
 	var se *sap.Error
 	if errors.As(cause, &se) {
@@ -224,14 +248,6 @@ func (s *Service) archiveAttempt(ctx context.Context, att *ledger.Attempt, order
 		return
 	}
 	rec.Archive = name
-}
-
-func detailOf(err error) string {
-	var pe *problem.Error
-	if errors.As(err, &pe) && pe.Detail != "" {
-		return pe.Detail
-	}
-	return err.Error()
 }
 
 // problemMessages are the SAP messages a problem carries (classify puts them under "sapMessages").

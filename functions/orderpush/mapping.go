@@ -207,12 +207,15 @@ func (m *Mapping) sendKey(o *Order, ref string) (string, string) {
 	return m.purchaseOrder(o, ref), strings.TrimSpace(o.CustomerAccountNumber)
 }
 
-// ordered returns the lines in D365 order: by line item number, then sequence number, lines without either
-// keeping their place.
+// ordered returns the lines in D365 order: by line item number, then sequence number; lines without a line
+// item number come after those with one, in the order they were listed.
 func ordered(lines []OrderLine) []OrderLine {
 	out := append([]OrderLine(nil), lines...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
+		if (a.LineItemNumber == 0) != (b.LineItemNumber == 0) {
+			return b.LineItemNumber == 0
+		}
 		if a.LineItemNumber != b.LineItemNumber {
 			return a.LineItemNumber < b.LineItemNumber
 		}

@@ -92,8 +92,10 @@ func (s *Service) Check() error {
 	if err := s.Ledger.Check(s.CreateTimeout); err != nil {
 		return err
 	}
-	if s.SyncTimeout < s.CreateTimeout {
-		return fmt.Errorf("the push's wait (%s) is shorter than one SAP create (%s): every push would be queued", s.SyncTimeout, s.CreateTimeout)
+	// A create starts only while the request has a whole create's time left, so a wait of exactly one create is
+	// already too short.
+	if s.SyncTimeout <= s.CreateTimeout {
+		return fmt.Errorf("the push's wait (%s) is not longer than one SAP create (%s): every push would be queued", s.SyncTimeout, s.CreateTimeout)
 	}
 	if need := s.SyncTimeout + s.Ledger.Margin + 2*s.Ledger.Skew; s.Ledger.Lease < need {
 		return fmt.Errorf("the lease (%s) must outlast a request's wait (%s) plus the margin and twice the skew tolerance: %s", s.Ledger.Lease, s.SyncTimeout, need)

@@ -14,11 +14,12 @@ import (
 )
 
 // The order a push works from travels in its ledger entry, so the queue resumes from exactly what the caller
-// pushed (a correction pushed again replaces it). A Table property holds 64 KiB: small orders are stored as
-// JSON, larger ones compressed, and the largest in the archive with the entry naming the blob.
+// pushed (a correction pushed again replaces it). A Table string property holds 64 KiB of UTF-16, 32,768 code
+// units: small orders are stored as JSON, larger ones compressed, and the largest in the archive with the entry
+// naming the blob. Both limits count code units (a JSON byte is at most one; base64 is ASCII).
 const (
 	inlineLimit     = 30_000
-	compressedLimit = 60_000
+	compressedLimit = 32_000
 	gzPrefix        = "gz:"
 	blobPrefix      = "blob:"
 )

@@ -78,6 +78,8 @@ func ServeStatus(w http.ResponseWriter, r *http.Request, records RecordReader, b
 	if inv, ok := trigger.InvocationFrom(r.Context()); ok {
 		instance = inv.ID
 	}
+	// Every answer, problems included: a cached 422 or 404 would outlive a push again.
+	w.Header().Set("Cache-Control", "no-store")
 	id := strings.ToLower(r.PathValue("salesorderid"))
 	if !guidRe.MatchString(id) {
 		problem.Write(w, problem.InvalidFields("the order id is not a GUID", []problem.FieldError{{Field: "salesorderid", Reason: "is not a GUID"}}), instance)

@@ -3,6 +3,7 @@ package orderpush
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -102,9 +103,16 @@ func (s *Service) reportEnd(ctx context.Context, snap ledger.Snapshot) error {
 		}
 		err = s.writeBackEnd(ctx, snap.Key(), "Rejected by SAP: "+first, first)
 	} else {
-		err = s.writeBackEnd(ctx, snap.Key(), "Not sent to SAP: "+e.LastError, "")
+		err = s.writeBackEnd(ctx, snap.Key(), notSentText(e.LastError, e.Kind), "")
 	}
 	return err
+}
+
+// notSentText tells Dynamics why a push ended before reaching SAP: the problem with every field's reason (which
+// is what someone has to fix), worded alike on the first try and on a retry from the stored entry. lastError is
+// the cause's Error(), kind its problem kind's name.
+func notSentText(lastError, kind string) string {
+	return "Not sent to SAP: " + strings.TrimPrefix(lastError, kind+": ")
 }
 
 func cutRunes(s string, max int) string {

@@ -1,7 +1,6 @@
 package orderpushqueue_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/d365sap/d365sap/functions/orderpush"
@@ -22,11 +21,11 @@ func TestLastDeliveryFollowsMaxDequeueCount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := `{"salesorderid":"` + id + `","action":"push"}`
-		if err := fn.Queue.HandleMessage(context.Background(), trigger.Message{ID: "m", Body: []byte(body), DequeueCount: tt.dequeue}); err != nil {
+		body := `{"salesorderid":"` + id + `","action":"push","retry":2}`
+		if err := fn.Queue.HandleMessage(t.Context(), trigger.Message{ID: "m", Body: []byte(body), DequeueCount: tt.dequeue}); err != nil {
 			t.Fatal(err)
 		}
-		want := orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionPush, LastDelivery: tt.last}
+		want := orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionPush, Retry: 2, LastDelivery: tt.last}
 		if len(r.got) != 1 || r.got[0] != want {
 			t.Errorf("dequeue %d of max %d: resumed %+v, want %+v", tt.dequeue, tt.max, r.got, want)
 		}

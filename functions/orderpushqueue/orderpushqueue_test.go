@@ -34,11 +34,14 @@ func handle(t *testing.T, r orderpushqueue.Resumer, body string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fn.Queue.HandleMessage(context.Background(), trigger.Message{ID: "m-1", Body: []byte(body), DequeueCount: 1})
+	return fn.Queue.HandleMessage(t.Context(), trigger.Message{ID: "m-1", Body: []byte(body), DequeueCount: 1})
 }
 
 func TestMalformedMessagesAreDeadLettered(t *testing.T) {
-	for _, body := range []string{``, `not json`, `[]`, `{}`, `{"salesorderid":""}`, `{"salesorderid":42}`, `{"action":"push"}`} {
+	// An id that is not a GUID can never name a push: retrying it only burns the dequeue count (and an id with '/'
+	// would make the table read fail as "unavailable", which is retryable).
+	for _, body := range []string{``, `not json`, `[]`, `{}`, `{"salesorderid":""}`, `{"salesorderid":42}`, `{"action":"push"}`,
+		`{"salesorderid":"ORD-01001","action":"push"}`, `{"salesorderid":"a/b","action":"push"}`} {
 		t.Run(body, func(t *testing.T) {
 			r := &fakeResumer{}
 			err := handle(t, r, body)
@@ -62,6 +65,8 @@ func TestValidMessagesResume(t *testing.T) {
 	}{
 		{"push", `{"salesorderid":"` + id + `","action":"push"}`, orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionPush}, nil},
 		{"write-back", `{"salesorderid":"` + id + `","action":"writeback"}`, orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionWriteBack}, nil},
+		{"a retry keeps its count, for the backoff", `{"salesorderid":"` + id + `","action":"push","retry":3}`, orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionPush, Retry: 3}, nil},
+		{"a report", `{"salesorderid":"` + id + `","action":"report","retry":1}`, orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionReport, Retry: 1}, nil},
 		{"an unknown field is ignored", `{"salesorderid":"` + id + `","action":"push","v":2}`, orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionPush}, nil},
 		{"Resume's error is returned as is", `{"salesorderid":"` + id + `","action":"push"}`, orderpush.QueueMessage{SalesOrderID: id, Action: orderpush.ActionPush}, boom},
 	}

@@ -3,7 +3,6 @@ package orderstatus_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,19 +12,27 @@ import (
 
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/functions/orderstatus"
+	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/problem"
 )
 
-type fakeRecords struct {
-	GetFn func(ctx context.Context, id string) (orderpush.Record, error)
-	ids   []string
+// fakeLedger answers reads of push entries.
+type fakeLedger struct {
+	GetFn func(ctx context.Context, key string) (ledger.Snapshot, bool, error)
+	keys  []string
 }
 
-var _ orderpush.RecordReader = (*fakeRecords)(nil)
+var _ orderpush.RecordReader = (*fakeLedger)(nil)
 
-func (f *fakeRecords) Get(ctx context.Context, id string) (orderpush.Record, error) {
-	f.ids = append(f.ids, id)
-	return f.GetFn(ctx, id)
+func (f *fakeLedger) Get(ctx context.Context, key string) (ledger.Snapshot, bool, error) {
+	f.keys = append(f.keys, key)
+	return f.GetFn(ctx, key)
+}
+
+func holding(e ledger.Entry) *fakeLedger {
+	return &fakeLedger{GetFn: func(context.Context, string) (ledger.Snapshot, bool, error) {
+		return ledger.Snapshot{Entry: e}, true, nil
+	}}
 }
 
 const (
@@ -58,94 +65,120 @@ func get(t *testing.T, recs orderpush.RecordReader, statusBase, path string) (in
 	return resp.StatusCode, resp.Header, body
 }
 
-func TestStatus(t *testing.T) {
+const rejection = `[{"code":"V1/320","message":"Sold-to party 17100009 not defined","severity":"error"}]`
+
+// The status answers as the push would have: a flow polling it fails exactly when a synchronous push would.
+func TestOrderStatusAnswersAsThePushWould(t *testing.T) {
 	tests := []struct {
-		name     string
-		rec      orderpush.Record
-		status   int
-		location bool
+		name        string
+		e           ledger.Entry
+		status      int
+		state       orderpush.State
+		problemType string // "" for a status document
 	}{
-		{"accepted", orderpush.Record{State: orderpush.StateAccepted, Attempts: 1}, 202, true},
-		{"in progress", orderpush.Record{State: orderpush.StateInProgress, Attempts: 2, LeaseUntil: completed}, 202, true},
-		{"created, write-back owed", orderpush.Record{State: orderpush.StateCreated, SAPSalesOrder: "4711", Attempts: 1, CompletedAt: completed}, 200, false},
-		{"written back", orderpush.Record{State: orderpush.StateWrittenBack, SAPSalesOrder: "4711", Attempts: 1, CompletedAt: completed, WriteBackDone: true}, 200, false},
-		{"rejected", orderpush.Record{State: orderpush.StateRejected, Attempts: 1, LastError: "Sold-to party not defined",
-			SAPMessages: `[{"code":"V1/320","message":"Sold-to party not defined","severity":"error"}]`}, 200, false},
-		{"failed", orderpush.Record{State: orderpush.StateFailed, Attempts: 3, LastError: "SAP answered 503"}, 200, false},
+		{"accepted", ledger.Entry{State: ledger.Accepted, Attempts: 0}, 202, orderpush.StateAccepted, ""},
+		{"held after an unknown outcome", ledger.Entry{State: ledger.Accepted, Attempts: 1, SentUntil: created, HoldUntil: completed}, 202, orderpush.StateAccepted, ""},
+		{"in progress", ledger.Entry{State: ledger.InProgress, Attempts: 2, Owner: "inv-1", LeaseUntil: completed}, 202, orderpush.StateInProgress, ""},
+		{"created, write-back owed", ledger.Entry{State: ledger.Created, Result: "4711", Attempts: 1}, 200, orderpush.StateCreated, ""},
+		{"written back", ledger.Entry{State: ledger.Completed, Result: "4711", Attempts: 1, Reported: true, CompletedAt: completed}, 200, orderpush.StateWrittenBack, ""},
+		{"rejected", ledger.Entry{State: ledger.Rejected, Attempts: 1, LastError: "SAP rejected it: Sold-to party 17100009 not defined",
+			Messages: rejection, Kind: "rejected", CompletedAt: completed}, 422, orderpush.StateRejected, "rejected"},
+		{"failed: the order cannot be mapped", ledger.Entry{State: ledger.Failed, Attempts: 1, LastError: "material TG11 has no unit BOX", Kind: "invalid", CompletedAt: completed},
+			400, orderpush.StateFailed, "invalid"},
+		{"failed: the order is gone from Dynamics", ledger.Entry{State: ledger.Failed, Attempts: 1, LastError: "not found", Kind: "not-found", CompletedAt: completed},
+			404, orderpush.StateFailed, "not-found"},
+		{"failed with no kind recorded", ledger.Entry{State: ledger.Failed, Attempts: 3, LastError: "boom"}, 500, orderpush.StateFailed, "internal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := tt.rec
-			rec.CreatedAt, rec.UpdatedAt = created, created.Add(time.Second)
-			recs := &fakeRecords{GetFn: func(context.Context, string) (orderpush.Record, error) { return rec, nil }}
+			e := tt.e
+			e.Ref, e.Payload, e.CreatedAt, e.UpdatedAt = strings.ToUpper(id), `{"salesorderid":"`+id+`"}`, created, created.Add(time.Second)
+			recs := holding(e)
 			status, h, body := get(t, recs, base, "/api/orders/"+strings.ToUpper(id))
 			if status != tt.status {
 				t.Fatalf("status %d, want %d: %v", status, tt.status, body)
 			}
-			if len(recs.ids) != 1 || recs.ids[0] != id {
-				t.Errorf("read %q, want the lower-cased id", recs.ids)
+			if len(recs.keys) != 1 || recs.keys[0] != id {
+				t.Errorf("read %q, want the lower-cased id", recs.keys)
 			}
-			if loc := h.Get("Location"); (loc != "") != tt.location || (tt.location && loc != base+id) {
+			pending := tt.status == 202
+			if loc := h.Get("Location"); (loc != "") != pending || (pending && loc != base+id) {
 				t.Errorf("Location %q", loc)
 			}
-			if ra := h.Get("Retry-After"); (ra == "5") != tt.location {
+			if ra := h.Get("Retry-After"); (ra == "5") != pending {
 				t.Errorf("Retry-After %q", ra)
 			}
 			if h.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control %q: a poll must not be cached", h.Get("Cache-Control"))
 			}
-			if body["salesorderid"] != id || body["state"] != string(rec.State) || body["statusUrl"] != base+id || int(body["attempts"].(float64)) != rec.Attempts {
+			wantCT := "application/json"
+			if tt.problemType != "" {
+				wantCT = "application/problem+json"
+				if body["type"] != problem.TypeBase+tt.problemType || int(body["status"].(float64)) != tt.status {
+					t.Errorf("problem %v", body)
+				}
+			}
+			if ct := h.Get("Content-Type"); ct != wantCT {
+				t.Errorf("Content-Type %q, want %q", ct, wantCT)
+			}
+			// The status members ride along with a problem too.
+			if body["salesorderid"] != id || body["state"] != string(tt.state) || body["statusUrl"] != base+id || int(body["attempts"].(float64)) != e.Attempts {
 				t.Errorf("body %v", body)
 			}
-			if rec.SAPSalesOrder != "" && body["sapSalesOrder"] != rec.SAPSalesOrder {
+			if e.Result != "" && body["sapSalesOrder"] != e.Result {
 				t.Errorf("sapSalesOrder %v", body["sapSalesOrder"])
 			}
-			if _, ok := body["completedAt"]; ok != !rec.CompletedAt.IsZero() {
-				t.Errorf("completedAt %v for %v", body["completedAt"], rec.CompletedAt)
+			if e.LastError != "" && body["lastError"] != e.LastError {
+				t.Errorf("lastError %v", body["lastError"])
+			}
+			if _, ok := body["completedAt"]; ok != !e.CompletedAt.IsZero() {
+				t.Errorf("completedAt %v for %v", body["completedAt"], e.CompletedAt)
 			}
 			if body["createdAt"] != created.Format(time.RFC3339) {
 				t.Errorf("createdAt %v", body["createdAt"])
 			}
 			msgs, _ := body["sapMessages"].([]any)
-			if rec.SAPMessages != "" && (len(msgs) != 1 || msgs[0].(map[string]any)["code"] != "V1/320") {
+			if e.Messages != "" && (len(msgs) != 1 || msgs[0].(map[string]any)["code"] != "V1/320") {
 				t.Errorf("sapMessages %v", body["sapMessages"])
 			}
-			if rec.SAPMessages == "" && body["sapMessages"] != nil {
+			if e.Messages == "" && body["sapMessages"] != nil {
 				t.Errorf("sapMessages %v", body["sapMessages"])
 			}
-			for _, secret := range []string{"owner", "requestBlob", "leaseUntil"} {
-				if _, ok := body[secret]; ok {
-					t.Errorf("the status shows the internal %s", secret)
+			for _, internal := range []string{"owner", "leaseUntil", "payload", "ref", "sentUntil", "holdUntil", "data"} {
+				if _, ok := body[internal]; ok {
+					t.Errorf("the status shows the internal %s", internal)
 				}
 			}
 		})
 	}
 }
 
-func TestStatusProblems(t *testing.T) {
+func TestOrderStatusProblems(t *testing.T) {
 	tests := []struct {
 		name   string
 		path   string
+		found  bool
 		err    error
 		status int
 		kind   string
 		reads  int
 	}{
-		{"unknown order", "/api/orders/" + id, orderpush.ErrUnknownOrder, 404, "not-found", 1},
-		{"unknown order, wrapped", "/api/orders/" + id, errors.Join(errors.New("reading"), orderpush.ErrUnknownOrder), 404, "not-found", 1},
-		{"storage down", "/api/orders/" + id, problem.New(problem.Unavailable, "reading the push record"), 503, "unavailable", 1},
-		{"not a GUID", "/api/orders/ORD-01001", nil, 400, "invalid", 0},
-		{"a GUID with a suffix", "/api/orders/" + id + "x", nil, 400, "invalid", 0},
+		{"unknown order", "/api/orders/" + id, false, nil, 404, "not-found", 1},
+		{"storage down", "/api/orders/" + id, false, problem.New(problem.Unavailable, "reading the ledger entry"), 503, "unavailable", 1},
+		{"not a GUID", "/api/orders/ORD-01001", false, nil, 400, "invalid", 0},
+		{"a GUID with a suffix", "/api/orders/" + id + "x", false, nil, 400, "invalid", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs := &fakeRecords{GetFn: func(context.Context, string) (orderpush.Record, error) { return orderpush.Record{}, tt.err }}
+			recs := &fakeLedger{GetFn: func(context.Context, string) (ledger.Snapshot, bool, error) {
+				return ledger.Snapshot{}, tt.found, tt.err
+			}}
 			status, h, body := get(t, recs, "", tt.path)
 			if status != tt.status || body["type"] != problem.TypeBase+tt.kind || h.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%d %v", status, body)
 			}
-			if len(recs.ids) != tt.reads {
-				t.Errorf("read the table %d times, want %d", len(recs.ids), tt.reads)
+			if len(recs.keys) != tt.reads {
+				t.Errorf("read the ledger %d times, want %d", len(recs.keys), tt.reads)
 			}
 			if tt.status == 503 && h.Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
@@ -154,11 +187,8 @@ func TestStatusProblems(t *testing.T) {
 	}
 }
 
-func TestStatusRelativeURLWithoutBase(t *testing.T) {
-	recs := &fakeRecords{GetFn: func(context.Context, string) (orderpush.Record, error) {
-		return orderpush.Record{State: orderpush.StateAccepted}, nil
-	}}
-	_, h, body := get(t, recs, "", "/api/orders/"+id)
+func TestOrderStatusURLIsRelativeWithoutBase(t *testing.T) {
+	_, h, body := get(t, holding(ledger.Entry{State: ledger.Accepted}), "", "/api/orders/"+id)
 	if h.Get("Location") != "/api/orders/"+id || body["statusUrl"] != "/api/orders/"+id {
 		t.Errorf("Location %q, statusUrl %v", h.Get("Location"), body["statusUrl"])
 	}

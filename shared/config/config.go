@@ -240,8 +240,8 @@ func (c Config) validateLedger(v *validator) {
 	}
 	sapTimeout, wait, lease, skew := c.SAP.Timeout.D, c.OrderPushSyncTimeout.D, c.LedgerLease.D, c.ClockSkewTolerance.D
 	margin := c.CreateMargin()
-	if wait < sapTimeout {
-		v.add("ORDER_PUSH_SYNC_TIMEOUT", "%s is shorter than SAP_TIMEOUT (%s): no push could create its SAP order before answering, every one would be queued", wait, sapTimeout)
+	if wait < sapTimeout+margin {
+		v.add("ORDER_PUSH_SYNC_TIMEOUT", "%s leaves no room for one SAP create (SAP_TIMEOUT %s plus a margin of %s) before answering: every push would be queued", wait, sapTimeout, margin)
 	}
 	if need := wait + margin + 2*skew; lease < need {
 		v.add("LEDGER_LEASE", "%s must be at least ORDER_PUSH_SYNC_TIMEOUT (%s) + a margin of SAP_TIMEOUT/5 (%s) + 2 × CLOCK_SKEW_TOLERANCE (%s) = %s, so a create always ends inside its owner's lease", lease, wait, margin, skew, need)

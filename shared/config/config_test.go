@@ -272,3 +272,47 @@ func TestReadmeDefaultsFollowTheStruct(t *testing.T) {
 		}
 	}
 }
+
+// The ledger's times must relate so that a create always ends inside its owner's lease; each broken relation
+// is refused at start-up, naming the setting to change.
+func TestLedgerTimesThatBreakExactlyOnceAreRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		kv      []string
+		setting string // "" when valid
+	}{
+		{"defaults", nil, ""},
+		{"time-scaled for tests", []string{"SAP_TIMEOUT", "2s", "ORDER_PUSH_SYNC_TIMEOUT", "4s", "LEDGER_LEASE", "6s", "SAP_COMMIT_WINDOW", "3s",
+			"CLOCK_SKEW_TOLERANCE", "200ms", "QUEUE_RETRY_BASE", "200ms", "QUEUE_RETRY_MAX", "1s", "ORDER_PUSH_SWEEP_GRACE", "8s"}, ""},
+		{"a wait no create fits in", []string{"SAP_TIMEOUT", "30s", "ORDER_PUSH_SYNC_TIMEOUT", "30s"}, "ORDER_PUSH_SYNC_TIMEOUT"},
+		{"a lease shorter than a request's wait", []string{"ORDER_PUSH_SYNC_TIMEOUT", "90s", "LEDGER_LEASE", "90s"}, "LEDGER_LEASE"},
+		{"a lease eaten by the skew tolerance", []string{"LEDGER_LEASE", "60s", "CLOCK_SKEW_TOLERANCE", "10s"}, "LEDGER_LEASE"},
+		{"a skew tolerance over a quarter of the lease", []string{"LEDGER_LEASE", "2m", "CLOCK_SKEW_TOLERANCE", "31s", "ORDER_PUSH_SYNC_TIMEOUT", "40s"}, "CLOCK_SKEW_TOLERANCE"},
+		{"a commit window shorter than a create", []string{"SAP_COMMIT_WINDOW", "10s"}, "SAP_COMMIT_WINDOW"},
+		{"a retry ceiling below its base", []string{"QUEUE_RETRY_BASE", "10s", "QUEUE_RETRY_MAX", "5s"}, "QUEUE_RETRY_MAX"},
+		{"a sweep grace shorter than a retry and a lease", []string{"ORDER_PUSH_SWEEP_GRACE", "6m"}, "ORDER_PUSH_SWEEP_GRACE"},
+		{"a bad sweep schedule", []string{"ORDER_PUSH_SWEEP_SCHEDULE", "*/5 * * * *"}, "ORDER_PUSH_SWEEP_SCHEDULE"},
+		{"a lease that is not a duration", []string{"LEDGER_LEASE", "two minutes"}, "LEDGER_LEASE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(context.Background(), envconfig.MapLookuper(with(valid(), tt.kv...)))
+			if tt.setting == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("accepted, or not a validation error: %v", err)
+			}
+			for _, p := range ve.Problems {
+				if p.Setting == tt.setting {
+					return
+				}
+			}
+			t.Fatalf("no problem names %s: %v", tt.setting, err)
+		})
+	}
+}

@@ -1,0 +1,124 @@
+package orderpush_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/d365sap/d365sap/functions/orderpush"
+	"github.com/d365sap/d365sap/shared/problem"
+)
+
+const upperID = "6F1C2B9E-3A4D-4E5F-8A7B-1C2D3E4F5A6B"
+
+// orderJSON is an inline order with the given lines JSON.
+func orderJSON(id, lines string) string {
+	return `{"order":{"salesorderid":"` + id + `","customerAccountNumber":"17100001","lines":` + lines + `}}`
+}
+
+func TestParseRequestRejects(t *testing.T) {
+	var many []string
+	for range orderpush.MaxLines + 1 {
+		many = append(many, `{"productNumber":"TG11","quantity":1}`)
+	}
+	tests := []struct {
+		name   string
+		body   string
+		fields []string // the field errors, in order
+		reason string   // a word of the first reason
+	}{
+		{"empty", "", []string{""}, "salesorderid"},
+		{"blank", " \n\t", []string{""}, "salesorderid"},
+		{"not JSON", "salesorderid=" + orderID, []string{""}, "invalid character"},
+		{"an array", `[{"salesorderid":"` + orderID + `"}]`, []string{""}, "cannot unmarshal array"},
+		{"unknown field", `{"salesorderid":"` + orderID + `","priority":1}`, []string{""}, `unknown field "priority"`},
+		{"unknown field in the order", `{"order":{"salesorderid":"` + orderID + `","customerAccountNumber":"1","lines":[{"productNumber":"TG11","quantity":1}],"x":1}}`, []string{""}, `unknown field "x"`},
+		{"unknown field in a line", orderJSON(orderID, `[{"productNumber":"TG11","quantity":1,"price":"9.99"}]`), []string{""}, `unknown field "price"`},
+		{"neither", `{}`, []string{"salesorderid"}, "give salesorderid"},
+		{"null", `null`, []string{"salesorderid"}, "give salesorderid"},
+		{"both", `{"salesorderid":"` + orderID + `","order":{"salesorderid":"` + orderID + `"}}`, []string{"order"}, "not both"},
+		{"not a GUID", `{"salesorderid":"ORD-01001"}`, []string{"salesorderid"}, "GUID"},
+		{"a GUID in braces", `{"salesorderid":"{` + orderID + `}"}`, []string{"salesorderid"}, "GUID"},
+		{"a GUID with a suffix", `{"salesorderid":"` + orderID + `x"}`, []string{"salesorderid"}, "GUID"},
+		{"salesorderid a number", `{"salesorderid":42}`, []string{""}, "cannot unmarshal number"},
+		{"trailing object", `{"salesorderid":"` + orderID + `"} {}`, []string{""}, "trailing data"},
+		{"trailing garbage", `{"salesorderid":"` + orderID + `"}x`, []string{""}, "trailing data"},
+		{"quantity not a number (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"two"}]`), []string{""}, "Number"},
+		{"quantity with an exponent (number)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":1e3}]`), []string{"order/lines/0/quantity"}, "not a decimal"},
+		{"quantity with an exponent (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"1e3"}]`), []string{"order/lines/0/quantity"}, "not a decimal"},
+		{"quantity zero", orderJSON(orderID, `[{"productNumber":"TG11","quantity":0}]`), []string{"order/lines/0/quantity"}, "greater than zero"},
+		{"quantity negative (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"-1.5"}]`), []string{"order/lines/0/quantity"}, "greater than zero"},
+		{"quantity missing", orderJSON(orderID, `[{"productNumber":"TG11"}]`), []string{"order/lines/0/quantity"}, "required"},
+		{"quantity a boolean", orderJSON(orderID, `[{"productNumber":"TG11","quantity":true}]`), []string{""}, "cannot unmarshal bool"},
+		{"no lines", orderJSON(orderID, `[]`), []string{"order/lines"}, "at least one line"},
+		{"too many lines", orderJSON(orderID, "["+strings.Join(many, ",")+"]"), []string{"order/lines"}, "has 1000 lines; at most 999"},
+		{
+			"every problem of an inline order at once",
+			`{"order":{"salesorderid":"nope","customerAccountNumber":" ","requestedDeliveryDate":"01.04.2026","currency":"eur",
+			  "lines":[{"productNumber":"","quantity":"1"},{"productNumber":"TG12","quantity":"-0"}]}}`,
+			[]string{"order/salesorderid", "order/customerAccountNumber", "order/requestedDeliveryDate", "order/currency", "order/lines/0/productNumber", "order/lines/1/quantity"},
+			"GUID",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := orderpush.ParseRequest([]byte(tt.body))
+			if problem.KindOf(err) != problem.Invalid {
+				t.Fatalf("err = %v, want invalid (request %+v)", err, r)
+			}
+			fs := fieldsOf(t, err)
+			if got := fieldNames(fs); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields %q, want %q", got, tt.fields)
+			}
+			if len(fs) > 0 && !strings.Contains(fs[0].Reason, tt.reason) {
+				t.Errorf("reason %q lacks %q", fs[0].Reason, tt.reason)
+			}
+		})
+	}
+}
+
+func TestParseRequestAccepts(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		id     string
+		inline bool
+		qty    []string
+	}{
+		{"an id", `{"salesorderid":"` + orderID + `"}`, orderID, false, nil},
+		{"an upper-case id is lower-cased", `{"salesorderid":"` + upperID + `"}`, orderID, false, nil},
+		{"whitespace around", "\n {\"salesorderid\":\"" + orderID + "\"} \n", orderID, false, nil},
+		{"an inline order with an upper-case id", orderJSON(upperID, `[{"productNumber":"TG11","quantity":1.005}]`), orderID, true, []string{"1.005"}},
+		{
+			"quantities as JSON numbers and as strings keep their text",
+			orderJSON(orderID, `[{"productNumber":"TG11","quantity":0.1},{"productNumber":"TG12","quantity":"2.500"},{"productNumber":"TG13","quantity":123456789012.345}]`),
+			orderID, true, []string{"0.1", "2.500", "123456789012.345"},
+		},
+		{"999 lines", orderJSON(orderID, "["+strings.Repeat(`{"productNumber":"TG11","quantity":1},`, orderpush.MaxLines-1)+`{"productNumber":"TG11","quantity":1}]`), orderID, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := orderpush.ParseRequest([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.SalesOrderID != tt.id {
+				t.Errorf("SalesOrderID %q, want %q", r.SalesOrderID, tt.id)
+			}
+			if (r.Order != nil) != tt.inline {
+				t.Fatalf("inline order %v, want %v", r.Order != nil, tt.inline)
+			}
+			if r.Order == nil {
+				return
+			}
+			if r.Order.SalesOrderID != tt.id {
+				t.Errorf("order's id %q, want %q", r.Order.SalesOrderID, tt.id)
+			}
+			for i, q := range tt.qty {
+				if got := string(r.Order.Lines[i].Quantity); got != q {
+					t.Errorf("line %d quantity %q, want %q", i, got, q)
+				}
+			}
+		})
+	}
+}
