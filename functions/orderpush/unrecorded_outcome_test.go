@@ -1,0 +1,78 @@
+package orderpush
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/ledger"
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
+)
+
+// What the synchronous push answers must be what the ledger holds: a flow acts on the answer (its failure branch
+// runs on 422, it stores the number of a 201), while every later push, poll and queue message acts on the ledger.
+
+const unrecordedID = "0c0ffee0-0000-4000-8000-00000000b001"
+
+// SAP rejects the create (the customer is blocked for orders), Dynamics is told "Rejected by SAP", but the one
+// write that records the rejection fails (storage answers 503 once). The caller still gets 422. The entry is left
+// in progress with the create's intent, so after the lease the safety-net message resolves it (nothing found once
+// the commit window has passed) and sends the create again: the customer has been unblocked meanwhile, and SAP
+// now holds an order for a push its caller was told was rejected and that nobody pushed again.
+func TestA422IsAnsweredOnlyWhenTheRejectionIsRecorded(t *testing.T) {
+	r := newRig(t)
+	r.sap.answerNext(createAnswer{err: businessError("V1/458", "Sold-to party 17100001 is blocked for orders")})
+	r.table.set(func(h *hookTable) { h.failTransact = 1 })
+	_, err := r.s.Push(t.Context(), inline(unrecordedID, "17100001", "PO-REJ-1", "MAT-1", "1"), false)
+	answered := problem.KindOf(err)
+	if got := r.dv.status(unrecordedID); got == "" {
+		t.Fatalf("Dynamics was not told anything")
+	}
+	// Time passes: the lease, the commit window; the queue works off its messages.
+	r.clock.Advance(rigLease + rigSkew + time.Second)
+	r.drain(t, 30, rigWindow/4)
+	e := r.entry(t, unrecordedID)
+	if answered == problem.Rejected {
+		if n := r.sap.createCount(); n != 1 {
+			t.Errorf("the caller was answered 422 (Dynamics: %q), yet SAP received %d creates and now holds %d order(s); entry %s",
+				r.dv.status(unrecordedID), n, len(r.sap.ours(unrecordedID)), e.State)
+		}
+		if e.State != ledger.Rejected {
+			t.Errorf("the caller was answered 422 but the push ended %s", e.State)
+		}
+	}
+}
+
+// SAP answers 201 with the number, but the request's deadline runs out while the push records it (SAP took most
+// of ORDER_PUSH_SYNC_TIMEOUT, Dataverse is slow): link row, write-back and the entry's own write all run on the
+// request's context and fail. The caller is answered 201 with the number; the ledger keeps only "a create may
+// have been sent", so the status answers 202 until the lease has passed and a queue attempt has looked the order up
+// in SAP again — the number this instance knew is thrown away and must be rediscovered by a lookup, which is
+// exactly what a lagging or missing reference turns into a second order.
+func TestAKnownSAPNumberIsRecordedEvenWhenTheRequestDeadlineRunsOut(t *testing.T) {
+	r := newRig(t)
+	// Scaled down from the defaults' 30 s create inside a 45 s wait: the create may start only if the request has
+	// a whole create's time left, and it may use nearly all of it.
+	r.s.CreateTimeout, r.s.SyncTimeout = 400*time.Millisecond, 450*time.Millisecond
+	r.sap.answerNext(createAnswer{commit: true, delay: 380 * time.Millisecond})
+	r.dv.latency = 100 * time.Millisecond // a write-back at an ordinary Dataverse pace
+	res, err := r.s.Push(t.Context(), inline(unrecordedID, "17100001", "PO-SLOW-1", "MAT-1", "1"), false)
+	if err != nil || !res.Created || res.SAPSalesOrder == "" {
+		t.Fatalf("push: %+v %v", res, err)
+	}
+	e := r.entry(t, unrecordedID)
+	if !e.State.Done() || e.Result != res.SAPSalesOrder {
+		t.Errorf("the caller was answered 201 with SAP order %s, but the ledger holds state %s, result %q, unresolved %v",
+			res.SAPSalesOrder, e.State, e.Result, e.Unresolved())
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api/orders/"+unrecordedID, nil)
+	req.SetPathValue("salesorderid", unrecordedID)
+	ServeStatus(rec, req, r.s.Ledger, "")
+	if rec.Code != http.StatusOK {
+		t.Errorf("status after a 201: %d %s", rec.Code, rec.Body)
+	}
+	_ = sap.ErrNotSent
+}
