@@ -1,14 +1,15 @@
 package orderpush
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/problem"
-	"github.com/d365sap/d365sap/shared/sap"
 )
 
 // What the synchronous push answers must be what the ledger holds: a flow acts on the answer (its failure branch
@@ -74,5 +75,33 @@ func TestAKnownSAPNumberIsRecordedEvenWhenTheRequestDeadlineRunsOut(t *testing.T
 	if rec.Code != http.StatusOK {
 		t.Errorf("status after a 201: %d %s", rec.Code, rec.Body)
 	}
-	_ = sap.ErrNotSent
+}
+
+// The same without any storage failure: Dataverse throttles the rejection's write-back (the client obeys
+// Retry-After up to DATAVERSE_MAX_RETRIES times), which outlasts the few seconds the lease keeps after a create
+// (CLOCK_SKEW_TOLERANCE plus SAP_TIMEOUT/5). The safety-net message takes the order over meanwhile; the rejection
+// can no longer be recorded (the ETag moved), yet the caller is answered 422 — and once the commit window has
+// passed, the taker creates the order.
+func TestA422IsNotAnsweredForARejectionAnotherAttemptTookOverFrom(t *testing.T) {
+	r := newRig(t)
+	r.sap.answerNext(createAnswer{err: businessError("V1/458", "Sold-to party 17100001 is blocked for orders")})
+	req := inline(unrecordedID, "17100001", "PO-REJ-3", "MAT-1", "1")
+	r.dv.setBefore(func(ctx context.Context, id string, rec dataverse.Record) error {
+		r.dv.setBefore(nil)
+		// Throttled for longer than the lease has left: the safety-net message is delivered meanwhile.
+		r.clock.Advance(rigLease + rigSkew + time.Second)
+		for _, q := range r.queue.take() {
+			_ = r.s.Resume(ctx, q.m)
+		}
+		return nil
+	})
+	_, err := r.s.Push(t.Context(), req, false)
+	answered := problem.KindOf(err)
+	r.drain(t, 30, rigWindow/4)
+	if answered == problem.Rejected {
+		if n, e := r.sap.createCount(), r.entry(t, unrecordedID); n != 1 || e.State != ledger.Rejected {
+			t.Errorf("the caller was answered 422, yet SAP received %d creates, holds %d order(s), and the push ended %s; Dynamics says %q",
+				n, len(r.sap.ours(unrecordedID)), e.State, r.dv.status(unrecordedID))
+		}
+	}
 }
