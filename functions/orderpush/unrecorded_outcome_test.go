@@ -105,3 +105,24 @@ func TestA422IsNotAnsweredForARejectionAnotherAttemptTookOverFrom(t *testing.T) 
 		}
 	}
 }
+
+// "The create is never abandoned because the HTTP caller hung up": it is not — but what follows it runs on the
+// caller's context. The caller hangs up while SAP is creating; SAP answers 201 with the number; the link row,
+// the write-back, the archive and the entry's own write all fail on the cancelled context, and the number is
+// lost to the ledger: a later attempt must find the order again by a lookup.
+func TestAKnownSAPNumberIsRecordedEvenWhenTheCallerHangsUp(t *testing.T) {
+	r := newRig(t)
+	ctx, hangUp := context.WithCancel(t.Context())
+	defer hangUp()
+	r.sap.answerNext(createAnswer{commit: true, delay: 50 * time.Millisecond})
+	go func() { time.Sleep(10 * time.Millisecond); hangUp() }()
+	_, _ = r.s.Push(ctx, inline(unrecordedID, "17100001", "PO-HANGUP-1", "MAT-1", "1"), false)
+	e := r.entry(t, unrecordedID)
+	if len(r.sap.ours(unrecordedID)) != 1 {
+		t.Fatalf("SAP holds %d orders", len(r.sap.ours(unrecordedID)))
+	}
+	if !e.State.Done() {
+		t.Errorf("SAP answered 201 with order %s, but the ledger holds state %s, result %q, unresolved %v: only a lookup can tell now",
+			r.sap.ours(unrecordedID)[0].SalesOrder, e.State, e.Result, e.Unresolved())
+	}
+}
