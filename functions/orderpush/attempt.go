@@ -19,8 +19,9 @@ type step struct {
 	kind stepKind
 	res  Result
 	err  error
-	// delay: for stepAgain, when the queue should try again.
+	// delay and due: for stepAgain, when the queue should try again (due is the entry's NextAttempt).
 	delay time.Duration
+	due   time.Time
 }
 
 type stepKind int
@@ -58,6 +59,9 @@ func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, vi
 		}
 		return s.fail(ctx, att, order, err, &rec)
 	}
+	if p := s.referenceBroken.Load(); p != nil {
+		return s.again(ctx, att, order, p, &rec)
+	}
 	att.SetData(decodeData(att.Entry().Data).with(payload.PurchaseOrderByCustomer, payload.SoldToParty).encode())
 	var answer sap.SalesOrder
 	t0 := time.Now()
@@ -72,6 +76,7 @@ func (s *Service) run(ctx context.Context, att *ledger.Attempt, order *Order, vi
 	switch {
 	case err == nil:
 		rec.Outcome = "created"
+		s.checkReference(ctx, id, att.Entry().Ref, answer)
 		return s.created(ctx, att, order, &created{payload: payload, answer: answer}, number, &rec)
 	case errors.Is(err, ledger.ErrNoTime):
 		return s.again(ctx, att, order, &problem.Error{Kind: problem.Timeout, Detail: "too little time was left to start the SAP create; queued"}, &rec)
@@ -112,70 +117,102 @@ type created struct {
 }
 
 // created records an order SAP has: the link row, the write-back to Dynamics, the archive, then the entry and
-// the audit row in one transaction. Only the last is needed for exactly once; the rest is retried if it fails.
+// settling is the context for what follows SAP's answer to a create: SAP has acted (or refused), and that must
+// be recorded whatever the caller does now (hang up, run out of its wait), so the caller's cancellation no longer
+// applies; the lease bounds it.
+func (s *Service) settling(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.Ledger.Lease)
+}
+
+// created records an order SAP has: the link row, the write-back to Dynamics, the archive, then the entry and
+// the audit row in one transaction. Only the last is needed for exactly once, so the link and the write-back get
+// only what is left of the lease after reserving the time that record needs; what does not fit is queued.
 func (s *Service) created(ctx context.Context, att *ledger.Attempt, order *Order, c *created, number string, rec *attemptRecord) step {
 	id := att.Key()
 	number = sap.NormalizeDocumentNumber(number)
 	res := Result{SalesOrderID: id, SAPSalesOrder: number, Created: true, State: StateCreated}
+	sctx, cancel := s.settling(ctx)
+	defer cancel()
 	followed := false
-	if err := s.Ledger.PutLink(ctx, number, id); err != nil {
-		s.Log.WarnContext(ctx, "linking the SAP order failed; the write-back retries it", "salesorderid", id, "err", err)
-	} else if err := s.writeBackCreated(ctx, id, number); err != nil {
-		s.Log.WarnContext(ctx, "write-back to Dynamics failed; queued", "salesorderid", id, "err", err)
-	} else {
-		followed, res.State = true, StateWrittenBack
+	if budget := att.Entry().LeaseUntil.Sub(s.now()) - s.Ledger.Skew - s.Ledger.Margin; budget > 0 {
+		fctx, fcancel := context.WithTimeout(sctx, budget)
+		if err := s.Ledger.PutLink(fctx, number, id); err != nil {
+			s.Log.WarnContext(ctx, "linking the SAP order failed; the write-back retries it", "salesorderid", id, "err", err)
+		} else if err := s.writeBackCreated(fctx, id, number); err != nil {
+			s.Log.WarnContext(ctx, "write-back to Dynamics failed; queued", "salesorderid", id, "err", err)
+		} else {
+			followed, res.State = true, StateWrittenBack
+		}
+		fcancel()
 	}
 	rec.RemoteID = number
-	s.archiveAttempt(ctx, att, order, c, rec, nil)
-	if err := att.Created(ctx, number, followed, s.auditRows(ctx, rec)...); err != nil {
+	s.archiveAttempt(sctx, att, order, c, rec, nil)
+	if err := att.Created(sctx, number, followed, s.auditRows(ctx, rec)...); err != nil {
 		// SAP has the order and this call knows its number; a later attempt finds it by its reference.
 		s.Log.WarnContext(ctx, "recording the created order failed", "salesorderid", id, "sapSalesOrder", number, "err", err)
 	}
 	if !followed {
 		res.WriteBackPending = true
-		if err := s.enqueue(ctx, id, ActionWriteBack, 0, s.Backoff.Delay(0, 0)); err != nil {
+		if err := s.enqueue(sctx, id, ActionWriteBack, 0, s.Backoff.Delay(0, 0)); err != nil {
 			s.Log.ErrorContext(ctx, "write-back not queued; the sweeper will retry it", "salesorderid", id, "err", err)
 		}
 	}
 	return step{kind: stepDone, res: res}
 }
 
-// rejected records SAP's refusal, tells Dynamics, and ends the push until it is pushed again.
+// rejected records SAP's refusal, then tells Dynamics, and ends the push until it is pushed again. The end is on
+// record before anyone is told: a 422 (or "Rejected by SAP" in Dynamics) for a refusal the ledger does not hold
+// would let the queue create the order later.
 func (s *Service) rejected(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
+	sctx, cancel := s.settling(ctx)
+	defer cancel()
 	msgs := problemMessages(p)
 	first := ""
 	if len(msgs) > 0 {
 		first = msgs[0].Code + " " + msgs[0].Message
 	}
-	told := s.writeBackEnd(ctx, id, "Rejected by SAP: "+first, first)
-	reported := told == nil
 	b, _ := json.Marshal(msgs)
 	rec.Outcome, rec.Error, rec.Messages = "rejected", p.Error(), string(b)
-	s.archiveAttempt(ctx, att, order, nil, rec, p)
-	detail := p.Error()
-	var pe *problem.Error
-	if errors.As(p, &pe) {
-		detail = pe.Detail
+	s.archiveAttempt(sctx, att, order, nil, rec, p)
+	if err := att.Rejected(sctx, detailOf(p), string(b), false, s.auditRows(ctx, rec)...); err != nil {
+		return s.unrecorded(ctx, att, "rejection", err)
 	}
-	if err := att.Rejected(ctx, detail, string(b), reported, s.auditRows(ctx, rec)...); err != nil {
-		s.Log.WarnContext(ctx, "recording the rejection failed", "salesorderid", id, "err", err)
-	} else if !reported {
-		s.reportLater(ctx, id, told)
+	if told := s.writeBackEnd(sctx, id, "Rejected by SAP: "+first, first); told != nil {
+		s.reportLater(sctx, id, told)
+	} else if err := att.MarkReported(sctx); err != nil {
+		s.Log.WarnContext(ctx, "recording that Dynamics was told failed; it may be told again", "salesorderid", id, "err", err)
 	}
 	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateRejected}}
 }
 
-// fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent.
+// unrecorded answers an end the ledger could not record: another attempt took the order over (it decides), or
+// storage failed, in which case the entry keeps this attempt's intent and lease and the queue settles it later.
+// Either way the caller must not be given a final answer the ledger does not hold.
+func (s *Service) unrecorded(ctx context.Context, att *ledger.Attempt, what string, err error) step {
+	if isLost(err) {
+		return step{kind: stepLost}
+	}
+	s.Log.WarnContext(ctx, "recording the "+what+" failed; the queue settles the order", "salesorderid", att.Key(), "err", err)
+	wait := max(att.Entry().LeaseUntil.Sub(s.now())+s.Ledger.Skew, 0) + time.Second
+	return step{kind: stepAgain, err: classify.Storage(err, "recording the "+what), delay: wait,
+		res: Result{SalesOrderID: att.Key(), State: StateInProgress}}
+}
+
+// fail ends the push for a permanent reason that is not SAP's (the order cannot be mapped): nothing was sent. As
+// with a rejection, the end is recorded before Dynamics is told.
 func (s *Service) fail(ctx context.Context, att *ledger.Attempt, order *Order, p error, rec *attemptRecord) step {
 	id := att.Key()
-	told := s.writeBackEnd(ctx, id, notSentText(p.Error(), problem.KindOf(p).String()), "")
-	reported := told == nil
+	sctx, cancel := s.settling(ctx)
+	defer cancel()
 	rec.Outcome, rec.Error = "failed", p.Error()
-	if err := att.Fail(ctx, p, reported, s.auditRows(ctx, rec)...); err != nil {
-		s.Log.WarnContext(ctx, "recording the failure failed", "salesorderid", id, "err", err)
-	} else if !reported {
-		s.reportLater(ctx, id, told)
+	if err := att.Fail(sctx, p, false, s.auditRows(ctx, rec)...); err != nil {
+		return s.unrecorded(ctx, att, "failure", err)
+	}
+	if told := s.writeBackEnd(sctx, id, notSentText(p.Error(), problem.KindOf(p).String()), ""); told != nil {
+		s.reportLater(sctx, id, told)
+	} else if err := att.MarkReported(sctx); err != nil {
+		s.Log.WarnContext(ctx, "recording that Dynamics was told failed; it may be told again", "salesorderid", id, "err", err)
 	}
 	return step{kind: stepEnded, err: p, res: Result{SalesOrderID: id, State: StateFailed}}
 }
@@ -205,13 +242,15 @@ func (s *Service) again(ctx context.Context, att *ledger.Attempt, order *Order, 
 		rec.Outcome = "retry"
 	}
 	rec.Error = p.Error()
-	if err := att.Retry(ctx, p, s.now().Add(delay), s.auditRows(ctx, rec)...); err != nil {
+	due := s.now().Add(delay)
+	if err := att.Retry(ctx, p, due, s.auditRows(ctx, rec)...); err != nil {
 		if errors.Is(err, ledger.ErrLost) {
 			return step{kind: stepLost}
 		}
 		s.Log.WarnContext(ctx, "recording the retry failed", "salesorderid", id, "err", err)
+		due = time.Time{} // the entry does not know of this schedule: its message must not be taken for stale
 	}
-	return step{kind: stepAgain, err: p, delay: delay, res: Result{SalesOrderID: id, State: StateAccepted}}
+	return step{kind: stepAgain, err: p, delay: delay, due: due, res: Result{SalesOrderID: id, State: StateAccepted}}
 }
 
 func (s *Service) auditRows(ctx context.Context, rec *attemptRecord) []store.Row[json.RawMessage] {
@@ -259,4 +298,13 @@ func problemMessages(err error) []classify.Message {
 		}
 	}
 	return nil
+}
+
+// detailOf is a problem's own words, without the chain of causes its Error adds.
+func detailOf(err error) string {
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Detail != "" {
+		return pe.Detail
+	}
+	return err.Error()
 }

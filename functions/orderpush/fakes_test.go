@@ -30,7 +30,7 @@ type fakeSAP struct {
 	CreateSalesOrderFn       func(ctx context.Context, o sap.SalesOrderCreate) (sap.SalesOrder, error)
 	FindSalesOrdersFn        func(ctx context.Context, po, soldTo string) ([]sap.SalesOrder, error)
 	FindSalesOrdersByFieldFn func(ctx context.Context, field, value string) ([]sap.SalesOrder, error)
-	SalesOrderTextsFn        func(ctx context.Context, salesOrder string) ([]sap.SalesOrderText, error)
+	FindWithTextsFn          func(ctx context.Context, po, soldTo string, since time.Time) ([]sap.SalesOrder, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -93,15 +93,12 @@ func (f *fakeSAP) FindSalesOrdersByField(ctx context.Context, field, value strin
 	return f.search(func(so sap.SalesOrder) bool { return so.Extensions[field] == value }), nil
 }
 
-func (f *fakeSAP) SalesOrderTexts(ctx context.Context, salesOrder string) ([]sap.SalesOrderText, error) {
-	f.record("texts " + salesOrder)
-	if f.SalesOrderTextsFn != nil {
-		return f.SalesOrderTextsFn(ctx, salesOrder)
+func (f *fakeSAP) FindSalesOrdersWithTexts(ctx context.Context, po, soldTo string, since time.Time) ([]sap.SalesOrder, error) {
+	f.record("findWithTexts " + po + " " + soldTo)
+	if f.FindWithTextsFn != nil {
+		return f.FindWithTextsFn(ctx, po, soldTo, since)
 	}
-	for _, so := range f.search(func(so sap.SalesOrder) bool { return so.SalesOrder == salesOrder }) {
-		return so.Texts.Results, nil
-	}
-	return nil, &sap.Error{StatusCode: 404, Message: "not found"}
+	return f.search(func(so sap.SalesOrder) bool { return so.PurchaseOrderByCustomer == po && so.SoldToParty == soldTo }), nil
 }
 
 func (f *fakeSAP) search(match func(sap.SalesOrder) bool) []sap.SalesOrder {

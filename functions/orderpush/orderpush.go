@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/d365sap/d365sap/shared/audit"
@@ -31,7 +32,7 @@ type SAP interface {
 	CreateSalesOrder(ctx context.Context, o sap.SalesOrderCreate) (sap.SalesOrder, error)
 	FindSalesOrders(ctx context.Context, purchaseOrderByCustomer, soldToParty string) ([]sap.SalesOrder, error)
 	FindSalesOrdersByField(ctx context.Context, field, value string) ([]sap.SalesOrder, error)
-	SalesOrderTexts(ctx context.Context, salesOrder string) ([]sap.SalesOrderText, error)
+	FindSalesOrdersWithTexts(ctx context.Context, purchaseOrderByCustomer, soldToParty string, since time.Time) ([]sap.SalesOrder, error)
 }
 
 // Dataverse is what the push needs of Dataverse.
@@ -81,6 +82,9 @@ type Service struct {
 	Log        *slog.Logger
 	// Ready, when set, makes sure the storage the push writes to exists; called before each push.
 	Ready func(ctx context.Context) error
+
+	// referenceBroken is set by the first create whose answer shows SAP did not store the reference as sent.
+	referenceBroken atomic.Pointer[problem.Error]
 }
 
 // Kind names the push's entries in the ledger, audit and archive.

@@ -1,6 +1,9 @@
 package orderpush
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,12 +15,10 @@ import (
 	"github.com/d365sap/d365sap/shared/store"
 )
 
-// payload.go keeps orders up to 30,000 bytes of JSON inline, compressed ones up to 60,000 characters of base64,
-// and only larger ones in the archive: "A Table property holds 64 KiB". It does, in bytes; the service counts a
-// string in UTF-16 code units, so one property holds 32,768 characters (audit.MaxPropertyUnits says so, and
-// Azurite enforces the same count). A compressed payload between 32,768 and 60,000 characters is refused with the
-// whole claim: the push answers 503 ("storage unavailable, nothing could be recorded; pushing again is safe"),
-// and every push again does the same, forever.
+// A Table property holds 64 KiB, and the service counts a string in UTF-16 code units: 32,768 characters
+// (audit.MaxPropertyUnits; Azurite enforces the same count). payload.go once kept compressed orders up to 60,000
+// characters on the entry: one between 32,768 and 60,000 was refused with the whole claim, and the push answered
+// 503 ("nothing could be recorded; pushing again is safe") on every try, forever.
 
 const bigID = "0c0ffee0-0000-4000-8000-00000000c001"
 
@@ -47,14 +48,22 @@ func TestAnOrderWhoseCompressedPayloadExceedsATablePropertyIsStillRecorded(t *te
 	}
 	r := newRig(t, func(r *rig) { r.table.Table = tbl })
 	req := bigOrder(bigID, 1)
+	// The order compresses to more than a property holds (so it must go to the archive), less than the old 60,000.
+	raw, _ := json.Marshal(req.Order)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	if n := len(gzPrefix + base64.StdEncoding.EncodeToString(buf.Bytes())); n <= 32*1024 || n > 60_000 {
+		t.Fatalf("the order does not exercise the gap: it compresses to %d characters", n)
+	}
 	packed, err := r.s.packOrder(t.Context(), req.Order)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(packed, gzPrefix) || len(packed) <= 32*1024 {
-		t.Fatalf("the order does not exercise the gap: %d characters, prefix %q", len(packed), packed[:5])
+	if !strings.HasPrefix(packed, blobPrefix) {
+		t.Fatalf("a payload over a property's 32,768 characters stayed on the entry: %.20s…", packed)
 	}
-	t.Logf("compressed payload: %d characters (the property limit is %d)", len(packed), 32*1024)
 	for i := range 3 {
 		res, err := r.s.Push(t.Context(), req, false)
 		if problem.KindOf(err) == problem.Unavailable && !res.Accepted {

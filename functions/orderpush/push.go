@@ -2,6 +2,7 @@ package orderpush
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -90,8 +91,11 @@ func (s *Service) answer(ctx context.Context, id string, st step) (Result, error
 		return s.waitFor(ctx, id)
 	case stepAgain:
 		// The order is recorded as queued: hand it to the queue. Without the message the sweeper still finds it.
-		if err := s.enqueue(ctx, id, ActionPush, 0, st.delay); err != nil {
+		if err := s.enqueueDue(ctx, id, ActionPush, 0, st.delay, st.due); err != nil {
 			return res, err
+		}
+		if problem.KindOf(st.err) == problem.Internal {
+			return res, st.err // queued, but the caller must hear that something is wrong (the reference breaker)
 		}
 		res.State, res.Accepted, res.RetryAfter = StateAccepted, true, max(st.delay, time.Second)
 		return res, nil
@@ -181,7 +185,10 @@ func endProblem(id string, e ledger.Entry) error {
 	if !ok {
 		kind = problem.Internal
 	}
-	return &problem.Error{Kind: kind, Detail: fmt.Sprintf("the push of order %s failed: %s", id, e.LastError)}
+	p := &problem.Error{Kind: kind, Detail: fmt.Sprintf("the push of order %s failed: %s", id, e.LastError)}
+	// The fields the failed attempt named, so a flow fixes the same data whether it pushed or polled.
+	_ = json.Unmarshal([]byte(e.Fields), &p.Fields)
+	return p
 }
 
 var errNoWriteBack = errors.New("nothing to write back")

@@ -90,8 +90,9 @@ func (f *fakeSAP) CreateSalesOrder(ctx context.Context, o sap.SalesOrderCreate) 
 	var so sap.SalesOrder
 	if a.commit {
 		f.next++
+		today := time.Now().UTC()
 		so = sap.SalesOrder{SalesOrder: fmt.Sprint(f.next), SoldToParty: o.SoldToParty, PurchaseOrderByCustomer: o.PurchaseOrderByCustomer,
-			Extensions: o.Extensions}
+			Extensions: o.Extensions, CreationDate: sap.Date(today.Year(), today.Month(), today.Day())}
 		for _, t := range o.Texts {
 			so.Texts.Results = append(so.Texts.Results, sap.SalesOrderText{SalesOrder: so.SalesOrder, Language: t.Language, LongTextID: t.LongTextID, LongText: t.LongText})
 		}
@@ -154,6 +155,33 @@ func (f *fakeSAP) FindSalesOrdersByField(_ context.Context, field, value string)
 	for _, o := range f.visible() {
 		if o.Extensions[field] == value {
 			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// FindSalesOrdersWithTexts is SAP's query by PO, sold-to party and creation date with $expand=to_Text: one
+// answer (one textWait), however many orders match; orders without a creation date are old ones.
+func (f *fakeSAP) FindSalesOrdersWithTexts(ctx context.Context, po, soldTo string, since time.Time) ([]sap.SalesOrder, error) {
+	f.mu.Lock()
+	f.lookups++
+	wait, err := f.textWait, f.findErr
+	var out []sap.SalesOrder
+	day := since.UTC().Truncate(24 * time.Hour)
+	for _, o := range f.visible() {
+		if o.PurchaseOrderByCustomer == po && o.SoldToParty == soldTo && !o.CreationDate.Before(day) {
+			out = append(out, o)
+		}
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 	return out, nil

@@ -222,9 +222,7 @@ func (a *Attempt) Rejected(ctx context.Context, reason, messages string, reporte
 func (a *Attempt) Retry(ctx context.Context, cause error, next time.Time, extra ...store.Row[json.RawMessage]) error {
 	now := a.l.now()
 	e := a.settle(Accepted, now)
-	if next.Before(now) {
-		next = now
-	}
+	// Stored as given (a time already past means "due now"): callers tell a message of this schedule by it.
 	e.NextAttempt, e.Retries = next, e.Retries+1
 	if cause != nil {
 		e.LastError, e.Kind = cut(cause.Error(), maxText), problem.KindOf(cause).String()
@@ -238,6 +236,22 @@ func (a *Attempt) Fail(ctx context.Context, cause error, reported bool, extra ..
 	now := a.l.now()
 	e := a.settle(Failed, now)
 	e.LastError, e.Reported, e.NextAttempt = cut(cause.Error(), maxText), reported, time.Time{}
-	e.CompletedAt, e.Kind = now, problem.KindOf(cause).String()
+	e.CompletedAt, e.Kind, e.Fields = now, problem.KindOf(cause).String(), ""
+	var pe *problem.Error
+	if errors.As(cause, &pe) && len(pe.Fields) > 0 {
+		b, _ := json.Marshal(pe.Fields)
+		e.Fields = cutJSON(string(b))
+	}
 	return a.record(ctx, e, extra)
+}
+
+// MarkReported records that the caller's side was told how the entry ended (after Rejected or Fail recorded it
+// unreported, so that the end is on record before anyone is told).
+func (a *Attempt) MarkReported(ctx context.Context) error {
+	if !a.e.State.Ended() && !a.e.State.Done() {
+		return errors.New("ledger: only a recorded end can be marked reported")
+	}
+	e := a.e
+	e.Reported, e.UpdatedAt = true, a.l.now()
+	return a.record(ctx, e, nil)
 }

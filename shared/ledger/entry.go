@@ -55,6 +55,9 @@ type Entry struct {
 	LastError string `json:"lastError,omitempty"`
 	// Messages are the remote's messages of the last outcome (JSON, cut to fit).
 	Messages string `json:"messages,omitempty"`
+	// Fields are the invalid fields of a failure (JSON of problem.FieldError, cut to fit), so a status can name
+	// what to fix as the failed attempt did.
+	Fields string `json:"fields,omitempty"`
 	// Kind is the problem kind of the last failure (problem.Kind's name), so a status can answer as the failed
 	// attempt would have.
 	Kind string `json:"kind,omitempty"`

@@ -141,12 +141,18 @@ func (l *Ledger) Claim(ctx context.Context, req ClaimRequest) (*Attempt, Entry, 
 
 var errLostRace = errors.New("another attempt changed the entry first")
 
-// Take claims an entry the caller has just read (the queue path), without trying an insert first.
+// Take claims an entry the caller has just read and decided on (the queue path), without trying an insert first.
+// When the entry changed since that read (a push, a rejection, a correction), it does not decide again on the
+// caller's behalf: it returns no attempt and the entry as it stands now, for the caller to decide on afresh.
 func (l *Ledger) Take(ctx context.Context, key string, cur Snapshot, req ClaimRequest) (*Attempt, Entry, error) {
 	req.Key = key
 	a, e, _, err := l.take(ctx, cur.row, req)
 	if errors.Is(err, errLostRace) {
-		return l.Claim(ctx, req)
+		now, found, err := l.Get(ctx, key)
+		if err != nil || !found {
+			return nil, Entry{}, err
+		}
+		return nil, now.Entry, nil
 	}
 	return a, e, err
 }
@@ -165,6 +171,10 @@ func (l *Ledger) take(ctx context.Context, cur store.Row[json.RawMessage], req C
 		return nil, e, false, nil // a running attempt owns it (give its clock the benefit of the doubt)
 	case req.Intent == Queue && e.State == Accepted:
 		return nil, e, false, nil // already queued
+	case (e.State == Rejected || e.State == Failed) && req.Payload == "":
+		// An ended entry is taken again only by a new push carrying its (possibly corrected) payload, never by a
+		// queue message or a sweep that found it queued before it ended.
+		return nil, e, false, nil
 	}
 	if req.Payload != "" {
 		e.Payload = req.Payload

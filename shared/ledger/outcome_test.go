@@ -3,11 +3,13 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/d365sap/d365sap/shared/ledger"
+	"github.com/d365sap/d365sap/shared/problem"
 )
 
 var errGateway = errors.New("504 gateway timeout")
@@ -169,8 +171,8 @@ func TestFailKeepsAnUnresolvedSend(t *testing.T) {
 	if got.Entry.State != ledger.Failed || !got.Entry.Unresolved() || got.Entry.HoldUntil.IsZero() {
 		t.Fatalf("giving up cleared the hold: %+v", got.Entry)
 	}
-	// A re-push right after must look up, and is held.
-	b, _, _ := l.Claim(ctx, ledger.ClaimRequest{Key: "k", Owner: "two"})
+	// A re-push right after (a new push carries its payload) must look up, and is held.
+	b, _, _ := l.Claim(ctx, ledger.ClaimRequest{Key: "k", Payload: "again", Owner: "two"})
 	res, err := b.Resolve(ctx, found(""))
 	if err != nil || res.HoldUntil.IsZero() {
 		t.Fatalf("a re-push after a give-up was not held: %+v %v", res, err)
@@ -211,5 +213,29 @@ func TestUpdateRefusesToClearAnUnresolvedSend(t *testing.T) {
 	snap, _, _ := l.Get(ctx, "k")
 	if _, err := l.Update(ctx, snap, func(e *ledger.Entry) { e.SentUntil = time.Time{}; e.State = ledger.Failed }); err == nil {
 		t.Fatal("an update cleared an unresolved send")
+	}
+}
+
+func TestAFailureKeepsItsFieldsAndIsMarkedReportedAfterwards(t *testing.T) {
+	c := newClock()
+	l := newLedger(memTable(), c.Now)
+	ctx := t.Context()
+	a, _, _ := l.Claim(ctx, ledger.ClaimRequest{Key: "k", Ref: "R", Owner: "one"})
+	if err := a.MarkReported(ctx); err == nil {
+		t.Fatal("an attempt still running was marked reported")
+	}
+	cause := problem.InvalidFields("the order cannot be mapped", []problem.FieldError{{Field: "lines/0/unit", Reason: "material M has no unit EA"}})
+	if err := a.Fail(ctx, cause, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := l.Get(ctx, "k")
+	if got.Entry.Kind != "invalid" || !strings.Contains(got.Entry.Fields, "lines/0/unit") || got.Entry.Reported {
+		t.Fatalf("entry %+v", got.Entry)
+	}
+	if err := a.MarkReported(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ = l.Get(ctx, "k"); !got.Entry.Reported || got.Entry.State != ledger.Failed {
+		t.Fatalf("entry %+v", got.Entry)
 	}
 }

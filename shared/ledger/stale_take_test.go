@@ -41,3 +41,26 @@ func TestTakeOfAStaleSnapshotDoesNotTakeAnEntryThatEndedMeanwhile(t *testing.T) 
 		}
 	})
 }
+
+// Only a new push (one carrying its payload) takes an ended entry again; a queue message or a sweep does not.
+func TestAnEndedEntryIsTakenOnlyByAPushCarryingItsPayload(t *testing.T) {
+	c := newClock()
+	l := newLedger(memTable(), c.Now)
+	ctx := t.Context()
+	a, _, _ := l.Claim(ctx, ledger.ClaimRequest{Key: "k", Ref: "R", Payload: "p", Owner: "one"})
+	var calls atomic.Int32
+	_, aerr := a.Apply(ctx, create("", errRejected, &calls))
+	if err := a.Rejected(ctx, aerr.Error(), "", true); err != nil {
+		t.Fatal(err)
+	}
+	if q, e, err := l.Claim(ctx, ledger.ClaimRequest{Key: "k", Owner: "queue"}); err != nil || q != nil || e.State != ledger.Rejected {
+		t.Fatalf("a claim without a payload took a rejected entry: %v %+v %v", q, e, err)
+	}
+	snap, _, _ := l.Get(ctx, "k")
+	if q, _, err := l.Take(ctx, "k", snap, ledger.ClaimRequest{Owner: "queue"}); err != nil || q != nil {
+		t.Fatalf("the queue took a rejected entry: %v %v", q, err)
+	}
+	if b, e, err := l.Claim(ctx, ledger.ClaimRequest{Key: "k", Payload: "fixed", Owner: "push"}); err != nil || b == nil || e.Payload != "fixed" {
+		t.Fatalf("a push again was refused: %v %+v %v", b, e, err)
+	}
+}

@@ -3,6 +3,7 @@ package sap
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // searchableSalesOrderFields are the standard A_SalesOrder properties FindSalesOrdersByField accepts: string
@@ -28,6 +29,27 @@ func (c *Client) FindSalesOrdersByField(ctx context.Context, field, value string
 	for so, err := range newRows[SalesOrder](ctx, c, ServiceSalesOrder, "A_SalesOrder", q).All() {
 		if err != nil {
 			return nil, fmt.Errorf("finding SAP sales orders by %s: %w", field, err)
+		}
+		out = append(out, so)
+	}
+	return out, nil
+}
+
+// FindSalesOrdersWithTexts returns the orders of a sold-to party with a customer purchase order number created
+// on or after the day of since, each with its header texts (to_Text) and without items: the lookup of an order
+// that carries its reference in a text. The creation date bounds it, so a blanket PO with years of orders under
+// it costs a page, not one request per old order.
+func (c *Client) FindSalesOrdersWithTexts(ctx context.Context, purchaseOrderByCustomer, soldToParty string, since time.Time) ([]SalesOrder, error) {
+	f := And(Eq("PurchaseOrderByCustomer", purchaseOrderByCustomer), Eq("SoldToParty", soldToParty))
+	if !since.IsZero() {
+		day := since.UTC().Truncate(24 * time.Hour)
+		f = And(f, Ge("CreationDate", Date(day.Year(), day.Month(), day.Day())))
+	}
+	q := Query{Filter: f, Expand: []string{"to_Text"}}
+	var out []SalesOrder
+	for so, err := range newRows[SalesOrder](ctx, c, ServiceSalesOrder, "A_SalesOrder", q).All() {
+		if err != nil {
+			return nil, fmt.Errorf("finding SAP sales orders with texts by purchase order %q: %w", purchaseOrderByCustomer, err)
 		}
 		out = append(out, so)
 	}

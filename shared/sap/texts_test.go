@@ -3,6 +3,7 @@ package sap
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,37 @@ func TestSearchLagHidesTexts(t *testing.T) {
 	}
 	if found, err := e.c.FindSalesOrders(context.Background(), "PO-LAG", sapsim.CustomerID(0)); err != nil || len(found) != 0 {
 		t.Fatalf("lookup during the lag: %v %d", err, len(found))
+	}
+}
+
+// The text lookup reads an order's header texts with the order, in one query bounded by the creation date.
+func TestFindSalesOrdersWithTexts(t *testing.T) {
+	e := newEnv(t, sapsim.Options{}, nil)
+	ctx := context.Background()
+	with := order("PO-TXT-1", sapsim.CustomerID(1))
+	with.Texts = []SalesOrderTextCreate{{Language: "EN", LongTextID: "Z001", LongText: "Dynamics 365 sales order 6F1C"}}
+	if _, err := e.c.CreateSalesOrder(ctx, with); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.CreateSalesOrder(ctx, order("PO-TXT-1", sapsim.CustomerID(1))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.c.FindSalesOrdersWithTexts(ctx, "PO-TXT-1", sapsim.CustomerID(1), time.Now().Add(-24*time.Hour))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d orders, %v", len(got), err)
+	}
+	texts := 0
+	for _, so := range got {
+		for _, x := range so.Texts.Results {
+			if x.LongTextID == "Z001" && strings.Contains(x.LongText, "6F1C") {
+				texts++
+			}
+		}
+	}
+	if texts != 1 {
+		t.Fatalf("%d orders carry the text, want 1: %+v", texts, got)
+	}
+	if later, err := e.c.FindSalesOrdersWithTexts(ctx, "PO-TXT-1", sapsim.CustomerID(1), time.Now().Add(48*time.Hour)); err != nil || len(later) != 0 {
+		t.Fatalf("orders created before the bound were returned: %d %v", len(later), err)
 	}
 }
