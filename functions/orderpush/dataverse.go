@@ -50,7 +50,7 @@ func (s *Service) loadOrder(ctx context.Context, id string) (*Order, error) {
 			t, err = time.Parse(time.DateOnly, d)
 		}
 		if err != nil {
-			return nil, problem.InvalidFields("the sales order in Dynamics 365 has problems", []problem.FieldError{{Field: "salesorder/requestdeliveryby", Reason: fmt.Sprintf("%q is not a date and time", d)}})
+			return nil, problem.InvalidFields("the sales order in Dynamics 365 has problems", []problem.FieldError{{Field: "salesorder/requestdeliveryby", Reason: fmt.Sprintf("%q is not a date and time", cutField(d))}})
 		}
 		o.RequestedDeliveryDate = t.UTC().Format(time.DateOnly)
 	}

@@ -103,8 +103,13 @@ func ParseRequest(body []byte) (Request, error) {
 
 func jsonReason(err error) string {
 	msg := err.Error()
-	// encoding/json names unknown fields as `json: unknown field "x"`; keep its words, drop the prefix.
-	return strings.TrimPrefix(msg, "json: ")
+	// encoding/json names unknown fields as `json: unknown field "x"`; keep its words, drop the prefix, and keep
+	// the answer short however long the offending name or value was.
+	msg = strings.TrimPrefix(msg, "json: ")
+	if r := []rune(msg); len(r) > 240 {
+		msg = string(r[:240]) + "…"
+	}
+	return msg
 }
 
 // check validates the shape of an order (not its mapping), naming each problem with a path under prefix.

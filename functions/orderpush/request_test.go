@@ -122,3 +122,18 @@ func TestParseRequestAccepts(t *testing.T) {
 		})
 	}
 }
+
+// An answer names the problem without repeating the input: a 3 MB unknown member or account number comes back as
+// a short prefix, not a 4 MB 400.
+func TestReasonsDoNotEchoHugeInput(t *testing.T) {
+	huge := strings.Repeat("A", 3<<20)
+	for _, body := range []string{
+		`{"` + huge + `":1}`,
+		`{"order":{"salesorderid":"6f1c2b9e-3a4d-4e5f-8a7b-1c2d3e4f5a6b","customerAccountNumber":"` + huge + `","lines":[{"productNumber":"P","quantity":"1"}]}}`,
+	} {
+		_, err := orderpush.ParseRequest([]byte(body))
+		if err != nil && len(err.Error()) > 2000 {
+			t.Errorf("a %d-byte request gave a %d-byte error", len(body), len(err.Error()))
+		}
+	}
+}

@@ -132,7 +132,8 @@ func unitProblem(err error, material, unit string) string {
 	return ""
 }
 
-// cutField keeps echoed input short: a reason names the problem, it does not repeat a 3 MB value.
+// cutField keeps echoed input short: a reason names the problem, it does not repeat a 3 MB value. 64 characters
+// show which value it was; the caller has the rest.
 func cutField(s string) string {
 	const max = 64
 	if utf8.RuneCountInString(s) <= max {
