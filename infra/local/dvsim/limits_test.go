@@ -364,3 +364,25 @@ func TestExpandHonoursOrderBy(t *testing.T) {
 		}
 	}
 }
+
+// Version rises with every write and not with reads, so a test can assert that a request wrote nothing.
+func TestVersionCountsWritesOnly(t *testing.T) {
+	r := start(t, Options{})
+	v0 := r.Version()
+	id, err := r.Insert("accounts", map[string]any{"name": "A", "accountnumber": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := r.Version()
+	if v1 <= v0 {
+		t.Fatalf("an insert left the version at %d", v1)
+	}
+	r.Get("accounts", id)
+	r.Find("accounts", "accountnumber", "1")
+	if r.Version() != v1 {
+		t.Fatal("a read moved the version")
+	}
+	if err := r.Patch("accounts", id, map[string]any{"name": "B"}); err != nil || r.Version() <= v1 {
+		t.Fatalf("a patch: %v, version %d", err, r.Version())
+	}
+}

@@ -138,6 +138,13 @@ func (s *Server) Injected() map[string]int { return s.faults.counts() }
 // Stats returns per-user counters (keyed by client id).
 func (s *Server) Stats() map[string]UserStats { return s.limits.stats() }
 
+// Version is the store's change counter: every write raises it, so a test can tell that a request wrote nothing.
+func (s *Server) Version() int64 {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	return s.store.version
+}
+
 // ExpireChangeTokens makes every delta token issued so far expired.
 func (s *Server) ExpireChangeTokens() {
 	s.store.mu.Lock()
