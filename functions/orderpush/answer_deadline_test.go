@@ -75,11 +75,12 @@ func TestACreatedOrdersHungWriteBackDoesNotHoldThePushAnswerPastPowerAutomatesTi
 	start := time.Now()
 	res, err := r.s.Push(t.Context(), Request{SalesOrderID: deadlineID}, false)
 	took := time.Since(start)
-	if err != nil || !res.Created {
+	// 201, or 202 when the slow read left no room for a create inside the request's deadline: either way in time.
+	if err != nil || !(res.Created || res.Accepted) {
 		t.Fatalf("push: %+v %v", res, err)
 	}
 	if took >= scaledPowerAutomate {
-		t.Errorf("SAP created order %s at once, but the push answered 201 only after %s (scaled: %.0f s); Power Automate gave up at %.0f s",
+		t.Errorf("the push (SAP order %q) answered only after %s (scaled: %.0f s); Power Automate gave up at %.0f s",
 			res.SAPSalesOrder, took.Round(time.Millisecond), took.Seconds()*50, scaledPowerAutomate.Seconds()*50)
 	}
 }

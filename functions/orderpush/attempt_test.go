@@ -109,8 +109,8 @@ func TestAnUnknownOutcomeHoldsTheOrderUntilItIsSettled(t *testing.T) {
 			}
 			m := h.handovers()
 			left := held.HoldUntil.Sub(h.clock.Now())
-			if last := m[len(m)-1]; last.Msg.Retry != 1 || last.Delay <= 0 || last.Delay > left {
-				t.Errorf("re-queued %+v, want retry 1 within the %s the hold has left", last, left)
+			if last := m[len(m)-1]; last.Msg.Retry != e.Retries || last.Delay <= 0 || last.Delay > left {
+				t.Errorf("re-queued %+v, want retry %d within the %s the hold has left", last, e.Retries, left)
 			}
 		})
 	}

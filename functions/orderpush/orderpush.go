@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"github.com/d365sap/d365sap/shared/audit"
@@ -83,8 +82,8 @@ type Service struct {
 	// Ready, when set, makes sure the storage the push writes to exists; called before each push.
 	Ready func(ctx context.Context) error
 
-	// referenceBroken is set by the first create whose answer shows SAP did not store the reference as sent.
-	referenceBroken atomic.Pointer[problem.Error]
+	// refBreaker caches the reference breaker (see breaker.go).
+	refBreaker breakerCache
 }
 
 // Kind names the push's entries in the ledger, audit and archive.

@@ -17,6 +17,11 @@ import (
 func (s *Service) Push(ctx context.Context, req Request, async bool) (Result, error) {
 	id := req.SalesOrderID
 	res := Result{SalesOrderID: id}
+	// One deadline for the whole request, from its start: reading the order, the claim, the attempt. What follows
+	// SAP's answer is recorded past it (detached, bounded), and what does not fit is queued, so the caller always
+	// hears within ORDER_PUSH_SYNC_TIMEOUT plus the time one record takes.
+	ctx, cancel := context.WithTimeout(ctx, s.SyncTimeout)
+	defer cancel()
 	if err := s.ready(ctx); err != nil {
 		return res, err
 	}
@@ -57,16 +62,14 @@ func (s *Service) Push(ctx context.Context, req Request, async bool) (Result, er
 		if cur.State.Done() {
 			return s.replay(ctx, id, cur)
 		}
-		return s.waitFor(ctx, id)
+		return s.waitFor(ctx, id, packed)
 	}
 	// A safety net: should this instance die mid-attempt, the queue takes the order over once the lease has
 	// passed (and, in the usual case, finds it done and drops the message).
 	if err := s.enqueue(ctx, id, ActionPush, 0, s.Ledger.Lease+s.Ledger.Skew+time.Second); err != nil {
 		s.Log.WarnContext(ctx, "no safety-net message queued; the sweeper will find the order if this attempt dies", "salesorderid", id, "err", err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, s.SyncTimeout)
-	defer cancel()
-	st := s.run(sctx, att, order, "http")
+	st := s.run(ctx, att, order, "http")
 	return s.answer(ctx, id, st)
 }
 
@@ -88,11 +91,11 @@ func (s *Service) answer(ctx context.Context, id string, st step) (Result, error
 	case stepDone:
 		return st.res, nil
 	case stepLost:
-		return s.waitFor(ctx, id)
+		return s.waitFor(ctx, id, "")
 	case stepAgain:
-		// The order is recorded as queued: hand it to the queue. Without the message the sweeper still finds it.
-		if err := s.enqueueDue(ctx, id, ActionPush, 0, st.delay, st.due); err != nil {
-			return res, err
+		if st.queueErr != nil {
+			// Recorded, but no message could be queued: the caller's retry (or the sweeper) finishes it.
+			return res, problem.Wrap(problem.Unavailable, st.queueErr, "order %s is recorded but could not be queued; push it again", id)
 		}
 		if problem.KindOf(st.err) == problem.Internal {
 			return res, st.err // queued, but the caller must hear that something is wrong (the reference breaker)
@@ -125,7 +128,9 @@ func (s *Service) accepted(ctx context.Context, id string, cur ledger.Entry) (Re
 // replay answers a push of an order that SAP already has, finishing the write-back when it is owed.
 func (s *Service) replay(ctx context.Context, id string, e ledger.Entry) (Result, error) {
 	res := Result{SalesOrderID: id, SAPSalesOrder: e.Result, State: stateOf(e)}
-	if e.State == ledger.Created {
+	// A push again of an order Dynamics does not know the number of (yet, or any more after a refusal) tries the
+	// write-back once more.
+	if e.State == ledger.Created || e.State == ledger.Completed && !e.Reported {
 		if err := s.finishFollowUp(ctx, id); err != nil {
 			s.Log.WarnContext(ctx, "write-back still pending; queued", "salesorderid", id, "err", err)
 			res.WriteBackPending = true
@@ -139,9 +144,14 @@ func (s *Service) replay(ctx context.Context, id string, e ledger.Entry) (Result
 	return res, nil
 }
 
-// waitFor waits, within the sync timeout, for the attempt that owns the order, and answers its outcome.
-func (s *Service) waitFor(ctx context.Context, id string) (Result, error) {
+// waitFor waits, within the request's deadline, for the attempt that owns the order, and answers its outcome.
+// payload, when given, is the order as this caller pushed it: if the attempt ends queued, the queue must send
+// that (a correction pushed while an attempt ran), so it replaces the entry's payload.
+func (s *Service) waitFor(ctx context.Context, id, payload string) (Result, error) {
 	deadline := time.Now().Add(s.SyncTimeout)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
 	delay := 50 * time.Millisecond
 	for {
 		snap, found, err := s.Ledger.Get(ctx, id)
@@ -156,6 +166,11 @@ func (s *Service) waitFor(ctx context.Context, id string) (Result, error) {
 			case e.State == ledger.Rejected || e.State == ledger.Failed:
 				return Result{SalesOrderID: id, State: stateOf(e)}, endProblem(id, e)
 			case e.State == ledger.Accepted:
+				if payload != "" && payload != e.Payload {
+					if _, err := s.Ledger.Update(ctx, snap, func(e *ledger.Entry) { e.Payload = payload }); err != nil && !isLost(err) {
+						return Result{SalesOrderID: id}, err
+					}
+				}
 				return Result{SalesOrderID: id, State: StateAccepted, Accepted: true, RetryAfter: 5 * time.Second}, nil
 			}
 		}

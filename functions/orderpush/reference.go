@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/d365sap/d365sap/shared/ledger"
-	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/sap"
 )
 
@@ -235,42 +234,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// checkReference compares the reference SAP stored, as its answer to a create echoes it, with what was sent.
-// Every duplicate check looks for the reference as sent: if SAP keeps something else (the custom field is shorter
-// in SAP than the mapping's maxLength says and the value was cut; SAP changes its case), no lookup can find an
-// order whose answer is lost, and its create would be repeated once the commit window has passed. So the first
-// such answer stops all further creates, loudly, until the mapping is fixed and the app restarted; orders wait
-// in the queue meanwhile.
-func (s *Service) checkReference(ctx context.Context, id, ref string, answer sap.SalesOrder) {
-	r := s.Mapping.Reference
-	var stored string
-	switch r.Mode {
-	case RefExtensionField:
-		v, ok := answer.Extensions[r.Field]
-		if !ok {
-			return // an answer without the field says nothing either way
-		}
-		if strings.EqualFold(v, ref) {
-			return
-		}
-		stored = v
-	case RefHeaderText:
-		if len(answer.Texts.Results) == 0 || slices.ContainsFunc(answer.Texts.Results, func(t sap.SalesOrderText) bool {
-			return t.LongTextID == r.TextID && strings.Contains(strings.ToUpper(t.LongText), strings.ToUpper(ref))
-		}) {
-			return
-		}
-		stored = "no text " + r.TextID + " naming it"
-	default:
-		return
-	}
-	p := &problem.Error{Kind: problem.Internal, Detail: fmt.Sprintf("SAP stored the reference of order %s as %q, not as sent (%q): "+
-		"lookups by reference cannot find orders whose answer is lost, so no more orders are created until the mapping's "+
-		"reference matches what SAP stores (check the field's length in SAP) and the app is restarted", id, stored, ref)}
-	if s.referenceBroken.CompareAndSwap(nil, p) {
-		s.Log.ErrorContext(ctx, "SAP does not store the push's reference as sent; creates are stopped", "salesorderid", id,
-			"sent", ref, "stored", stored)
-	}
 }

@@ -72,7 +72,7 @@ func TestAReferenceBreakerTrippedOnOneInstanceStopsCreatesOnTheOthers(t *testing
 	if res, err := a.Push(t.Context(), inline("0c0ffee0-0000-4000-8000-0000000b0001", "17100001", "PO-BRK-1", "MAT-1", "1"), false); err != nil || !res.Created {
 		t.Fatalf("first push: %+v %v", res, err)
 	}
-	if a.referenceBroken.Load() == nil {
+	if a.breaker(t.Context()) == nil {
 		t.Fatal("instance A did not trip")
 	}
 	// Instance B never saw a 201 (it trips only on its own first one): its create commits, the answer is lost; the
@@ -111,7 +111,7 @@ func TestAnOrderUnresolvedWhenTheBreakerTrippedIsNotCreatedAgainAfterTheRestart(
 			if res, err := r.s.Push(t.Context(), inline("0c0ffee0-0000-4000-8000-0000000b0012", "17100001", "PO-BRK-12", "MAT-1", "1"), false); err != nil || !res.Created {
 				t.Fatalf("second push: %+v %v", res, err)
 			}
-			if r.s.referenceBroken.Load() == nil {
+			if r.s.breaker(t.Context()) == nil {
 				t.Fatal("the breaker did not trip")
 			}
 			// The queue works the lost create while creates are stopped, past the commit window.
@@ -169,7 +169,7 @@ func TestTheReferenceBreakerDoesNotTripOnLegitimateEchoes(t *testing.T) {
 					t.Fatalf("push %d: %+v %v", j, res, err)
 				}
 			}
-			if p := r.s.referenceBroken.Load(); p != nil {
+			if p := r.s.breaker(t.Context()); p != nil {
 				t.Errorf("tripped: %v", p)
 			}
 		})

@@ -97,20 +97,31 @@ func (s *Service) resumeEntry(ctx context.Context, id string, m QueueMessage, sn
 	}
 	backoff := func(err error) time.Duration { return s.Backoff.Delay(m.Retry, classify.RemoteRetryAfter(err)) }
 	switch {
-	case e.State == ledger.Completed:
+	case e.State == ledger.Completed && m.Action == ActionReport && e.Reported:
+		// A report of an earlier end that met this push again: say what holds now, in case it landed after the
+		// push's own write-back.
+		if err := s.writeBackCreated(ctx, id, e.Result); err != nil && problem.Retryable(err) {
+			return true, later(err, backoff(err), time.Time{})
+		}
+		return true, nil
+	case e.State == ledger.Completed && (e.Reported || m.Action != ActionWriteBack):
 		return true, nil
 	case e.State == ledger.Rejected || e.State == ledger.Failed:
 		if e.Reported {
 			return true, nil
 		}
 		return true, s.reportAgain(ctx, id, snap, func(err error) error { return later(err, backoff(err), time.Time{}) })
-	case e.State == ledger.Created:
+	case e.State == ledger.Created, e.State == ledger.Completed && !e.Reported && m.Action == ActionWriteBack:
 		err := s.finishFollowUp(ctx, id)
 		switch {
 		case err == nil:
 			return true, nil
-		case !problem.Retryable(err):
+		case !problem.Retryable(err) && m.Retry >= refusedWriteBackTries:
 			return true, s.giveUpWriteBack(ctx, id, err)
+		case !problem.Retryable(err):
+			// Dynamics refused it; a plugin that throws or a record locked for a while answer the same 400 as
+			// a closed order. Try again, slower, before giving up.
+			return true, later(err, max(backoff(err), time.Minute), time.Time{})
 		}
 		return true, later(err, backoff(err), time.Time{})
 	case e.State == ledger.InProgress && s.now().Before(e.LeaseUntil.Add(s.Ledger.Skew)):
@@ -139,8 +150,9 @@ func (s *Service) resumeEntry(ctx context.Context, id string, m QueueMessage, sn
 		return true, err
 	}
 	st := s.run(ctx, att, order, "queue")
-	if st.kind == stepAgain {
-		return true, later(st.err, st.delay, st.due)
+	if st.kind == stepAgain && st.queueErr != nil {
+		// The next try could not be queued: have this message redelivered (the entry kept its schedule).
+		return true, st.queueErr
 	}
 	return true, nil // done, ended (recorded and reported), or owned by another attempt
 }
@@ -164,6 +176,10 @@ func (s *Service) reportAgain(ctx context.Context, id string, snap ledger.Snapsh
 	switch {
 	case gerr != nil:
 		return gerr
+	case found && (now.Entry.State == ledger.InProgress || now.Entry.State == ledger.Accepted):
+		// Pushed again and not finished: look again when it has, so the report of the old end never has the last
+		// word over the new one.
+		return retry(problem.New(problem.Unavailable, "order %s is being pushed again", id))
 	case found && now.Entry.State == ledger.Completed:
 		if err := s.writeBackCreated(ctx, id, now.Entry.Result); err != nil && problem.Retryable(err) {
 			return retry(err)
@@ -175,6 +191,10 @@ func (s *Service) reportAgain(ctx context.Context, id string, snap ledger.Snapsh
 	}
 	return nil
 }
+
+// refusedWriteBackTries is how many times a write-back Dynamics refuses is tried (a minute or more apart) before
+// the push stops trying it.
+const refusedWriteBackTries = 8
 
 // giveUpWriteBack ends a created push whose write-back Dynamics refuses for good (the order was closed or made
 // read-only): SAP has the order, nothing more can be done automatically, so the entry stops being retried and the

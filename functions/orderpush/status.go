@@ -34,6 +34,9 @@ func stateOf(e ledger.Entry) State {
 	case ledger.Created:
 		return StateCreated
 	case ledger.Completed:
+		if !e.Reported {
+			return StateCreated // SAP has it; Dynamics refused the write-back (lastError says so)
+		}
 		return StateWrittenBack
 	case ledger.Rejected:
 		return StateRejected

@@ -72,7 +72,7 @@ func (s *Service) finishFollowUp(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if !found || snap.Entry.State != ledger.Created {
+	if !found || !(snap.Entry.State == ledger.Created || snap.Entry.State == ledger.Completed && !snap.Entry.Reported) {
 		return nil
 	}
 	number := snap.Entry.Result
@@ -84,6 +84,7 @@ func (s *Service) finishFollowUp(ctx context.Context, id string) error {
 	}
 	_, err = s.Ledger.Update(ctx, snap, func(e *ledger.Entry) {
 		e.State, e.Reported, e.CompletedAt, e.NextAttempt = ledger.Completed, true, s.now(), time.Time{}
+		e.LastError, e.Kind = "", ""
 	})
 	if err != nil && !isLost(err) {
 		// Dynamics has the number; writing it again later is harmless.

@@ -80,14 +80,26 @@ func TestAPushAgainWritesBackTheNumberDynamicsRefusedBefore(t *testing.T) {
 	}
 }
 
+// The status says written-back only when Dynamics has the number: while the write-back is refused, and after the
+// push has stopped trying it, it says created (with the refusal as lastError).
 func TestTheStatusOfAPushWhoseWriteBackWasRefusedDoesNotSayWrittenBack(t *testing.T) {
-	r := newRig(t)
-	r.refuseOnce(t)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, "/api/orders/"+refusedID, nil)
-	req.SetPathValue("salesorderid", refusedID)
-	ServeStatus(rec, req, r.s.Ledger, "")
-	if strings.Contains(rec.Body.String(), `"state":"written-back"`) {
-		t.Errorf("the status says written-back while Dynamics was never told the SAP number: %d %s", rec.Code, rec.Body)
+	for _, refusals := range []int32{2, 1000} {
+		r := newRig(t)
+		r.dv.setBefore(pluginFails(refusals))
+		res, err := r.s.Push(t.Context(), inline(refusedID, "17100001", "PO-PLUGIN-1", "MAT-1", "1"), false)
+		if err != nil || !res.Created {
+			t.Fatalf("push: %+v %v", res, err)
+		}
+		for range refusedWriteBackTries + 2 {
+			r.drain(t, 20, 10*time.Minute)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/orders/"+refusedID, nil)
+		req.SetPathValue("salesorderid", refusedID)
+		ServeStatus(rec, req, r.s.Ledger, "")
+		told := strings.Contains(r.dv.status(refusedID), res.SAPSalesOrder)
+		if says := strings.Contains(rec.Body.String(), `"state":"written-back"`); says != told {
+			t.Errorf("%d refusals: the status says written-back %v, Dynamics has the number %v: %d %s", refusals, says, told, rec.Code, rec.Body)
+		}
 	}
 }

@@ -170,7 +170,25 @@ func (l *Ledger) take(ctx context.Context, cur store.Row[json.RawMessage], req C
 	case e.State == InProgress && now.Before(e.LeaseUntil.Add(l.Skew)):
 		return nil, e, false, nil // a running attempt owns it (give its clock the benefit of the doubt)
 	case req.Intent == Queue && e.State == Accepted:
-		return nil, e, false, nil // already queued
+		// Already queued: nobody owns it, so a corrected payload can replace the queued one under the ETag
+		// (the queue then sends what was pushed last). The entry stays as it is otherwise.
+		if req.Payload == "" || req.Payload == e.Payload {
+			return nil, e, false, nil
+		}
+		e.Payload, e.UpdatedAt = req.Payload, now
+		raw, err := e.encode()
+		if err != nil {
+			return nil, Entry{}, false, err
+		}
+		cur.Value = raw
+		switch _, err := l.Table.Update(ctx, cur); {
+		case err == nil:
+			return nil, e, false, nil
+		case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound):
+			return nil, Entry{}, false, errLostRace
+		default:
+			return nil, Entry{}, false, problem.Wrap(problem.Unavailable, err, "storing the corrected payload of %s", req.Key)
+		}
 	case (e.State == Rejected || e.State == Failed) && req.Payload == "":
 		// An ended entry is taken again only by a new push carrying its (possibly corrected) payload, never by a
 		// queue message or a sweep that found it queued before it ended.
