@@ -119,7 +119,8 @@ func (w *loadWorld) warmUp(b *testing.B) {
 // directClients are the SAP and Dataverse clients as main builds them from the example settings.
 func directClients(b *testing.B, s *loadSims) (*sap.Client, *dataverse.Client) {
 	b.Helper()
-	sc, err := sap.New(sap.Options{BaseURL: s.sapURL, Username: simtest.Username, Password: simtest.Password, Timeout: 5 * time.Second})
+	sc, err := sap.New(sap.Options{BaseURL: s.sapURL, AuthMode: sap.AuthBasic, Username: simtest.Username, Password: simtest.Password,
+		Timeout: 5 * time.Second, MaxResponseBytes: 32 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
