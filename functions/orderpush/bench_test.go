@@ -125,6 +125,7 @@ func directClients(b *testing.B, s *loadSims) (*sap.Client, *dataverse.Client) {
 		b.Fatal(err)
 	}
 	dc, err := dataverse.New(dataverse.Options{URL: s.dv.URL, Timeout: 30 * time.Second, MaxConcurrency: 52, InitialConcurrency: 4,
+		MaxRetries: 6, PageSize: 500,
 		Tokens: &dataverse.ClientSecretSource{AuthorityHost: s.dv.URL, TenantID: "00000000-0000-0000-0000-000000000001",
 			ClientID: dvClient, ClientSecret: dvSecret, Scope: dataverse.Scope(s.dv.URL)}})
 	if err != nil {
