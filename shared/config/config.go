@@ -16,8 +16,18 @@ import (
 	"github.com/d365sap/d365sap/shared/store"
 )
 
-// Config is every setting the app reads. Setting names match local.settings.example.json and the README table;
-// a test keeps the three in step.
+// Config is every setting the app reads, and the one place their names, defaults and meanings are written: the
+// clients (shared/sap, shared/dataverse) take values and have no defaults of their own. The README table,
+// local.settings.example.json and the Bicep templates state the same names and defaults, and documents_test.go
+// fails when one of them misses a setting or states another default; adding a setting is a field here and a line
+// in each of the three. Two tags name, with the reason, a document that deliberately holds something else:
+//
+//	local:"why"  local.settings.example.json holds a local value (a simulator's address, a development
+//	             credential) instead of the default;
+//	azure:"why"  the Bicep templates set the setting from the deployment (a Key Vault reference, an identity,
+//	             the cloud's own endpoint) instead of from a main.bicep parameter whose default is the default.
+//
+// A setting the templates do not set at all is exempted, with its reason, in infra/settings-policy.json.
 type Config struct {
 	Storage   Storage
 	SAP       SAP
@@ -52,21 +62,21 @@ type Config struct {
 // Storage is the app's Azure Storage account, in the Functions host's own setting names: a connection string, or
 // the identity-based form (account name, with a user-assigned identity's client id when not system-assigned).
 type Storage struct {
-	ConnectionString Secret `env:"AzureWebJobsStorage"`
-	AccountName      string `env:"AzureWebJobsStorage__accountName"`
-	ClientID         string `env:"AzureWebJobsStorage__clientId"`
+	ConnectionString Secret `env:"AzureWebJobsStorage" local:"Azurite's development storage"`
+	AccountName      string `env:"AzureWebJobsStorage__accountName" azure:"the storage account the templates create"`
+	ClientID         string `env:"AzureWebJobsStorage__clientId" azure:"the client id of the identity the templates create"`
 }
 
 // SAP is the S/4HANA connection.
 type SAP struct {
-	BaseURL           string   `env:"SAP_BASE_URL"`
-	Client            string   `env:"SAP_CLIENT"`
+	BaseURL           string   `env:"SAP_BASE_URL" local:"the SAP simulator of make run"`
+	Client            string   `env:"SAP_CLIENT" local:"a client number, so local runs send sap-client as most systems need"`
 	AuthMode          string   `env:"SAP_AUTH_MODE, default=basic"`
-	Username          string   `env:"SAP_USERNAME"`
-	Password          Secret   `env:"SAP_PASSWORD"`
+	Username          string   `env:"SAP_USERNAME" local:"the SAP simulator's user"`
+	Password          Secret   `env:"SAP_PASSWORD" local:"the SAP simulator's password" azure:"a Key Vault reference"`
 	OAuthTokenURL     string   `env:"SAP_OAUTH_TOKEN_URL"`
 	OAuthClientID     string   `env:"SAP_OAUTH_CLIENT_ID"`
-	OAuthClientSecret Secret   `env:"SAP_OAUTH_CLIENT_SECRET"`
+	OAuthClientSecret Secret   `env:"SAP_OAUTH_CLIENT_SECRET" azure:"a Key Vault reference"`
 	OAuthScope        string   `env:"SAP_OAUTH_SCOPE"`
 	Timeout           Duration `env:"SAP_TIMEOUT, default=30s"`
 	MaxResponseBytes  Int      `env:"SAP_MAX_RESPONSE_BYTES, default=33554432"`
@@ -75,13 +85,13 @@ type SAP struct {
 
 // Dataverse is the Dynamics 365 (Dataverse) connection.
 type Dataverse struct {
-	URL                   string   `env:"DATAVERSE_URL"`
+	URL                   string   `env:"DATAVERSE_URL" local:"the Dataverse simulator of make run"`
 	AuthMode              string   `env:"DATAVERSE_AUTH_MODE, default=client_secret"`
-	TenantID              string   `env:"DATAVERSE_TENANT_ID"`
-	ClientID              string   `env:"DATAVERSE_CLIENT_ID"`
-	ClientSecret          Secret   `env:"DATAVERSE_CLIENT_SECRET"`
+	TenantID              string   `env:"DATAVERSE_TENANT_ID" local:"the simulator's tenant" azure:"the subscription's tenant"`
+	ClientID              string   `env:"DATAVERSE_CLIENT_ID" local:"the simulator's client" azure:"the app's own identity under managed_identity"`
+	ClientSecret          Secret   `env:"DATAVERSE_CLIENT_SECRET" local:"the simulator's secret" azure:"a Key Vault reference"`
 	ClientCertificatePath string   `env:"DATAVERSE_CLIENT_CERTIFICATE_PATH"`
-	AuthorityHost         string   `env:"DATAVERSE_AUTHORITY_HOST, default=https://login.microsoftonline.com"`
+	AuthorityHost         string   `env:"DATAVERSE_AUTHORITY_HOST, default=https://login.microsoftonline.com" local:"the simulator, which issues the tokens too" azure:"the cloud's own sign-in endpoint, environment().authentication.loginEndpoint"`
 	Timeout               Duration `env:"DATAVERSE_TIMEOUT, default=30s"`
 	MaxConcurrency        Int      `env:"DATAVERSE_MAX_CONCURRENCY, default=52"`
 	InitialConcurrency    Int      `env:"DATAVERSE_INITIAL_CONCURRENCY, default=4"`
