@@ -23,7 +23,8 @@ const APIPath = "/api/data/v9.2/"
 
 // Options configure a Client. The fields that carry a setting have no defaults here: shared/config is the one
 // place that names each setting's default, and main passes its values; a zero where a value is needed is refused
-// by New rather than quietly replaced by a second default.
+// by New rather than quietly replaced by a second default. The org URL comes from settings only, never from
+// request input.
 type Options struct {
 	URL        string       // org URL, e.g. https://contoso.crm4.dynamics.com (setting DATAVERSE_URL)
 	Tokens     TokenSource  // required; cached (CachedSource) unless it already is
