@@ -314,13 +314,22 @@ func TestEverySettingDocumented(t *testing.T) {
 
 // The tags name the exceptions; each must say why, so a reader of the struct learns it there.
 func TestDocumentTagsGiveReasons(t *testing.T) {
-	for _, f := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(Storage{}), reflect.TypeOf(SAP{}), reflect.TypeOf(Dataverse{})} {
-		for i := 0; i < f.NumField(); i++ {
+	var walk func(reflect.Type) []string
+	walk = func(typ reflect.Type) []string {
+		var out []string
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			if _, ok := f.Tag.Lookup("env"); !ok && f.Type.Kind() == reflect.Struct {
+				out = append(out, walk(f.Type)...)
+				continue
+			}
 			for _, tag := range []string{"local", "azure"} {
-				if v, ok := f.Field(i).Tag.Lookup(tag); ok && len(strings.Fields(v)) < 2 {
-					t.Errorf("%s.%s: %s tag %q does not say why", f.Name(), f.Field(i).Name, tag, v)
+				if v, ok := f.Tag.Lookup(tag); ok && len(strings.Fields(v)) < 2 {
+					out = append(out, fmt.Sprintf("%s.%s: the %s tag %q does not say why", typ.Name(), f.Name, tag, v))
 				}
 			}
 		}
+		return out
 	}
+	reportAll(t, walk(reflect.TypeOf(Config{})))
 }
