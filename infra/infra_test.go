@@ -2,7 +2,6 @@ package infra
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -490,47 +489,5 @@ func TestBicepCheckerReportsBrokenCopies(t *testing.T) {
 				t.Errorf("no error %q reported within 3 lines of line %d of %s:\n%s", tc.msg, editedLine, tc.file, out)
 			}
 		})
-	}
-}
-
-// The tuning defaults in main.bicep (timeouts, retries, names, schedule) must stay those of
-// local.settings.example.json, so a value changed in one place is not silently left behind in the other.
-func TestBicepDefaultsMatchLocalSettings(t *testing.T) {
-	root := repoRoot(t)
-	src := readFile(t, filepath.Join(root, "infra", "main.bicep"))
-	var local struct{ Values map[string]string }
-	if err := json.Unmarshal(readFile(t, filepath.Join(root, "local.settings.example.json")), &local); err != nil {
-		t.Fatal(err)
-	}
-	// Local values that are the simulators' or placeholders, with a different default in Azure on purpose.
-	differs := map[string]string{
-		"SAP_USERNAME": "the simulator's user locally; in Azure you name your SAP communication user",
-	}
-	defaults := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^param (\w+) string = '([^']*)'$`).FindAllSubmatch(src, -1) {
-		defaults[string(m[1])] = string(m[2])
-	}
-	set, err := BicepSettings("main.bicep", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compared := 0
-	for _, s := range set {
-		def, ok := defaults[s.Value] // the value is a parameter with a literal default
-		if !ok {
-			continue
-		}
-		want, inLocal := local.Values[s.Name]
-		if !inLocal || differs[s.Name] != "" {
-			continue
-		}
-		compared++
-		if def != want {
-			t.Errorf("%s: main.bicep param %s defaults to %q, local.settings.example.json has %q", s.Name, s.Value, def, want)
-		}
-	}
-	// LOG_LEVEL, SHUTDOWN_TIMEOUT, SAP_* tuning, DATAVERSE_* tuning, the schedule and five storage names.
-	if compared < 20 {
-		t.Errorf("compared %d defaults, want at least 20; is the reader still finding them?", compared)
 	}
 }

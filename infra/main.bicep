@@ -57,8 +57,8 @@ param shutdownTimeout string = '25s'
 @description('SAP_BASE_URL: https root of the S/4HANA OData services, for example https://my-s4.example.com.')
 param sapBaseUrl string
 
-@description('SAP_CLIENT: the SAP client (sap-client), three digits.')
-param sapClient string = '100'
+@description('SAP_CLIENT: the SAP client (sap-client), three digits; empty for the system default client.')
+param sapClient string = ''
 
 @description('SAP_AUTH_MODE: basic (a communication user and SAP_PASSWORD) or oauth2 (client credentials and SAP_OAUTH_CLIENT_SECRET).')
 @allowed([

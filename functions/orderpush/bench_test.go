@@ -119,11 +119,13 @@ func (w *loadWorld) warmUp(b *testing.B) {
 // directClients are the SAP and Dataverse clients as main builds them from the example settings.
 func directClients(b *testing.B, s *loadSims) (*sap.Client, *dataverse.Client) {
 	b.Helper()
-	sc, err := sap.New(sap.Options{BaseURL: s.sapURL, Username: simtest.Username, Password: simtest.Password, Timeout: 5 * time.Second})
+	sc, err := sap.New(sap.Options{BaseURL: s.sapURL, AuthMode: sap.AuthBasic, Username: simtest.Username, Password: simtest.Password,
+		Timeout: 5 * time.Second, MaxResponseBytes: 32 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
 	dc, err := dataverse.New(dataverse.Options{URL: s.dv.URL, Timeout: 30 * time.Second, MaxConcurrency: 52, InitialConcurrency: 4,
+		MaxRetries: 6, PageSize: 500,
 		Tokens: &dataverse.ClientSecretSource{AuthorityHost: s.dv.URL, TenantID: "00000000-0000-0000-0000-000000000001",
 			ClientID: dvClient, ClientSecret: dvSecret, Scope: dataverse.Scope(s.dv.URL)}})
 	if err != nil {

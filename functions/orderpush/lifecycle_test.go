@@ -39,7 +39,8 @@ func (w *world) ledgerOf(t *testing.T) *ledger.Ledger {
 // sapClient reads SAP as the test's own eyes.
 func (w *world) sapClient(t *testing.T) *sap.Client {
 	t.Helper()
-	c, err := sap.New(sap.Options{BaseURL: w.sapURL, Username: simtest.Username, Password: simtest.Password})
+	c, err := sap.New(sap.Options{BaseURL: w.sapURL, AuthMode: sap.AuthBasic, Username: simtest.Username, Password: simtest.Password,
+		Timeout: 30 * time.Second, MaxResponseBytes: 32 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

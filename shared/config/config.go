@@ -5,24 +5,29 @@ package config
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/d365sap/d365sap/shared/guid"
 	"github.com/d365sap/d365sap/shared/store"
 )
 
-// Config is every setting the app reads. Setting names match local.settings.example.json and the README table;
-// a test keeps the three in step.
+// Config is every setting the app reads, and the one place their names, defaults and meanings are written: the
+// clients (shared/sap, shared/dataverse) take values and have no defaults of their own. The README table,
+// local.settings.example.json and the Bicep templates state the same names and defaults, and documents_test.go
+// fails when one of them misses a setting or states another default; adding a setting is a field here and a line
+// in each of the three. Two tags name, with the reason, a document that deliberately holds something else:
+//
+//	local:"why"  local.settings.example.json holds a local value (a simulator's address, a development
+//	             credential) instead of the default;
+//	azure:"why"  the Bicep templates set the setting from the deployment (a Key Vault reference, an identity,
+//	             the cloud's own endpoint) instead of from a main.bicep parameter whose default is the default.
+//
+// A setting the templates do not set at all is exempted, with its reason, in infra/settings-policy.json.
 type Config struct {
 	Storage   Storage
 	SAP       SAP
@@ -57,21 +62,21 @@ type Config struct {
 // Storage is the app's Azure Storage account, in the Functions host's own setting names: a connection string, or
 // the identity-based form (account name, with a user-assigned identity's client id when not system-assigned).
 type Storage struct {
-	ConnectionString Secret `env:"AzureWebJobsStorage"`
-	AccountName      string `env:"AzureWebJobsStorage__accountName"`
-	ClientID         string `env:"AzureWebJobsStorage__clientId"`
+	ConnectionString Secret `env:"AzureWebJobsStorage" local:"Azurite's development storage"`
+	AccountName      string `env:"AzureWebJobsStorage__accountName" azure:"the storage account the templates create"`
+	ClientID         string `env:"AzureWebJobsStorage__clientId" azure:"the client id of the identity the templates create"`
 }
 
 // SAP is the S/4HANA connection.
 type SAP struct {
-	BaseURL           string   `env:"SAP_BASE_URL"`
-	Client            string   `env:"SAP_CLIENT"`
+	BaseURL           string   `env:"SAP_BASE_URL" local:"the SAP simulator of make run"`
+	Client            string   `env:"SAP_CLIENT" local:"a client number, so local runs send sap-client as most systems need"`
 	AuthMode          string   `env:"SAP_AUTH_MODE, default=basic"`
-	Username          string   `env:"SAP_USERNAME"`
-	Password          Secret   `env:"SAP_PASSWORD"`
+	Username          string   `env:"SAP_USERNAME" local:"the SAP simulator's user"`
+	Password          Secret   `env:"SAP_PASSWORD" local:"the SAP simulator's password" azure:"a Key Vault reference"`
 	OAuthTokenURL     string   `env:"SAP_OAUTH_TOKEN_URL"`
 	OAuthClientID     string   `env:"SAP_OAUTH_CLIENT_ID"`
-	OAuthClientSecret Secret   `env:"SAP_OAUTH_CLIENT_SECRET"`
+	OAuthClientSecret Secret   `env:"SAP_OAUTH_CLIENT_SECRET" azure:"a Key Vault reference"`
 	OAuthScope        string   `env:"SAP_OAUTH_SCOPE"`
 	Timeout           Duration `env:"SAP_TIMEOUT, default=30s"`
 	MaxResponseBytes  Int      `env:"SAP_MAX_RESPONSE_BYTES, default=33554432"`
@@ -80,13 +85,13 @@ type SAP struct {
 
 // Dataverse is the Dynamics 365 (Dataverse) connection.
 type Dataverse struct {
-	URL                   string   `env:"DATAVERSE_URL"`
+	URL                   string   `env:"DATAVERSE_URL" local:"the Dataverse simulator of make run"`
 	AuthMode              string   `env:"DATAVERSE_AUTH_MODE, default=client_secret"`
-	TenantID              string   `env:"DATAVERSE_TENANT_ID"`
-	ClientID              string   `env:"DATAVERSE_CLIENT_ID"`
-	ClientSecret          Secret   `env:"DATAVERSE_CLIENT_SECRET"`
+	TenantID              string   `env:"DATAVERSE_TENANT_ID" local:"the simulator's tenant" azure:"the subscription's tenant"`
+	ClientID              string   `env:"DATAVERSE_CLIENT_ID" local:"the simulator's client" azure:"the app's own identity under managed_identity"`
+	ClientSecret          Secret   `env:"DATAVERSE_CLIENT_SECRET" local:"the simulator's secret" azure:"a Key Vault reference"`
 	ClientCertificatePath string   `env:"DATAVERSE_CLIENT_CERTIFICATE_PATH"`
-	AuthorityHost         string   `env:"DATAVERSE_AUTHORITY_HOST, default=https://login.microsoftonline.com"`
+	AuthorityHost         string   `env:"DATAVERSE_AUTHORITY_HOST, default=https://login.microsoftonline.com" local:"the simulator, which issues the tokens too" azure:"the cloud's own sign-in endpoint, environment().authentication.loginEndpoint"`
 	Timeout               Duration `env:"DATAVERSE_TIMEOUT, default=30s"`
 	MaxConcurrency        Int      `env:"DATAVERSE_MAX_CONCURRENCY, default=52"`
 	InitialConcurrency    Int      `env:"DATAVERSE_INITIAL_CONCURRENCY, default=4"`
@@ -346,181 +351,4 @@ func (d Dataverse) validate(v *validator) {
 	v.intRange("DATAVERSE_MAX_RETRIES", d.MaxRetries, 0, 20)
 	// 5000 is the largest page Dataverse serves.
 	v.intRange("DATAVERSE_PAGE_SIZE", d.PageSize, 1, 5000)
-}
-
-// The shapes below are checked by hand rather than with regular expressions: compiling those was a visible part
-// of the cold start, which every setting is read in.
-
-// charsIn says whether every byte of s satisfies ok, and s has n bytes with lo <= n <= hi.
-func charsIn(s string, lo, hi int, ok func(c byte, i int) bool) bool {
-	if len(s) < lo || len(s) > hi {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !ok(s[i], i) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
-func isAlpha(c byte) bool { return isLower(c) || (c >= 'A' && c <= 'Z') }
-
-type matcher func(string) bool
-
-func (m matcher) MatchString(s string) bool { return m(s) }
-
-var (
-	guidShape   = matcher(guid.Valid)
-	sapClient   = matcher(func(s string) bool { return charsIn(s, 3, 3, func(c byte, _ int) bool { return isDigit(c) }) })
-	accountName = matcher(func(s string) bool {
-		return charsIn(s, 3, 24, func(c byte, _ int) bool { return isLower(c) || isDigit(c) })
-	})
-	tableName = matcher(func(s string) bool {
-		return charsIn(s, 3, 63, func(c byte, i int) bool { return isAlpha(c) || (i > 0 && isDigit(c)) })
-	})
-	// Queue and container names: 3-63 lowercase letters, digits and single hyphens, not at either end.
-	storageName = matcher(func(s string) bool {
-		return charsIn(s, 3, 63, func(c byte, i int) bool {
-			if c == '-' {
-				return i > 0 && i < len(s)-1 && s[i-1] != '-'
-			}
-			return isLower(c) || isDigit(c)
-		})
-	})
-	cronNames = matcher(func(s string) bool { return charsIn(s, 3, 3, func(c byte, _ int) bool { return isAlpha(c) }) })
-)
-
-type validator struct{ problems []Problem }
-
-func (v *validator) add(setting, format string, args ...any) {
-	v.problems = append(v.problems, Problem{Setting: setting, Reason: fmt.Sprintf(format, args...)})
-}
-
-func (v *validator) err() error {
-	if len(v.problems) == 0 {
-		return nil
-	}
-	sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Setting < v.problems[j].Setting })
-	return &ValidationError{Problems: v.problems}
-}
-
-func (v *validator) required(setting, value, because string) {
-	if strings.TrimSpace(value) == "" {
-		v.add(setting, "required when %s", because)
-	}
-}
-
-func (v *validator) guid(setting, value, because string) {
-	switch {
-	case value == "":
-		v.add(setting, "required when %s", because)
-	case !guidShape.MatchString(value):
-		v.add(setting, "%q is not a GUID", value)
-	}
-}
-
-// endpoint checks an absolute http(s) URL without credentials; plain http only to loopback (the simulators).
-func (v *validator) endpoint(setting, value string, required bool) {
-	if value == "" {
-		if required {
-			v.add(setting, "required")
-		}
-		return
-	}
-	u, err := url.Parse(value)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		v.add(setting, "is not an absolute http(s) URL")
-		return
-	}
-	if u.User != nil {
-		// Never echo it: it holds a password.
-		v.add(setting, "must not carry credentials; use the credential settings")
-		return
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		v.add(setting, "must use https (plain http is allowed only for loopback simulators)")
-	}
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func (v *validator) duration(setting string, d Duration, min, max time.Duration) {
-	switch {
-	case d.err != nil:
-		v.add(setting, "%v", d.err)
-	case d.D < min || d.D > max:
-		v.add(setting, "%s is outside %s..%s", d.D, min, max)
-	}
-}
-
-func (v *validator) intRange(setting string, n Int, min, max int) {
-	switch {
-	case n.err != nil:
-		v.add(setting, "%v", n.err)
-	case n.N < min || n.N > max:
-		v.add(setting, "%d is outside %d..%d", n.N, min, max)
-	}
-}
-
-func (v *validator) storageName(setting, value string) {
-	if !storageName.MatchString(value) {
-		v.add(setting, "%q is not a queue or container name (3-63 lowercase letters, digits and single hyphens)", value)
-	}
-}
-
-// ValidateNCRONTAB checks a six-field NCRONTAB expression (seconds first), the form Azure Functions timers use.
-func ValidateNCRONTAB(expr string) error {
-	fields := strings.Fields(expr)
-	if len(fields) != 6 {
-		return fmt.Errorf("%q has %d fields; NCRONTAB needs six (second minute hour day month day-of-week), e.g. \"0 */15 * * * *\"", expr, len(fields))
-	}
-	limits := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
-	names := [6]string{"second", "minute", "hour", "day", "month", "day-of-week"}
-	for i, f := range fields {
-		if err := checkCronField(f, limits[i][0], limits[i][1], i >= 4); err != nil {
-			return fmt.Errorf("%q: %s field %q: %w", expr, names[i], f, err)
-		}
-	}
-	return nil
-}
-
-func checkCronField(f string, lo, hi int, namesAllowed bool) error {
-	for _, part := range strings.Split(f, ",") {
-		rng, step, hasStep := strings.Cut(part, "/")
-		if hasStep {
-			n, err := strconv.Atoi(step)
-			if err != nil || n <= 0 {
-				return errors.New("step is not a positive number")
-			}
-		}
-		if rng == "*" {
-			continue
-		}
-		a, b, isRange := strings.Cut(rng, "-")
-		for _, x := range []string{a, b} {
-			if x == "" && !isRange && x == b {
-				continue
-			}
-			if namesAllowed && cronNames.MatchString(x) {
-				continue
-			}
-			n, err := strconv.Atoi(x)
-			if err != nil {
-				return fmt.Errorf("%q is not a number", x)
-			}
-			if n < lo || n > hi {
-				return fmt.Errorf("%d is outside %d..%d", n, lo, hi)
-			}
-		}
-	}
-	return nil
 }

@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -19,92 +16,17 @@ import (
 	"github.com/sethvargo/go-envconfig"
 )
 
-func repoFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", name))
+func TestExampleSettingsLoad(t *testing.T) {
+	values, err := exampleValues(repoFile(t, "local.settings.example.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
-}
-
-func exampleValues(t *testing.T) map[string]string {
-	t.Helper()
-	var f struct {
-		Values map[string]string `json:"Values"`
-	}
-	if err := json.Unmarshal(repoFile(t, "local.settings.example.json"), &f); err != nil {
-		t.Fatal(err)
-	}
-	return f.Values
-}
-
-// settingNames lists the env names of every field of Config.
-func settingNames(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("env")
-		if tag == "" {
-			if f.Type.Kind() == reflect.Struct {
-				out = append(out, settingNames(f.Type)...)
-			}
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		out = append(out, strings.TrimSpace(name))
-	}
-	return out
-}
-
-// hostOnly are settings the Functions host (or its local stand-in) reads, not the handler.
-var hostOnly = map[string]bool{"FUNCTIONS_WORKER_RUNTIME": true, "FUNCHOST_MASTER_KEY": true, "FUNCHOST_FUNCTION_KEY": true}
-
-func TestExampleSettingsLoad(t *testing.T) {
-	c, err := Load(context.Background(), envconfig.MapLookuper(exampleValues(t)))
+	c, err := Load(context.Background(), envconfig.MapLookuper(values))
 	if err != nil {
 		t.Fatalf("local.settings.example.json does not validate: %v", err)
 	}
 	if c.SAP.Timeout.D != 30*time.Second || c.Dataverse.MaxConcurrency.N != 52 || c.Storage.ConnectionString.Reveal() != "UseDevelopmentStorage=true" {
 		t.Errorf("loaded %+v", c)
-	}
-}
-
-func TestEverySettingDocumented(t *testing.T) {
-	names := settingNames(reflect.TypeOf(Config{}))
-	values := exampleValues(t)
-	readme := string(repoFile(t, "README.md"))
-	start := strings.Index(readme, "\n## Settings")
-	if start < 0 {
-		t.Fatal("README.md has no Settings section")
-	}
-	readme = readme[start+1:]
-	if end := strings.Index(readme, "\n## "); end > 0 {
-		readme = readme[:end]
-	}
-	rows := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Za-z_]+)`").FindAllStringSubmatch(readme, -1) {
-		rows[m[1]] = true
-	}
-	seen := map[string]bool{}
-	for _, n := range names {
-		seen[n] = true
-		if _, ok := values[n]; !ok {
-			t.Errorf("%s is read by the code but missing from local.settings.example.json", n)
-		}
-		if !rows[n] {
-			t.Errorf("%s is read by the code but has no row in the README settings table", n)
-		}
-	}
-	for n := range values {
-		if !seen[n] && !hostOnly[n] {
-			t.Errorf("%s is in local.settings.example.json but the code never reads it", n)
-		}
-	}
-	for n := range rows {
-		if !seen[n] && !hostOnly[n] {
-			t.Errorf("%s has a README row but the code never reads it", n)
-		}
 	}
 }
 
@@ -223,52 +145,6 @@ func TestNCRONTAB(t *testing.T) {
 	for _, bad := range []string{"*/15 * * * *", "0 0 24 * * *", "0 */0 * * * *", "x * * * * *", ""} {
 		if err := ValidateNCRONTAB(bad); err == nil {
 			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-// settingDefaults maps each setting to the default its struct tag gives ("" when it has none).
-func settingDefaults(t reflect.Type, out map[string]string) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("env")
-		if tag == "" {
-			if f.Type.Kind() == reflect.Struct {
-				settingDefaults(f.Type, out)
-			}
-			continue
-		}
-		name, rest, _ := strings.Cut(tag, ",")
-		def := ""
-		if _, after, ok := strings.Cut(rest, "default="); ok {
-			def = after
-		}
-		out[strings.TrimSpace(name)] = def
-	}
-}
-
-// The README's default column says what the struct's tag says, so a changed default cannot leave the
-// documentation behind.
-func TestReadmeDefaultsFollowTheStruct(t *testing.T) {
-	defaults := map[string]string{}
-	settingDefaults(reflect.TypeOf(Config{}), defaults)
-	readme := string(repoFile(t, "README.md"))
-	rows := regexp.MustCompile("(?m)^\\| `([A-Za-z_]+)` \\| ([^|]*) \\|").FindAllStringSubmatch(readme, -1)
-	if len(rows) == 0 {
-		t.Fatal("no settings rows found in README.md")
-	}
-	for _, m := range rows {
-		name, cell := m[1], strings.TrimSpace(m[2])
-		def, ok := defaults[name]
-		if !ok {
-			continue // host-only settings, checked elsewhere
-		}
-		want := "—"
-		if def != "" {
-			want = "`" + def + "`"
-		}
-		if cell != want {
-			t.Errorf("README gives %s the default %s; the code's is %s", name, cell, want)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func TestBatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+			e := newEnv(t, dvsim.Options{}, nil)
 			b := &dataverse.Batch{}
 			tt.build(b)
 			res, err := e.client.ExecuteBatch(ctx(t), b, &dataverse.BatchOptions{ContinueOnError: tt.cont})
@@ -71,7 +71,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestBatchGetAndUpdate(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A", "accountnumber": "1"})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func products(n int, from int) []dataverse.Record {
 }
 
 func TestBulkMessages(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	c := ctx(t)
 	o := &dataverse.BulkOptions{AltKey: []string{"productnumber"}, ChunkSize: 10}
 	first, err := e.client.UpsertMultiple(c, "products", products(25, 0), o)
@@ -148,7 +148,7 @@ func TestBulkMessages(t *testing.T) {
 }
 
 func TestBulkFallsBackToBatch(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	if _, err := e.sim.Seed(dvsim.SeedOptions{Accounts: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestBulkFallsBackToBatch(t *testing.T) {
 }
 
 func TestChangeTracking(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{PageSize: 4})
+	e := newEnv(t, dvsim.Options{}, func(o *dataverse.Options) { o.PageSize = 4 })
 	seeded, err := e.sim.Seed(dvsim.SeedOptions{Accounts: 10})
 	if err != nil {
 		t.Fatal(err)

@@ -51,10 +51,10 @@ func BenchmarkProductUpdatesAtCeiling(b *testing.B) {
 			}
 			ids[j] = id
 		}
-		client, err := dataverse.New(dataverse.Options{URL: sim.URL,
-			Tokens: &dataverse.ClientSecretSource{AuthorityHost: sim.URL, TenantID: "t", ClientID: "bench", ClientSecret: "secret",
-				Scope: dataverse.Scope(sim.URL)},
-			HTTPClient: &http.Client{Transport: http.DefaultTransport}, Timeout: 2 * time.Minute})
+		o := testOptions(sim.URL, &dataverse.ClientSecretSource{AuthorityHost: sim.URL, TenantID: "t", ClientID: "bench",
+			ClientSecret: "secret", Scope: dataverse.Scope(sim.URL)})
+		o.HTTPClient, o.Timeout = &http.Client{Transport: http.DefaultTransport}, 2*time.Minute
+		client, err := dataverse.New(o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,21 +21,26 @@ import (
 // APIPath is the Web API root below the org URL.
 const APIPath = "/api/data/v9.2/"
 
-// Options configure a Client. The org URL comes from settings only, never from request input.
+// Options configure a Client. The fields that carry a setting have no defaults here: shared/config is the one
+// place that names each setting's default, and main passes its values; a zero where a value is needed is refused
+// by New rather than quietly replaced by a second default. The org URL comes from settings only, never from
+// request input.
 type Options struct {
-	URL        string       // org URL, e.g. https://contoso.crm4.dynamics.com
+	URL        string       // org URL, e.g. https://contoso.crm4.dynamics.com (setting DATAVERSE_URL)
 	Tokens     TokenSource  // required; cached (CachedSource) unless it already is
 	HTTPClient *http.Client // optional; its Transport is the innermost layer (the test seam)
 	// Timeout bounds each HTTP attempt (sending and reading the response), not the waits for Retry-After
-	// between attempts, which MaxRetryWait and MaxRetries bound; the caller's context bounds the whole call.
-	// Default 2 minutes (Dataverse itself stops a request after 2 minutes).
+	// between attempts, which MaxRetryWait and MaxRetries bound; the caller's context bounds the whole call
+	// (setting DATAVERSE_TIMEOUT); required.
 	Timeout            time.Duration
-	MaxConcurrency     int           // at most 52 (the default)
-	InitialConcurrency int           // default 4
-	MaxRetries         int           // attempts after the first for 429/5xx/network errors; default 8; -1 none
-	MaxRetryWait       time.Duration // longest single wait on Retry-After; default 5 minutes
-	PageSize           int           // Prefer: odata.maxpagesize; default 5000 (the maximum)
-	Logger             *slog.Logger
+	MaxConcurrency     int // 1 to 52 (setting DATAVERSE_MAX_CONCURRENCY); required
+	InitialConcurrency int // 1 to MaxConcurrency (setting DATAVERSE_INITIAL_CONCURRENCY); required
+	// MaxRetries is how many attempts may follow the first on 429, 5xx and network errors (setting
+	// DATAVERSE_MAX_RETRIES). 0 means none: zero is a value here, not "unset".
+	MaxRetries   int
+	MaxRetryWait time.Duration // longest single wait on Retry-After; 5 minutes when zero (no setting of the app)
+	PageSize     int           // Prefer: odata.maxpagesize, 1 to 5000 (setting DATAVERSE_PAGE_SIZE); required
+	Logger       *slog.Logger
 }
 
 func (o *Options) validate() error {
@@ -49,17 +54,23 @@ func (o *Options) validate() error {
 	if o.Tokens == nil {
 		errs = append(errs, errors.New("Tokens is required"))
 	}
-	if o.MaxConcurrency < 0 || o.MaxConcurrency > HardMaxConcurrency {
-		errs = append(errs, fmt.Errorf("MaxConcurrency %d must be between 1 and %d", o.MaxConcurrency, HardMaxConcurrency))
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("Timeout %s must be positive (setting DATAVERSE_TIMEOUT)", o.Timeout))
 	}
-	if o.InitialConcurrency < 0 {
-		errs = append(errs, fmt.Errorf("InitialConcurrency %d must not be negative", o.InitialConcurrency))
+	if o.MaxConcurrency < 1 || o.MaxConcurrency > HardMaxConcurrency {
+		errs = append(errs, fmt.Errorf("MaxConcurrency %d must be between 1 and %d (setting DATAVERSE_MAX_CONCURRENCY)", o.MaxConcurrency, HardMaxConcurrency))
 	}
-	if o.PageSize < 0 || o.PageSize > 5000 {
-		errs = append(errs, fmt.Errorf("PageSize %d must be between 1 and 5000", o.PageSize))
+	if o.InitialConcurrency < 1 || o.InitialConcurrency > max(1, o.MaxConcurrency) {
+		errs = append(errs, fmt.Errorf("InitialConcurrency %d must be between 1 and MaxConcurrency (setting DATAVERSE_INITIAL_CONCURRENCY)", o.InitialConcurrency))
 	}
-	if o.Timeout < 0 || o.MaxRetryWait < 0 {
-		errs = append(errs, errors.New("Timeout and MaxRetryWait must not be negative"))
+	if o.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("MaxRetries %d must not be negative (setting DATAVERSE_MAX_RETRIES; 0 is none)", o.MaxRetries))
+	}
+	if o.PageSize < 1 || o.PageSize > 5000 {
+		errs = append(errs, fmt.Errorf("PageSize %d must be between 1 and 5000 (setting DATAVERSE_PAGE_SIZE)", o.PageSize))
+	}
+	if o.MaxRetryWait < 0 {
+		errs = append(errs, errors.New("MaxRetryWait must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -79,26 +90,8 @@ func New(o Options) (*Client, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("configuring Dataverse client: %w", err)
 	}
-	if o.MaxConcurrency == 0 {
-		o.MaxConcurrency = HardMaxConcurrency
-	}
-	if o.InitialConcurrency == 0 {
-		o.InitialConcurrency = 4
-	}
-	switch {
-	case o.MaxRetries == 0:
-		o.MaxRetries = 8
-	case o.MaxRetries < 0:
-		o.MaxRetries = 0
-	}
 	if o.MaxRetryWait == 0 {
 		o.MaxRetryWait = 5 * time.Minute
-	}
-	if o.PageSize == 0 {
-		o.PageSize = 5000
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 2 * time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

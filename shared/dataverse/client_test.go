@@ -38,7 +38,15 @@ type env struct {
 	wire   *countingTransport
 }
 
-func newEnv(t *testing.T, so dvsim.Options, co dataverse.Options) *env {
+// testOptions is a complete Options for orgURL with the values the tests give the settings: the client has no
+// defaults of its own, and these are not the app's (shared/config holds those). A test that depends on one sets it.
+func testOptions(orgURL string, tokens dataverse.TokenSource) dataverse.Options {
+	return dataverse.Options{URL: orgURL, Tokens: tokens, Timeout: 30 * time.Second,
+		MaxConcurrency: dataverse.HardMaxConcurrency, InitialConcurrency: 4, MaxRetries: 8, PageSize: 5000}
+}
+
+// newEnv starts a simulator and a client of it with testOptions, changed by mod when it is not nil.
+func newEnv(t *testing.T, so dvsim.Options, mod func(*dataverse.Options)) *env {
 	t.Helper()
 	if so.Clients == nil {
 		so.Clients = map[string]string{"app-1": "s3cret"}
@@ -49,10 +57,10 @@ func newEnv(t *testing.T, so dvsim.Options, co dataverse.Options) *env {
 	}
 	t.Cleanup(sim.Close)
 	wire := &countingTransport{next: http.DefaultTransport}
-	co.URL = sim.URL
-	if co.Tokens == nil {
-		co.Tokens = &dataverse.ClientSecretSource{AuthorityHost: sim.URL, TenantID: "tenant-1", ClientID: "app-1",
-			ClientSecret: "s3cret", Scope: dataverse.Scope(sim.URL)}
+	co := testOptions(sim.URL, &dataverse.ClientSecretSource{AuthorityHost: sim.URL, TenantID: "tenant-1", ClientID: "app-1",
+		ClientSecret: "s3cret", Scope: dataverse.Scope(sim.URL)})
+	if mod != nil {
+		mod(&co)
 	}
 	co.HTTPClient = &http.Client{Transport: wire}
 	c, err := dataverse.New(co)
@@ -66,6 +74,21 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
+}
+
+// The public cloud is DATAVERSE_AUTHORITY_HOST's default, never the token source's own: without a host it
+// refuses rather than signing in somewhere the settings did not name.
+func TestClientSecretSourceNeedsAnAuthorityHost(t *testing.T) {
+	var sent atomic.Int64
+	wire := &countingTransport{next: http.DefaultTransport, onReq: func(*http.Request) { sent.Add(1) }}
+	src := &dataverse.ClientSecretSource{TenantID: "t1", ClientID: "app-1", ClientSecret: "s3cret", Scope: "https://org/.default",
+		HTTPClient: &http.Client{Transport: wire, Timeout: time.Second}}
+	if _, _, err := src.Token(ctx(t)); err == nil || !strings.Contains(err.Error(), "DATAVERSE_AUTHORITY_HOST") {
+		t.Fatalf("Token() without an authority host: %v", err)
+	}
+	if sent.Load() != 0 {
+		t.Fatal("a token request was sent")
+	}
 }
 
 func TestClientSecretToken(t *testing.T) {
@@ -148,19 +171,41 @@ func TestCachedSourceRefreshesEarly(t *testing.T) {
 	}
 }
 
-func TestOptionsValidation(t *testing.T) {
+// New takes every setting's value from its caller: a value left at zero is refused, naming the setting, rather
+// than replaced by a default of the client's own (shared/config holds the only ones). Zero retries is a value,
+// "no retries".
+func TestNewRefusesMissingSettings(t *testing.T) {
+	complete := testOptions("https://org.crm.dynamics.com", &fakeTokens{})
 	tests := []struct {
 		name string
-		o    dataverse.Options
-		want []string
+		edit func(*dataverse.Options)
+		want []string // parts of the error; none when New must accept
 	}{
-		{"everything wrong", dataverse.Options{URL: "ftp://x", MaxConcurrency: 60, PageSize: 9000},
-			[]string{"URL", "Tokens", "MaxConcurrency", "PageSize"}},
-		{"path in URL", dataverse.Options{URL: "https://org.crm.dynamics.com/api", Tokens: &fakeTokens{}}, []string{"org root"}},
+		{"complete", nil, nil},
+		{"no retries is a value", func(o *dataverse.Options) { o.MaxRetries = 0 }, nil},
+		{"no timeout", func(o *dataverse.Options) { o.Timeout = 0 }, []string{"DATAVERSE_TIMEOUT"}},
+		{"no concurrency", func(o *dataverse.Options) { o.MaxConcurrency = 0 }, []string{"DATAVERSE_MAX_CONCURRENCY"}},
+		{"no initial concurrency", func(o *dataverse.Options) { o.InitialConcurrency = 0 }, []string{"DATAVERSE_INITIAL_CONCURRENCY"}},
+		{"initial above the ceiling", func(o *dataverse.Options) { o.MaxConcurrency, o.InitialConcurrency = 4, 8 }, []string{"DATAVERSE_INITIAL_CONCURRENCY"}},
+		{"no page size", func(o *dataverse.Options) { o.PageSize = 0 }, []string{"DATAVERSE_PAGE_SIZE"}},
+		{"negative retries", func(o *dataverse.Options) { o.MaxRetries = -1 }, []string{"DATAVERSE_MAX_RETRIES"}},
+		{"everything wrong", func(o *dataverse.Options) { *o = dataverse.Options{URL: "ftp://x", MaxConcurrency: 60, PageSize: 9000} },
+			[]string{"URL", "Tokens", "DATAVERSE_TIMEOUT", "DATAVERSE_MAX_CONCURRENCY", "DATAVERSE_PAGE_SIZE"}},
+		{"path in URL", func(o *dataverse.Options) { o.URL = "https://org.crm.dynamics.com/api" }, []string{"org root"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := dataverse.New(tt.o)
+			o := complete
+			if tt.edit != nil {
+				tt.edit(&o)
+			}
+			_, err := dataverse.New(o)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatal("New() succeeded")
 			}
@@ -174,7 +219,7 @@ func TestOptionsValidation(t *testing.T) {
 }
 
 func TestCreateRetrieveExpand(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	seeded, err := e.sim.Seed(dvsim.SeedOptions{Accounts: 2, Products: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +277,7 @@ func TestCreateRetrieveExpand(t *testing.T) {
 }
 
 func TestFilterEscaping(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	for i, n := range []string{"O'Hara & Sons", "O", "Hara"} {
 		if _, err := e.sim.Insert("accounts", map[string]any{"name": n, "accountnumber": fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
@@ -261,7 +306,7 @@ func TestFilterEscaping(t *testing.T) {
 }
 
 func TestUpdateWithETag(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A", "accountnumber": "1"})
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +348,7 @@ func TestUpdateWithETag(t *testing.T) {
 }
 
 func TestUpsertModes(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	c := ctx(t)
 	key := dataverse.AltKey("accountnumber", "10100001")
 	steps := []struct {
@@ -347,7 +392,7 @@ func TestUpsertModes(t *testing.T) {
 }
 
 func TestAltKeyRejectsUnsafeValues(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	for _, v := range []string{"10/1", "a+b", "50%", `a\b`, "x?y"} {
 		t.Run(v, func(t *testing.T) {
 			_, err := e.client.Upsert(ctx(t), "accounts", dataverse.AltKey("accountnumber", v), dataverse.Record{"name": "x"}, nil)
@@ -362,7 +407,7 @@ func TestAltKeyRejectsUnsafeValues(t *testing.T) {
 }
 
 func TestPagingStreams(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{PageSize: 10})
+	e := newEnv(t, dvsim.Options{}, func(o *dataverse.Options) { o.PageSize = 10 })
 	if _, err := e.sim.Seed(dvsim.SeedOptions{Accounts: 25}); err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +444,7 @@ func TestPagingStreams(t *testing.T) {
 }
 
 func TestFulfillSalesOrderAction(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	seeded, err := e.sim.Seed(dvsim.SeedOptions{Accounts: 1, Products: 1, Orders: 1, LinesPerOrder: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -426,7 +471,7 @@ func TestFulfillSalesOrderAction(t *testing.T) {
 }
 
 func TestTypedErrors(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	c := ctx(t)
 	tests := []struct {
 		name     string
@@ -473,9 +518,11 @@ func TestTypedErrors(t *testing.T) {
 }
 
 func TestBadTokenIsAuthError(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{Tokens: &fakeTokens{TokenFunc: func(context.Context) (string, time.Time, error) {
-		return "forged", time.Now().Add(time.Hour), nil
-	}}})
+	e := newEnv(t, dvsim.Options{}, func(o *dataverse.Options) {
+		o.Tokens = &fakeTokens{TokenFunc: func(context.Context) (string, time.Time, error) {
+			return "forged", time.Now().Add(time.Hour), nil
+		}}
+	})
 	_, err := e.client.Retrieve(ctx(t), "accounts", dataverse.ID("00000000-0000-0000-0000-000000000001"), nil)
 	if !dataverse.IsKind(err, dataverse.KindAuth) {
 		t.Fatalf("error = %v; want an auth error", err)
@@ -485,7 +532,7 @@ func TestBadTokenIsAuthError(t *testing.T) {
 func ctxBG() context.Context { return context.Background() }
 
 func TestAltKeyWithSpacesQuotesAndUnicode(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	for _, v := range []string{"A 1", "O'Hara", "Müller #2"} {
 		t.Run(v, func(t *testing.T) {
 			if _, err := e.client.Upsert(ctx(t), "accounts", dataverse.AltKey("accountnumber", v), dataverse.Record{"name": v}, nil); err != nil {
@@ -500,7 +547,7 @@ func TestAltKeyWithSpacesQuotesAndUnicode(t *testing.T) {
 }
 
 func TestCreateReturnAndDelete(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{}, nil)
 	c := ctx(t)
 	w, err := e.client.Create(c, "products", dataverse.Record{"name": "P", "productnumber": "P-1", "price": json.Number("19.990")},
 		&dataverse.CreateOptions{Return: true, Select: []string{"productnumber", "price"}})

@@ -74,7 +74,7 @@ func TestOrderColumnsInCDM(t *testing.T) {
 // write-back sample from the kit and a configurable custom column for the SAP number.
 func TestOrderReadAndWriteBack(t *testing.T) {
 	so := dvsim.Options{ExtraColumns: map[string][]dvsim.Column{"salesorder": {{Name: "sap_salesorder", Type: dvsim.String}}}}
-	e := newEnv(t, so, dataverse.Options{})
+	e := newEnv(t, so, nil)
 	seeded, err := e.sim.Seed(dvsim.SeedOptions{Accounts: 1, Products: 2, Orders: 1, LinesPerOrder: 2})
 	if err != nil {
 		t.Fatal(err)

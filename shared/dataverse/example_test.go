@@ -25,11 +25,11 @@ func Example() {
 		URL: orgURL,
 		Tokens: &dataverse.ClientSecretSource{AuthorityHost: sim.URL, TenantID: "contoso", ClientID: "app",
 			ClientSecret: "secret", Scope: dataverse.Scope(orgURL)},
-		Timeout:            30 * time.Second,
-		MaxConcurrency:     52,
-		InitialConcurrency: 4,
-		MaxRetries:         8,
-		PageSize:           5000,
+		Timeout:            30 * time.Second, // DATAVERSE_TIMEOUT
+		MaxConcurrency:     52,               // DATAVERSE_MAX_CONCURRENCY
+		InitialConcurrency: 4,                // DATAVERSE_INITIAL_CONCURRENCY
+		MaxRetries:         6,                // DATAVERSE_MAX_RETRIES
+		PageSize:           500,              // DATAVERSE_PAGE_SIZE
 	})
 	if err != nil {
 		panic(err)

@@ -37,13 +37,15 @@ func (t *inflightTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-func newInflightEnv(t *testing.T, so dvsim.Options, co dataverse.Options) (*env, *inflightTransport) {
+func newInflightEnv(t *testing.T, so dvsim.Options, mod func(*dataverse.Options)) (*env, *inflightTransport) {
 	t.Helper()
-	e := newEnv(t, so, co)
+	e := newEnv(t, so, mod)
 	it := &inflightTransport{next: http.DefaultTransport}
-	co.URL = e.sim.URL
-	co.Tokens = &dataverse.ClientSecretSource{AuthorityHost: e.sim.URL, TenantID: "t", ClientID: "app-1", ClientSecret: "s3cret",
-		Scope: dataverse.Scope(e.sim.URL)}
+	co := testOptions(e.sim.URL, &dataverse.ClientSecretSource{AuthorityHost: e.sim.URL, TenantID: "t", ClientID: "app-1",
+		ClientSecret: "s3cret", Scope: dataverse.Scope(e.sim.URL)})
+	if mod != nil {
+		mod(&co)
+	}
 	co.HTTPClient = &http.Client{Transport: it}
 	c, err := dataverse.New(co)
 	if err != nil {
@@ -89,7 +91,7 @@ func TestConcurrencyBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			so := dvsim.Options{Costs: dvsim.Costs{Read: 30 * time.Millisecond}, Limits: dvsim.RealLimits()}
 			so.Limits.DOPHint = tt.dopHint
-			e, it := newInflightEnv(t, so, dataverse.Options{MaxConcurrency: tt.max, InitialConcurrency: tt.initial})
+			e, it := newInflightEnv(t, so, func(o *dataverse.Options) { o.MaxConcurrency, o.InitialConcurrency = tt.max, tt.initial })
 			id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 			if err != nil {
 				t.Fatal(err)
@@ -113,7 +115,7 @@ func TestConcurrencyBounds(t *testing.T) {
 func TestObeysRetryAfter(t *testing.T) {
 	so := dvsim.Options{Limits: dvsim.Limits{Window: time.Second, Requests: 5, ExecutionTime: time.Hour, Concurrent: 52,
 		RetryAfterUnit: 50 * time.Millisecond}}
-	e := newEnv(t, so, dataverse.Options{InitialConcurrency: 1, MaxConcurrency: 1})
+	e := newEnv(t, so, func(o *dataverse.Options) { o.InitialConcurrency, o.MaxConcurrency = 1, 1 })
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +144,7 @@ func TestObeysRetryAfter(t *testing.T) {
 func TestConcurrency429Recovers(t *testing.T) {
 	so := dvsim.Options{Costs: dvsim.Costs{Read: 40 * time.Millisecond},
 		Limits: dvsim.Limits{Window: time.Minute, Requests: 10000, ExecutionTime: time.Hour, Concurrent: 3, RetryAfterUnit: 20 * time.Millisecond}}
-	e := newEnv(t, so, dataverse.Options{InitialConcurrency: 8, MaxConcurrency: 20})
+	e := newEnv(t, so, func(o *dataverse.Options) { o.InitialConcurrency, o.MaxConcurrency = 8, 20 })
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +200,7 @@ func TestRetriesAndFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			so := dvsim.Options{Limits: dvsim.RealLimits()}
 			so.Limits.RetryAfterUnit = 10 * time.Millisecond
-			e := newEnv(t, so, dataverse.Options{MaxRetries: 20})
+			e := newEnv(t, so, func(o *dataverse.Options) { o.MaxRetries = 20 })
 			if _, err := e.sim.Insert("accounts", map[string]any{"name": "A", "accountnumber": "A1"}); err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +230,7 @@ func TestExpiredTokenIsRefreshedAfter401(t *testing.T) {
 		off time.Duration
 	}{}
 	now := func() time.Time { clk.Lock(); defer clk.Unlock(); return time.Now().Add(clk.off) }
-	e := newEnv(t, dvsim.Options{Now: now}, dataverse.Options{})
+	e := newEnv(t, dvsim.Options{Now: now}, nil)
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +248,7 @@ func TestExpiredTokenIsRefreshedAfter401(t *testing.T) {
 }
 
 func TestSessionAffinityCookieNeverSent(t *testing.T) {
-	e, it := newInflightEnv(t, dvsim.Options{}, dataverse.Options{})
+	e, it := newInflightEnv(t, dvsim.Options{}, nil)
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +264,7 @@ func TestSessionAffinityCookieNeverSent(t *testing.T) {
 }
 
 func TestThrottledErrorAfterRetriesRunOut(t *testing.T) {
-	e := newEnv(t, dvsim.Options{}, dataverse.Options{MaxRetries: -1})
+	e := newEnv(t, dvsim.Options{}, func(o *dataverse.Options) { o.MaxRetries = 0 })
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +282,7 @@ func TestThrottledErrorAfterRetriesRunOut(t *testing.T) {
 
 func TestTimeoutIsPerAttempt(t *testing.T) {
 	t.Run("a slow attempt times out", func(t *testing.T) {
-		e := newEnv(t, dvsim.Options{}, dataverse.Options{Timeout: 100 * time.Millisecond, MaxRetries: -1})
+		e := newEnv(t, dvsim.Options{}, func(o *dataverse.Options) { o.Timeout, o.MaxRetries = 100*time.Millisecond, 0 })
 		if _, err := e.client.Retrieve(ctx(t), "accounts", dataverse.AltKey("accountnumber", "x"), nil); !dataverse.IsKind(err, dataverse.KindNotFound) {
 			t.Fatalf("warm-up: %v", err)
 		}
@@ -293,7 +295,9 @@ func TestTimeoutIsPerAttempt(t *testing.T) {
 	t.Run("waiting for Retry-After does not count", func(t *testing.T) {
 		so := dvsim.Options{Limits: dvsim.Limits{Window: 600 * time.Millisecond, Requests: 2, ExecutionTime: time.Hour, Concurrent: 52,
 			RetryAfterUnit: 10 * time.Millisecond}}
-		e := newEnv(t, so, dataverse.Options{Timeout: 200 * time.Millisecond, MaxConcurrency: 1, InitialConcurrency: 1})
+		e := newEnv(t, so, func(o *dataverse.Options) {
+			o.Timeout, o.MaxConcurrency, o.InitialConcurrency = 200*time.Millisecond, 1, 1
+		})
 		for i := 0; i < 5; i++ {
 			_, err := e.client.Retrieve(ctx(t), "accounts", dataverse.AltKey("accountnumber", "x"), nil)
 			if !dataverse.IsKind(err, dataverse.KindNotFound) {
@@ -311,7 +315,7 @@ func TestTimeoutIsPerAttempt(t *testing.T) {
 func TestDroppingAffinitySpreadsOverWebServers(t *testing.T) {
 	so := dvsim.Options{WebServers: 3, Limits: dvsim.Limits{Window: time.Minute, Requests: 4, ExecutionTime: time.Hour,
 		Concurrent: 52, RetryAfterUnit: time.Second}}
-	e := newEnv(t, so, dataverse.Options{MaxRetries: -1})
+	e := newEnv(t, so, func(o *dataverse.Options) { o.MaxRetries = 0 })
 	id, err := e.sim.Insert("accounts", map[string]any{"name": "A"})
 	if err != nil {
 		t.Fatal(err)

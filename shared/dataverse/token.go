@@ -3,6 +3,7 @@ package dataverse
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,16 +24,15 @@ type TokenSource interface {
 	Token(ctx context.Context) (string, time.Time, error)
 }
 
-// DefaultAuthorityHost is Microsoft Entra ID's public cloud.
-const DefaultAuthorityHost = "https://login.microsoftonline.com"
-
 // Scope is the client-credentials scope for an org URL: https://org.crm.dynamics.com/.default.
 func Scope(orgURL string) string { return strings.TrimSuffix(orgURL, "/") + "/.default" }
 
 // ClientSecretSource gets tokens with the OAuth 2.0 client credentials grant and a client secret, by
 // plain HTTP against {AuthorityHost}/{TenantID}/oauth2/v2.0/token.
 type ClientSecretSource struct {
-	AuthorityHost string // default DefaultAuthorityHost
+	// AuthorityHost is the Entra sign-in host (setting DATAVERSE_AUTHORITY_HOST); required: the public cloud's
+	// host is that setting's default, not this type's.
+	AuthorityHost string
 	TenantID      string
 	ClientID      string
 	ClientSecret  string
@@ -57,11 +57,10 @@ func (e *TokenError) Error() string {
 
 // Token implements TokenSource.
 func (s *ClientSecretSource) Token(ctx context.Context) (string, time.Time, error) {
-	host := s.AuthorityHost
-	if host == "" {
-		host = DefaultAuthorityHost
+	if s.AuthorityHost == "" {
+		return "", time.Time{}, errors.New("requesting token: no authority host (setting DATAVERSE_AUTHORITY_HOST)")
 	}
-	endpoint := strings.TrimSuffix(host, "/") + "/" + url.PathEscape(s.TenantID) + "/oauth2/v2.0/token"
+	endpoint := strings.TrimSuffix(s.AuthorityHost, "/") + "/" + url.PathEscape(s.TenantID) + "/oauth2/v2.0/token"
 	form := url.Values{"client_id": {s.ClientID}, "client_secret": {s.ClientSecret}, "scope": {s.Scope},
 		"grant_type": {"client_credentials"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
@@ -121,7 +120,7 @@ func (s *AzureSource) Token(ctx context.Context) (string, time.Time, error) {
 
 // CertificateOptions configure NewCertificateSource.
 type CertificateOptions struct {
-	AuthorityHost string // default DefaultAuthorityHost
+	AuthorityHost string // the Entra sign-in host (setting DATAVERSE_AUTHORITY_HOST); required
 	Password      []byte // for an encrypted PKCS#12 file
 	Transport     policy.Transporter
 }
@@ -129,8 +128,8 @@ type CertificateOptions struct {
 // NewCertificateSource reads a PEM or PKCS#12 client certificate (with its private key) and signs client
 // assertions with it through azidentity.
 func NewCertificateSource(tenantID, clientID, certPath, scope string, o *CertificateOptions) (*AzureSource, error) {
-	if o == nil {
-		o = &CertificateOptions{}
+	if o == nil || o.AuthorityHost == "" {
+		return nil, errors.New("building certificate credential: no authority host (setting DATAVERSE_AUTHORITY_HOST)")
 	}
 	data, err := os.ReadFile(certPath)
 	if err != nil {
@@ -142,7 +141,8 @@ func NewCertificateSource(tenantID, clientID, certPath, scope string, o *Certifi
 	}
 	opts := &azidentity.ClientCertificateCredentialOptions{SendCertificateChain: true}
 	opts.Cloud = cloudFor(o.AuthorityHost)
-	opts.DisableInstanceDiscovery = o.AuthorityHost != "" && o.AuthorityHost != DefaultAuthorityHost
+	// Instance discovery knows the public cloud only; any other host (a sovereign cloud, the simulator) skips it.
+	opts.DisableInstanceDiscovery = !isPublicCloud(o.AuthorityHost)
 	if o.Transport != nil {
 		opts.Transport = o.Transport
 	}
@@ -168,10 +168,12 @@ func NewManagedIdentitySource(clientID, scope string) (*AzureSource, error) {
 
 func cloudFor(authorityHost string) cloud.Configuration {
 	c := cloud.AzurePublic
-	if authorityHost != "" {
-		c.ActiveDirectoryAuthorityHost = strings.TrimSuffix(authorityHost, "/") + "/"
-	}
+	c.ActiveDirectoryAuthorityHost = strings.TrimSuffix(authorityHost, "/") + "/"
 	return c
+}
+
+func isPublicCloud(authorityHost string) bool {
+	return strings.EqualFold(strings.TrimSuffix(authorityHost, "/"), strings.TrimSuffix(cloud.AzurePublic.ActiveDirectoryAuthorityHost, "/"))
 }
 
 // CachedSource caches a token and refreshes it before it expires: at RefreshBefore before expiry (default

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,9 @@ func TestCertificateSourceAgainstSimulator(t *testing.T) {
 	if err != nil || tok == "" || time.Until(exp) < 30*time.Minute {
 		t.Fatalf("Token() = %q, %v, %v", tok, exp, err)
 	}
-	c, err := dataverse.New(dataverse.Options{URL: sim.URL, Tokens: src, HTTPClient: sim.HTTPServer().Client()})
+	o := testOptions(sim.URL, src)
+	o.HTTPClient = sim.HTTPServer().Client()
+	c, err := dataverse.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,15 +74,30 @@ func TestCertificateSourceAgainstSimulator(t *testing.T) {
 }
 
 func TestCertificateSourceErrors(t *testing.T) {
-	if _, err := dataverse.NewCertificateSource("t", "c", filepath.Join(t.TempDir(), "missing.pem"), "s", nil); err == nil {
-		t.Error("a missing certificate file was accepted")
-	}
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dataverse.NewCertificateSource("t", "c", bad, "s", nil); err == nil {
-		t.Error("a malformed certificate was accepted")
+	public := &dataverse.CertificateOptions{AuthorityHost: "https://login.microsoftonline.com"}
+	tests := []struct {
+		name string
+		path string
+		o    *dataverse.CertificateOptions
+		want string
+	}{
+		{"a missing certificate file", filepath.Join(t.TempDir(), "missing.pem"), public, "reading client certificate"},
+		{"a malformed certificate", bad, public, "parsing client certificate"},
+		// The public cloud is DATAVERSE_AUTHORITY_HOST's default, never the credential's own.
+		{"no authority host", writeCert(t), &dataverse.CertificateOptions{}, "DATAVERSE_AUTHORITY_HOST"},
+		{"no options", writeCert(t), nil, "DATAVERSE_AUTHORITY_HOST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := dataverse.NewCertificateSource("t", "c", tt.path, "s", tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -97,7 +115,7 @@ func TestManagedIdentitySourceAgainstSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := dataverse.New(dataverse.Options{URL: sim.URL, Tokens: src})
+	c, err := dataverse.New(testOptions(sim.URL, src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,9 @@ func TestActionPaths(t *testing.T) {
 		}
 		return &http.Response{StatusCode: 204, Header: http.Header{}, Body: http.NoBody}, nil
 	})
-	c, err := New(Options{URL: "https://org.crm4.dynamics.com", Tokens: staticTokens{}, HTTPClient: &http.Client{Transport: rt}})
+	o := internalOptions()
+	o.HTTPClient = &http.Client{Transport: rt}
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +130,7 @@ func TestEncodeQuery(t *testing.T) {
 }
 
 func TestLinksMustStayOnTheOrg(t *testing.T) {
-	c, err := New(Options{URL: "https://org.crm4.dynamics.com", Tokens: staticTokens{}})
+	c, err := New(internalOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,4 +149,10 @@ func TestLinksMustStayOnTheOrg(t *testing.T) {
 			t.Errorf("sameOrg(%q) = %v; want %v", tt.link, got, tt.ok)
 		}
 	}
+}
+
+// internalOptions is a complete Options for a client that never reaches a network, with test values.
+func internalOptions() Options {
+	return Options{URL: "https://org.crm4.dynamics.com", Tokens: staticTokens{}, Timeout: 30 * time.Second,
+		MaxConcurrency: HardMaxConcurrency, InitialConcurrency: 4, MaxRetries: 8, PageSize: 5000}
 }

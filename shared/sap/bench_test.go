@@ -26,7 +26,10 @@ func benchServer(b *testing.B, products int) (*httptest.Server, *Client) {
 	sim := sapsim.New(sapsim.Options{Username: "U", Password: "P", Products: products, Plants: []string{"1010"}, PageSize: benchPageSize})
 	ts := httptest.NewServer(sim)
 	b.Cleanup(ts.Close)
-	c, err := New(Options{BaseURL: ts.URL, Username: "U", Password: "P", HTTPClient: ts.Client(), MaxResponseBytes: 64 << 20})
+	// Pages of benchPageSize rows need more than the tests' response bound, and a slow machine more time.
+	o := basicOptions(ts.URL, "U", "P")
+	o.HTTPClient, o.MaxResponseBytes, o.Timeout = ts.Client(), 64<<20, time.Minute
+	c, err := New(o)
 	if err != nil {
 		b.Fatal(err)
 	}

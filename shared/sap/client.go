@@ -35,20 +35,19 @@ const (
 	ServiceBilling      = "API_BILLING_DOCUMENT_SRV"
 )
 
-// DefaultReadRetries is the read retry count to use when SAP_READ_RETRIES is not set.
-const DefaultReadRetries = 3
-
 // ServicePrefix is the root of every SAP Gateway OData service.
 const ServicePrefix = "/sap/opu/odata/sap/"
 
-// Options configures a Client. Only BaseURL and the credentials of the chosen AuthMode are required.
+// Options configures a Client. The fields that carry a setting have no defaults here: shared/config is the one
+// place that names each setting's default, and main passes its values; a zero where a value is needed is refused
+// by New rather than quietly replaced by a second default.
 type Options struct {
 	// BaseURL is scheme://host[:port] of the SAP system (setting SAP_BASE_URL); it comes only from settings.
 	BaseURL string
 	// SAPClient is the optional sap-client (setting SAP_CLIENT), sent as ?sap-client=NNN on every request.
 	SAPClient string
 
-	AuthMode AuthMode // "basic" (default) or "oauth2"
+	AuthMode AuthMode // "basic" or "oauth2" (setting SAP_AUTH_MODE); required
 	Username string   // basic
 	Password string   // basic
 
@@ -57,15 +56,16 @@ type Options struct {
 	OAuthClientSecret string
 	OAuthScope        string
 
-	// Timeout bounds each HTTP attempt, including reading its body (setting SAP_TIMEOUT). Default 60s.
+	// Timeout bounds each HTTP attempt, including reading its body (setting SAP_TIMEOUT); required.
 	Timeout time.Duration
-	// MaxResponseBytes bounds one response body (setting SAP_MAX_RESPONSE_BYTES). Default 64 MiB.
+	// MaxResponseBytes bounds one response body (setting SAP_MAX_RESPONSE_BYTES); required.
 	MaxResponseBytes int64
 	// ReadRetries is how many times a read is retried on 429/502/503/504, timeouts and resets (setting
-	// SAP_READ_RETRIES; DefaultReadRetries when the setting is absent). 0 disables retries.
+	// SAP_READ_RETRIES). 0 means no retries: zero is a value here, not "unset".
 	ReadRetries int
-	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff with full jitter (defaults 200ms and 10s).
-	// A Retry-After longer than RetryMaxDelay is not waited for: the error is returned instead.
+	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff with full jitter (200ms and 10s when zero;
+	// they are no setting of the app). A Retry-After longer than RetryMaxDelay is not waited for: the error is
+	// returned instead.
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration
 
@@ -90,9 +90,6 @@ func New(opts Options) (*Client, error) {
 	if opts.BaseURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		errs = append(errs, fmt.Errorf("SAP base URL %q must be an absolute http(s) URL", opts.BaseURL))
 	}
-	if opts.AuthMode == "" {
-		opts.AuthMode = AuthBasic
-	}
 	switch opts.AuthMode {
 	case AuthBasic:
 		if opts.Username == "" || opts.Password == "" {
@@ -105,6 +102,8 @@ func New(opts Options) (*Client, error) {
 		if u, err := url.Parse(opts.OAuthTokenURL); opts.OAuthTokenURL != "" && (err != nil || u.Host == "") {
 			errs = append(errs, fmt.Errorf("OAuth token URL %q must be absolute", opts.OAuthTokenURL))
 		}
+	case "":
+		errs = append(errs, errors.New("no auth mode (setting SAP_AUTH_MODE): basic or oauth2"))
 	default:
 		errs = append(errs, fmt.Errorf("auth mode %q must be basic or oauth2", opts.AuthMode))
 	}
@@ -114,17 +113,14 @@ func New(opts Options) (*Client, error) {
 	if opts.ReadRetries < 0 {
 		errs = append(errs, errors.New("read retries must not be negative"))
 	}
-	if opts.Timeout < 0 || opts.MaxResponseBytes < 0 {
-		errs = append(errs, errors.New("timeout and max response bytes must not be negative"))
+	if opts.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout %s must be positive (setting SAP_TIMEOUT)", opts.Timeout))
+	}
+	if opts.MaxResponseBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max response bytes %d must be positive (setting SAP_MAX_RESPONSE_BYTES)", opts.MaxResponseBytes))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuring SAP client: %w", errors.Join(errs...))
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 60 * time.Second
-	}
-	if opts.MaxResponseBytes == 0 {
-		opts.MaxResponseBytes = 64 << 20
 	}
 	if opts.RetryBaseDelay <= 0 {
 		opts.RetryBaseDelay = 200 * time.Millisecond

@@ -44,6 +44,20 @@ func (c *countingTransport) count(prefix string) int {
 	return n
 }
 
+// The values the tests give the settings a client takes: the client has no defaults of its own, and these are
+// not the app's (shared/config holds those). A test that depends on one names it.
+const (
+	testTimeout     = 5 * time.Second
+	testMaxBytes    = 32 << 20
+	testReadRetries = 3
+)
+
+// basicOptions is a complete Options for a basic-auth client of base, with the test values above.
+func basicOptions(base, user, password string) Options {
+	return Options{BaseURL: base, AuthMode: AuthBasic, Username: user, Password: password,
+		Timeout: testTimeout, MaxResponseBytes: testMaxBytes, ReadRetries: testReadRetries}
+}
+
 type env struct {
 	sim *sapsim.Server
 	url string
@@ -61,9 +75,9 @@ func newEnv(t *testing.T, so sapsim.Options, mod func(*Options)) *env {
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
 	ct := &countingTransport{next: ts.Client().Transport}
-	o := Options{BaseURL: ts.URL, Username: "SIMUSER", Password: "secret", HTTPClient: &http.Client{Transport: ct},
-		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 20 * time.Millisecond, Timeout: 5 * time.Second,
-		ReadRetries: DefaultReadRetries}
+	o := basicOptions(ts.URL, "SIMUSER", "secret")
+	o.HTTPClient = &http.Client{Transport: ct}
+	o.RetryBaseDelay, o.RetryMaxDelay = time.Millisecond, 20*time.Millisecond
 	if mod != nil {
 		mod(&o)
 	}

@@ -15,8 +15,8 @@
 //
 // Settings map onto Options one to one in main: SAP_BASE_URL → BaseURL, SAP_CLIENT → SAPClient, SAP_AUTH_MODE →
 // AuthMode, SAP_USERNAME/SAP_PASSWORD → Username/Password, SAP_OAUTH_TOKEN_URL/_CLIENT_ID/_CLIENT_SECRET/_SCOPE →
-// OAuth*, SAP_TIMEOUT → Timeout, SAP_MAX_RESPONSE_BYTES → MaxResponseBytes, SAP_READ_RETRIES → ReadRetries
-// (DefaultReadRetries when unset).
+// OAuth*, SAP_TIMEOUT → Timeout, SAP_MAX_RESPONSE_BYTES → MaxResponseBytes, SAP_READ_RETRIES → ReadRetries.
+// The defaults are shared/config's alone: New refuses a missing value instead of supplying its own.
 //
 // The layers are RoundTrippers stacked in New: csrf (writes) → retry (reads) → attempt timeout → auth → send
 // probe → transport.

@@ -1,7 +1,6 @@
 package sap
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -31,13 +30,14 @@ var (
 	ErrNotSent = errors.New("SAP: the write was not sent")
 )
 
-// Error is a non-2xx answer from SAP, decoded from SAP Gateway's error body when it has one. Read it with
-// errors.As; compare Code (e.g. "V1/320"), never Message.
+// Error is a non-2xx answer from SAP, decoded from SAP's error body when it has one (OData V2 or V4, SAP Gateway
+// or CAP: see errorbody.go). Read it with errors.As; compare Code (e.g. "V1/320"), never Message.
 type Error struct {
 	StatusCode    int
 	Code          string
 	Message       string
 	Lang          string
+	Target        string // what the error is about, when SAP says (OData V4 and CAP: a property path)
 	TransactionID string
 	Timestamp     string
 	ComponentID   string
@@ -50,13 +50,13 @@ type Error struct {
 	CSRFRequired bool
 }
 
-// ErrorDetail is one entry of innererror.errordetails.
+// ErrorDetail is one further message: an entry of innererror.errordetails (OData V2) or of details (OData V4).
 type ErrorDetail struct {
-	Code        string `json:"code"`
-	Message     string `json:"message"`
-	PropertyRef string `json:"propertyref"`
-	Severity    string `json:"severity"`
-	Target      string `json:"target"`
+	Code        string
+	Message     string
+	PropertyRef string
+	Severity    string // error, warning, info or success
+	Target      string
 }
 
 func (e *Error) Error() string {
@@ -98,28 +98,6 @@ func (e *Error) BusinessError() bool {
 	return e.StatusCode == http.StatusBadRequest && e.Code != ""
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message struct {
-			Lang  string `json:"lang"`
-			Value string `json:"value"`
-		} `json:"message"`
-		InnerError struct {
-			Application struct {
-				ComponentID string `json:"component_id"`
-				ServiceID   string `json:"service_id"`
-			} `json:"application"`
-			TransactionID   string `json:"transactionid"`
-			Timestamp       string `json:"timestamp"`
-			ErrorResolution struct {
-				SAPNote string `json:"SAP_Note"`
-			} `json:"Error_Resolution"`
-			ErrorDetails []ErrorDetail `json:"errordetails"`
-		} `json:"innererror"`
-	} `json:"error"`
-}
-
 // maxErrorBody bounds how much of an error body is read. SAP's messages can be long (a credit check listing the
 // open items, an application log): cutting the JSON would lose its code and turn a business rejection into an
 // unreadable answer, so the bound is generous; callers cut what they keep.
@@ -132,19 +110,10 @@ func parseError(resp *http.Response, body []byte) *Error {
 	if resp.StatusCode == http.StatusForbidden && strings.EqualFold(resp.Header.Get("X-CSRF-Token"), "Required") {
 		e.CSRFRequired = true
 	}
-	var eb errorBody
-	if len(body) > 0 && json.Unmarshal(body, &eb) == nil && (eb.Error.Code != "" || eb.Error.Message.Value != "") {
-		e.Code = eb.Error.Code
-		e.Message = eb.Error.Message.Value
-		e.Lang = eb.Error.Message.Lang
-		e.TransactionID = eb.Error.InnerError.TransactionID
-		e.Timestamp = eb.Error.InnerError.Timestamp
-		e.ComponentID = eb.Error.InnerError.Application.ComponentID
-		e.ServiceID = eb.Error.InnerError.Application.ServiceID
-		e.SAPNote = eb.Error.InnerError.ErrorResolution.SAPNote
-		e.Details = eb.Error.InnerError.ErrorDetails
+	if decodeErrorBody(body, e) {
 		return e
 	}
+	*e = Error{StatusCode: e.StatusCode, RetryAfter: e.RetryAfter, CSRFRequired: e.CSRFRequired}
 	// Not SAP's JSON (an HTML page from a gateway, plain text "CSRF token validation failed"): keep a short excerpt.
 	e.Message = excerpt(resp.Header.Get("Content-Type"), body)
 	if e.Message == "" {

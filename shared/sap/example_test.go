@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"time"
 
 	"github.com/d365sap/d365sap/infra/local/sapsim"
 	"github.com/d365sap/d365sap/shared/sap"
@@ -17,7 +18,9 @@ func Example() {
 	ts := httptest.NewServer(sim)
 	defer ts.Close()
 
-	c, err := sap.New(sap.Options{BaseURL: ts.URL, Username: "USER", Password: "secret", ReadRetries: sap.DefaultReadRetries})
+	// Every value comes from the settings in main (SAP_AUTH_MODE, SAP_TIMEOUT, ...): the client has no defaults.
+	c, err := sap.New(sap.Options{BaseURL: ts.URL, AuthMode: sap.AuthBasic, Username: "USER", Password: "secret",
+		Timeout: 30 * time.Second, MaxResponseBytes: 32 << 20, ReadRetries: 4})
 	if err != nil {
 		fmt.Println(err)
 		return

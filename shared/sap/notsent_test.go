@@ -115,8 +115,9 @@ func TestWhetherAFailedWriteReachedSAP(t *testing.T) {
 			if timeout == 0 {
 				timeout = 5 * time.Second
 			}
-			c, err := New(Options{BaseURL: tc.base, Username: "SIMUSER", Password: "secret", HTTPClient: &http.Client{Transport: tr},
-				Timeout: timeout, ReadRetries: 0})
+			o := basicOptions(tc.base, "SIMUSER", "secret")
+			o.HTTPClient, o.Timeout, o.ReadRetries = &http.Client{Transport: tr}, timeout, 0
+			c, err := New(o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +138,9 @@ func TestWhetherAFailedWriteReachedSAP(t *testing.T) {
 	t.Run("a gateway page becomes a readable message", func(t *testing.T) {
 		sim.SetFaults(sapsim.Faults{CommitThenGatewayNext: 1, GatewayStatus: 502})
 		defer sim.SetFaults(sapsim.Faults{})
-		c, err := New(Options{BaseURL: ts.URL, Username: "SIMUSER", Password: "secret", HTTPClient: &http.Client{Transport: plain}})
+		o := basicOptions(ts.URL, "SIMUSER", "secret")
+		o.HTTPClient = &http.Client{Transport: plain}
+		c, err := New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +161,7 @@ func TestOAuthTokenFailureIsNotSent(t *testing.T) {
 	}))
 	defer tokens.Close()
 	c, err := New(Options{BaseURL: "http://" + closedPort(t), AuthMode: AuthOAuth2, OAuthTokenURL: tokens.URL,
-		OAuthClientID: "id", OAuthClientSecret: "secret", ReadRetries: 0})
+		OAuthClientID: "id", OAuthClientSecret: "secret", Timeout: testTimeout, MaxResponseBytes: testMaxBytes, ReadRetries: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestOutboundPayloadsGolden(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer ts.Close()
-	c, err := New(Options{BaseURL: ts.URL, Username: "u", Password: "p"})
+	c, err := New(basicOptions(ts.URL, "u", "p"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,9 @@ func TestNextLinkStaysOnConfiguredHost(t *testing.T) {
 		}
 	}))
 	defer ts.Close()
-	c, err := New(Options{BaseURL: ts.URL, Username: "u", Password: "p", SAPClient: "200"})
+	o := basicOptions(ts.URL, "u", "p")
+	o.SAPClient = "200"
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +337,8 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 	e := newEnv(t, sapsim.Options{OAuthClientID: "cid", OAuthClientSecret: "s3cret", OAuthTokenTTL: time.Hour,
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}, nil)
 	c, err := New(Options{BaseURL: e.url, AuthMode: AuthOAuth2, OAuthTokenURL: e.url + "/oauth/token", OAuthClientID: "cid",
-		OAuthClientSecret: "s3cret", OAuthScope: "API_SALES_ORDER_SRV", HTTPClient: &http.Client{Transport: e.net}})
+		OAuthClientSecret: "s3cret", OAuthScope: "API_SALES_ORDER_SRV", HTTPClient: &http.Client{Transport: e.net},
+		Timeout: testTimeout, MaxResponseBytes: testMaxBytes, ReadRetries: testReadRetries})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +365,8 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 		t.Fatalf("%d token requests after expiry, want 2", n)
 	}
 	bad, _ := New(Options{BaseURL: e.url, AuthMode: AuthOAuth2, OAuthTokenURL: e.url + "/oauth/token", OAuthClientID: "cid",
-		OAuthClientSecret: "wrong", HTTPClient: &http.Client{Transport: e.net}})
+		OAuthClientSecret: "wrong", HTTPClient: &http.Client{Transport: e.net},
+		Timeout: testTimeout, MaxResponseBytes: testMaxBytes, ReadRetries: testReadRetries})
 	if _, err := bad.GetCustomer(ctx, sapsim.CustomerID(0)); err == nil || !strings.Contains(err.Error(), "OAuth token") {
 		t.Fatalf("wrong secret: %v", err)
 	}
@@ -375,7 +379,8 @@ func TestWrongCredentialsAndClient(t *testing.T) {
 		"wrong client":   func(o *Options) { o.SAPClient = "200" },
 	} {
 		t.Run(name, func(t *testing.T) {
-			o := Options{BaseURL: e.url, Username: "SIMUSER", Password: "secret", HTTPClient: &http.Client{Transport: e.net}}
+			o := basicOptions(e.url, "SIMUSER", "secret")
+			o.HTTPClient = &http.Client{Transport: e.net}
 			mod(&o)
 			c, err := New(o)
 			if err != nil {

@@ -22,7 +22,7 @@ func TestReadRetries(t *testing.T) {
 		{"500 is not retried", sapsim.Faults{Fail500Next: 1}, 1, true},
 		// A fresh connection per request: on a reused one, net/http itself replays a GET that met a closed conn.
 		{"connection reset", sapsim.Faults{ResetNext: 1}, 2, false},
-		{"down for good", sapsim.Faults{Down: true}, 4, true},
+		{"down for good", sapsim.Faults{Down: true}, 1 + testReadRetries, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -194,20 +194,48 @@ func TestParseErrorShapes(t *testing.T) {
 	}
 }
 
-func TestOptionsValidation(t *testing.T) {
-	_, err := New(Options{BaseURL: "ftp://x", AuthMode: "kerberos", SAPClient: "1a"})
-	if err == nil {
-		t.Fatal("invalid options accepted")
+// New takes every setting's value from its caller: a value left at zero is refused, naming the setting, rather
+// than replaced by a default of the client's own (shared/config holds the only ones). Zero read retries is a
+// value, "no retries".
+func TestNewRefusesMissingSettings(t *testing.T) {
+	complete := basicOptions("https://sap.example.com", "u", "p")
+	tests := []struct {
+		name string
+		edit func(*Options)
+		want []string // parts of the error; none when New must accept
+	}{
+		{"complete", nil, nil},
+		{"no read retries is a value", func(o *Options) { o.ReadRetries = 0 }, nil},
+		{"sap-client", func(o *Options) { o.SAPClient = "100" }, nil},
+		{"no timeout", func(o *Options) { o.Timeout = 0 }, []string{"SAP_TIMEOUT"}},
+		{"no response bound", func(o *Options) { o.MaxResponseBytes = 0 }, []string{"SAP_MAX_RESPONSE_BYTES"}},
+		{"no auth mode", func(o *Options) { o.AuthMode = "" }, []string{"SAP_AUTH_MODE"}},
+		{"negative retries", func(o *Options) { o.ReadRetries = -1 }, []string{"read retries"}},
+		{"everything wrong at once", func(o *Options) { *o = Options{BaseURL: "ftp://x", AuthMode: "kerberos", SAPClient: "1a"} },
+			[]string{"base URL", "auth mode", "sap-client", "SAP_TIMEOUT", "SAP_MAX_RESPONSE_BYTES"}},
+		{"oauth2 without credentials", func(o *Options) { o.AuthMode = AuthOAuth2 }, []string{"token URL"}},
 	}
-	for _, want := range []string{"base URL", "auth mode", "sap-client"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %s", err, want)
-		}
-	}
-	if _, err := New(Options{BaseURL: "https://sap.example.com", AuthMode: AuthOAuth2}); err == nil || !strings.Contains(err.Error(), "token URL") {
-		t.Fatalf("oauth2 without credentials: %v", err)
-	}
-	if _, err := New(Options{BaseURL: "https://sap.example.com", Username: "u", Password: "p", SAPClient: "100"}); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := complete
+			if tt.edit != nil {
+				tt.edit(&o)
+			}
+			_, err := New(o)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %s", err, w)
+				}
+			}
+		})
 	}
 }

@@ -70,7 +70,7 @@ func TestProductUnitsAlwaysHoldTheBaseUnit(t *testing.T) {
 {"Product":"M1","AlternativeUnit":"BOX","QuantityNumerator":"12","QuantityDenominator":"1"}]}}}`))
 	}))
 	defer ts.Close()
-	c, err := New(Options{BaseURL: ts.URL, Username: "u", Password: "p"})
+	c, err := New(basicOptions(ts.URL, "u", "p"))
 	if err != nil {
 		t.Fatal(err)
 	}
