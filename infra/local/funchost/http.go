@@ -50,10 +50,7 @@ func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "Your Functions app (local stand-in) is up and running.\n")
 		return
 	}
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(parts) == 1 && parts[0] == "" {
-		parts = nil
-	}
+	parts := pathSegments(r.URL.EscapedPath())
 	var rt *route
 	var params map[string]string
 	for _, c := range h.routes {

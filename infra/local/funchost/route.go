@@ -148,7 +148,7 @@ func constraintOK(c, v string) bool {
 	return true
 }
 
-// match compares an unescaped request path, split on "/", with the template and returns the route parameters.
+// match compares the request path's segments (pathSegments) with the template and returns the route parameters.
 func (r *route) match(parts []string) (map[string]string, bool) {
 	params := map[string]string{}
 	i := 0
@@ -179,3 +179,49 @@ func (r *route) match(parts []string) (map[string]string, bool) {
 	return params, i == len(parts)
 }
 
+// pathSegments splits the request path as the host's routing sees it. Kestrel decodes every escape in the path
+// except %2F, which would turn data into a separator, and routes on the result split on "/": so /api%2Forders is
+// one segment that matches no route, and a route value keeps an encoded slash as the three characters %2F.
+// Decoding the whole path first (r.URL.Path) would route such a request where the host never would.
+func pathSegments(escaped string) []string {
+	trimmed := strings.Trim(escaped, "/")
+	if trimmed == "" {
+		return nil
+	}
+	parts := strings.Split(trimmed, "/")
+	for i, p := range parts {
+		parts[i] = decodeSegment(p)
+	}
+	return parts
+}
+
+// decodeSegment decodes %XX escapes once, leaving %2F and invalid escapes as they are.
+func decodeSegment(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			if c := unhex(s[i+1])<<4 | unhex(s[i+2]); c != '/' {
+				b.WriteByte(c)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
