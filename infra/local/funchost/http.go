@@ -3,7 +3,6 @@ package funchost
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +67,9 @@ func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	if !h.admitBody(w, r, rt.fn.name) {
+		return
+	}
 	if h.cfg.forwardHTTP && rt.fn.isHTTPInAndOut() {
 		h.forward(w, r, rt)
 		return
@@ -95,8 +97,9 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
 	if r.URL.RawQuery != "" {
 		url += "?" + r.URL.RawQuery
 	}
+	// As ToHttpRequestMessage: the body only with a positive Content-Length, streamed, never held.
 	var body io.Reader
-	if r.ContentLength != 0 {
+	if r.ContentLength > 0 {
 		body = r.Body
 	}
 	out, err := http.NewRequestWithContext(ctx, r.Method, url, body)
@@ -104,7 +107,7 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	out.ContentLength = r.ContentLength
+	out.ContentLength = max(r.ContentLength, 0)
 	for k, vs := range r.Header {
 		out.Header[k] = append([]string(nil), vs...)
 	}
@@ -124,8 +127,8 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
 	h.log.InfoContext(ctx, "executed", "function", rt.fn.name, "invocation_id", id, "status", resp.StatusCode)
 }
 
-// requestData is Data.req as the host builds it.
-func requestData(r *http.Request, params map[string]string, keyName string) (map[string]any, error) {
+// requestData is Data.req as the host builds it, without the body, which follows as a stream when there is one.
+func requestData(r *http.Request, params map[string]string, keyName string) (map[string]any, *bodyStream) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -141,6 +144,10 @@ func requestData(r *http.Request, params map[string]string, keyName string) (map
 	headers := map[string][]string{"Host": {r.Host}}
 	for k, vs := range r.Header {
 		headers[k] = vs
+	}
+	if len(r.TransferEncoding) > 0 {
+		// Go moves it out of the header map; Kestrel's request headers keep it, so the host sends it on.
+		headers["Transfer-Encoding"] = r.TransferEncoding
 	}
 	identities := []any{}
 	if keyName != "" {
@@ -162,30 +169,22 @@ func requestData(r *http.Request, params map[string]string, keyName string) (map
 	req := map[string]any{"Url": u, "Method": r.Method, "Query": query, "Headers": headers, "Params": params,
 		"Identities": identities}
 	// The host includes a body only when Content-Length is positive; octet-stream and multipart travel as base64.
-	if r.ContentLength > 0 {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, fmt.Errorf("reading the request body: %w", err)
-		}
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/") {
-			req["Body"] = base64.StdEncoding.EncodeToString(b)
-		} else {
-			req["Body"] = string(b)
-		}
+	if r.ContentLength <= 0 {
+		return req, nil
 	}
-	return req, nil
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return req, &bodyStream{r: r.Body, base64: mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/")}
 }
 
 // wrapHTTP turns the request into an invocation and the handler's "res" output into the response.
 func (h *Host) wrapHTTP(w http.ResponseWriter, r *http.Request, rt *route, params map[string]string, keyName string) {
 	inv := newInvocation(rt.fn)
-	req, err := requestData(r, params, keyName)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
+	req, body := requestData(r, params, keyName)
 	inv.data[rt.fn.trigger.Name] = req
+	if body != nil {
+		body.binding = rt.fn.trigger.Name
+		inv.body = body
+	}
 	for k, v := range params {
 		inv.addMetadata(k, v)
 	}
