@@ -225,7 +225,6 @@ func (s *Server) invocation(f trigger.Function) http.Handler {
 		if err == nil {
 			err = json.Unmarshal(body, &req)
 		}
-		body = nil // the decoded copy is all that is needed from here on
 		if err != nil {
 			s.log.ErrorContext(ctx, "reading invocation", "err", err)
 			s.fail(w, id, problem.Wrap(problem.Invalid, err, "reading the invocation"), sink)
