@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 		return 0
 	}
 	handler, _ := env.Lookup("_HANDLER")
-	if err := awslambda.Start(ctx, app.functions, handler, awslambda.Options{Logger: log, DeadLetters: app.deadLetters}); err != nil {
+	if err := awslambda.Start(ctx, app.functions, handler, awslambda.Options{Logger: log, DeadLetters: app.deadLetters, MaxBodyBytes: maxBody(cfg)}); err != nil {
 		log.Error("starting on Lambda", "err", err)
 		return 1
 	}
@@ -185,7 +185,8 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 			return health.Function(&health.Handler{Version: version, Build: build, Storage: account, Logger: log})
 		},
 		func() (trigger.Function, error) {
-			return orderpush.Function(&orderpush.Handler{Pusher: push, StatusBase: statusBase})
+			// The function's own limit is the app's, so the adapter's 413 is the only answer to a body too large.
+			return orderpush.Function(&orderpush.Handler{Pusher: push, StatusBase: statusBase, MaxBody: maxBody(cfg)})
 		},
 		func() (trigger.Function, error) {
 			return orderstatus.Function(&orderstatus.Handler{Records: push.Ledger, StatusBase: statusBase})
@@ -203,6 +204,9 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 	dl := &deadletter.Store{Blobs: account, Container: cfg.DeadLetterContainer}
 	return app{functions: fns, deadLetters: dl}, nil
 }
+
+// maxBody is HTTP_MAX_BODY_BYTES, the one body limit of every HTTP function on either runtime.
+func maxBody(cfg config.Config) int64 { return int64(cfg.HTTPMaxBodyBytes.N) }
 
 // dataverseTokens picks the credential of DATAVERSE_AUTH_MODE.
 func dataverseTokens(d config.Dataverse) (dataverse.TokenSource, error) {
@@ -237,7 +241,8 @@ func storageAccount(s config.Storage) (*store.Account, error) {
 }
 
 func serveAzure(ctx context.Context, port string, host hostSettings, cfg config.Config, a app, log *slog.Logger) error {
-	srv, err := azfunc.NewServer(azfunc.Options{Logger: log, RoutePrefix: host.routePrefix, DeadLetters: a.deadLetters}, a.functions...)
+	srv, err := azfunc.NewServer(azfunc.Options{Logger: log, RoutePrefix: host.routePrefix, DeadLetters: a.deadLetters,
+		MaxBodyBytes: maxBody(cfg)}, a.functions...)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,9 @@ param logLevel string = 'info'
 @description('SHUTDOWN_TIMEOUT: how long the handler drains on shutdown (Go duration).')
 param shutdownTimeout string = '25s'
 
+@description('HTTP_MAX_BODY_BYTES: largest request body of any HTTP function; larger ones are answered 413. 1024 to 104857600 (the Functions host limit).')
+param httpMaxBodyBytes string = '8388608'
+
 @description('SAP_BASE_URL: https root of the S/4HANA OData services, for example https://my-s4.example.com.')
 param sapBaseUrl string
 
@@ -298,6 +301,7 @@ module roles 'modules/roles.bicep' = {
 var productSettings = {
   LOG_LEVEL: logLevel
   SHUTDOWN_TIMEOUT: shutdownTimeout
+  HTTP_MAX_BODY_BYTES: httpMaxBodyBytes
   SAP_BASE_URL: sapBaseUrl
   SAP_CLIENT: sapClient
   SAP_AUTH_MODE: sapAuthMode

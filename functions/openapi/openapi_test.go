@@ -28,7 +28,7 @@ func TestFunctionDeclaration(t *testing.T) {
 	}
 	tr := f.Definition.Trigger()
 	if f.Name != "openapi" || tr.AuthLevel != "anonymous" || f.Definition.Route(f.Name) != "openapi.json" ||
-		!reflect.DeepEqual(f.Definition.Methods(), []string{"GET"}) || !f.Definition.Forwardable() {
+		!reflect.DeepEqual(f.Definition.Methods(), []string{"GET", "HEAD"}) || !f.Definition.Forwardable() {
 		t.Fatalf("declaration = %s %+v", f.Name, f.Definition)
 	}
 }

@@ -81,6 +81,40 @@ func TestHTTPEvent(t *testing.T) {
 	}
 }
 
+// HTTP_MAX_BODY_BYTES holds on Lambda as on Azure: a body over it is the 413 problem and the function never runs.
+func TestHTTPBodyLimit(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		b64    bool
+		status int
+	}{
+		{"at the limit", strings.Repeat("a", 16), false, http.StatusOK},
+		{"over", strings.Repeat("a", 17), false, http.StatusRequestEntityTooLarge},
+		{"over once base64 is decoded", base64.StdEncoding.EncodeToString([]byte(strings.Repeat("a", 17))), true, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ran := false
+			f := trigger.Function{Name: "size", Definition: def(t, `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"}]}`),
+				HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true })}
+			h, _ := Handler(f, Options{MaxBodyBytes: 16})
+			out, err := Invoke(context.Background(), h, events.APIGatewayV2HTTPRequest{RawPath: "/api/size", Body: tt.body, IsBase64Encoded: tt.b64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			_ = json.Unmarshal(out, &resp)
+			if resp.StatusCode != tt.status || ran != (tt.status == http.StatusOK) {
+				t.Fatalf("status %d, function ran %v: %s", resp.StatusCode, ran, resp.Body)
+			}
+			if tt.status != http.StatusOK && !strings.Contains(resp.Body, problem.TypeBase+"payload-too-large") {
+				t.Errorf("body %s", resp.Body)
+			}
+		})
+	}
+}
+
 func TestHTTPBinaryResponseIsBase64(t *testing.T) {
 	f := trigger.Function{Name: "bin", Definition: def(t, `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"}]}`),
 		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte{0xff, 0x00}) })}

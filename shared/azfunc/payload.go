@@ -334,7 +334,8 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return json.Marshal(t.Time.UTC().Format(time.RFC3339Nano))
 }
 
-// StringMap decodes {k:"v"}; a value sent as an array takes its first element, a number its text.
+// StringMap decodes {k:"v"}, each value byte for byte; a value sent as an array takes its first element, a number
+// its text.
 type StringMap map[string]string
 
 // UnmarshalJSON accepts the host's variants.
@@ -359,7 +360,7 @@ func (m *StringMap) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MultiMap decodes headers sent as {k:["v"]} (the host) or {k:"v"} (the docs).
+// MultiMap decodes headers sent as {k:["v"]} (the host) or {k:"v"} (the docs), each value byte for byte.
 type MultiMap map[string][]string
 
 // UnmarshalJSON accepts the host's variants.
@@ -390,27 +391,51 @@ func (m MultiMap) Get(name string) string {
 	return ""
 }
 
+// decodeValues reads one header, query or route value of Data.req, byte for byte. The host builds those maps with
+// JObject.FromObject, which encodes each value once, so a value that is itself quoted (a strong ETag, "\"x\"") keeps
+// its quotes. String's peeling of a second layer is for binding data in Metadata, which the host passes through
+// JsonConvert.SerializeObject; applied here it turned If-None-Match: "3f1c9e" into 3f1c9e, and no ETag matched.
 func decodeValues(v json.RawMessage) ([]string, error) {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 || string(v) == "null" {
 		return nil, nil
 	}
 	if v[0] == '[' {
-		var items []String
+		var items []json.RawMessage
 		if err := json.Unmarshal(v, &items); err != nil {
 			return nil, err
 		}
 		out := make([]string, len(items))
 		for i, it := range items {
-			out[i] = string(it)
+			s, err := valueText(it)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = s
 		}
 		return out, nil
 	}
-	var s String
-	if err := json.Unmarshal(v, &s); err != nil {
+	s, err := valueText(v)
+	if err != nil {
 		return nil, err
 	}
-	return []string{string(s)}, nil
+	return []string{s}, nil
+}
+
+// valueText is a JSON string's content exactly, or the text of a bare number or boolean.
+func valueText(v json.RawMessage) (string, error) {
+	v = bytes.TrimSpace(v)
+	switch {
+	case len(v) == 0 || string(v) == "null":
+		return "", nil
+	case v[0] == '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	case v[0] == '{' || v[0] == '[':
+		return "", fmt.Errorf("a value is %.20s..., not text", v)
+	}
+	return string(v), nil
 }
 
 // QueueMessageBytes extracts a queue message from its Data value: a JSON string holding the message, a JSON

@@ -91,6 +91,67 @@ func TestHTTPRequestFixtures(t *testing.T) {
 	}
 }
 
+// Data.req's maps are JObject.FromObject of the request's own collections: each value is JSON-encoded once, so it
+// is kept byte for byte, quotes and all. (Binding data in Metadata is what the host quotes a second time.)
+func TestHTTPRequestKeepsQuotedValues(t *testing.T) {
+	req := readFixture(t, "http-wrapped.quoted.json")
+	hr, err := DecodeHTTPRequest(req.Data["req"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := map[string][]string{
+		"If-None-Match":  {`"3f1c9e"`},
+		"If-Match":       {`"a", W/"b"`},
+		"X-Quoted-Twice": {`"\"inner\""`},
+		"Host":           {"localhost:7071"},
+	}
+	if !reflect.DeepEqual(map[string][]string(hr.Headers), headers) {
+		t.Errorf("headers = %#v, want %#v", hr.Headers, headers)
+	}
+	if want := map[string]string{"v": `"x"`, "n": "3"}; !reflect.DeepEqual(map[string]string(hr.Query), want) {
+		t.Errorf("query = %#v, want %#v", hr.Query, want)
+	}
+	if want := map[string]string{"name": `"quoted"`}; !reflect.DeepEqual(map[string]string(hr.Params), want) {
+		t.Errorf("params = %#v, want %#v", hr.Params, want)
+	}
+	r, err := hr.toRequest(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Header.Get("If-None-Match"); got != `"3f1c9e"` {
+		t.Errorf("the function sees If-None-Match %q", got)
+	}
+	if got := r.URL.Query().Get("v"); got != `"x"` {
+		t.Errorf("the function sees ?v=%q", got)
+	}
+	roundTrip(t, hr)
+}
+
+func TestValueMapsAcceptTheHostsShapes(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want map[string][]string
+	}{
+		{`{"a":["1","2"]}`, map[string][]string{"a": {"1", "2"}}},
+		{`{"a":"v"}`, map[string][]string{"a": {"v"}}},
+		{`{"a":3}`, map[string][]string{"a": {"3"}}},
+		{`{"a":[3,true]}`, map[string][]string{"a": {"3", "true"}}},
+		{`{"a":null}`, map[string][]string{"a": nil}},
+		{`"{\"a\":[\"\\\"q\\\"\"]}"`, map[string][]string{"a": {`"q"`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			var m MultiMap
+			if err := json.Unmarshal([]byte(tt.raw), &m); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(map[string][]string(m), tt.want) {
+				t.Errorf("got %#v, want %#v", m, tt.want)
+			}
+		})
+	}
+}
+
 func TestTimerFixtures(t *testing.T) {
 	tests := []struct {
 		file      string

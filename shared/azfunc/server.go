@@ -1,7 +1,6 @@
 package azfunc
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -12,12 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/trigger"
@@ -37,7 +33,8 @@ type Options struct {
 	// DeadLetters keeps queue messages that failed permanently. Without it, such messages are failed back to the
 	// host, which retries them and finally moves them to the poison queue: nothing is dropped either way.
 	DeadLetters trigger.DeadLetterer
-	// MaxBodyBytes bounds invocation bodies; 8 MiB when zero.
+	// MaxBodyBytes bounds every HTTP function's request body (HTTP_MAX_BODY_BYTES), forwarded or wrapped; a larger
+	// body is answered 413 as a successful invocation, which the host passes on. DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
 }
 
@@ -55,8 +52,8 @@ func NewServer(opts Options, fns ...trigger.Function) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.MaxBodyBytes == 0 {
-		opts.MaxBodyBytes = 8 << 20
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	prefix := strings.Trim(opts.RoutePrefix, "/")
 	if prefix == "" {
@@ -201,23 +198,29 @@ func (s *Server) begin(r *http.Request, f trigger.Function) (context.Context, st
 	return ctx, id, sink
 }
 
-// forwarded serves an HTTP function whose request the host forwards unchanged.
-func (s *Server) forwarded(f trigger.Function) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, _, _ := s.begin(r, f)
-		f.HTTP.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
 // invocation serves POST /{Name}.
 func (s *Server) invocation(f trigger.Function) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, id, sink := s.begin(r, f)
 		start := time.Now()
 		var req InvokeRequest
-		body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
-		if err == nil && int64(len(body)) > s.opts.MaxBodyBytes {
-			err = fmt.Errorf("invocation body over %d bytes", s.opts.MaxBodyBytes)
+		body, err := readUpTo(r.Body, s.envelopeLimit())
+		if errors.Is(err, errOverLimit) && f.HTTP != nil {
+			// Only a body over the limit makes an invocation this large: the caller's mistake, answered as such.
+			drain(r.Body)
+			s.log.WarnContext(ctx, "request body over the limit", "limit_bytes", s.opts.MaxBodyBytes)
+			rec := trigger.NewRecorder()
+			problem.Write(rec, tooLarge(s.opts.MaxBodyBytes), id)
+			var resp InvokeResponse
+			if err := s.setHTTPOutput(f, rec, &resp); err != nil {
+				s.fail(w, id, err, sink)
+				return
+			}
+			s.succeed(w, resp, sink)
+			return
+		}
+		if errors.Is(err, errOverLimit) {
+			err = fmt.Errorf("invocation body over %d bytes", s.envelopeLimit())
 		}
 		if err == nil {
 			err = json.Unmarshal(body, &req)
@@ -244,19 +247,24 @@ func (s *Server) invocation(f trigger.Function) http.Handler {
 			return
 		}
 		s.log.InfoContext(ctx, "invocation succeeded", "duration_ms", elapsed.Milliseconds())
-		resp.Logs = sink.lines()
-		if resp.Outputs == nil {
-			resp.Outputs = map[string]json.RawMessage{}
-		}
-		if resp.Logs == nil {
-			resp.Logs = []string{}
-		}
-		if resp.ReturnValue == nil {
-			resp.ReturnValue = json.RawMessage("null")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(resp)
+		s.succeed(w, resp, sink)
 	})
+}
+
+// succeed answers 200 with the invocation's outputs and logs, every member present as the host expects.
+func (s *Server) succeed(w http.ResponseWriter, resp InvokeResponse, sink *logSink) {
+	resp.Logs = sink.lines()
+	if resp.Outputs == nil {
+		resp.Outputs = map[string]json.RawMessage{}
+	}
+	if resp.Logs == nil {
+		resp.Logs = []string{}
+	}
+	if resp.ReturnValue == nil {
+		resp.ReturnValue = json.RawMessage("null")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
 }
 
 // fail answers non-2xx, which makes the host fail the invocation (and redeliver a queue message).
@@ -318,78 +326,6 @@ func (s *Server) invokeQueue(ctx context.Context, f trigger.Function, req Invoke
 	}
 	s.log.WarnContext(ctx, "message dead-lettered", "message_id", m.ID, "err", herr)
 	return nil
-}
-
-func (s *Server) invokeHTTP(ctx context.Context, f trigger.Function, req InvokeRequest, resp *InvokeResponse) error {
-	in := f.Definition.Trigger().Name
-	hr, err := DecodeHTTPRequest(req.Data[in])
-	if err != nil {
-		return problem.Wrap(problem.Invalid, err, "decoding HTTP input %q", in)
-	}
-	r, err := hr.toRequest(ctx)
-	if err != nil {
-		return problem.Wrap(problem.Invalid, err, "rebuilding the HTTP request")
-	}
-	rec := trigger.NewRecorder()
-	f.HTTP.ServeHTTP(rec, r)
-	if !utf8.Valid(rec.Body.Bytes()) {
-		// The wrapped response carries the body as a JSON string, which cannot hold arbitrary bytes.
-		return problem.New(problem.Internal, "function %s answered a body that is not UTF-8 text; binary answers need a forwarded HTTP function", f.Name)
-	}
-	out := HTTPResponse{StatusCode: strconv.Itoa(rec.Status()), Status: strconv.Itoa(rec.Status()), Body: rec.Body.String(), Headers: map[string]string{}}
-	for k, v := range rec.Header() {
-		out.Headers[k] = strings.Join(v, ", ")
-	}
-	outName := "res"
-	for _, b := range f.Definition.Bindings {
-		if b.Type == "http" && b.Direction == "out" {
-			outName = b.Name
-		}
-	}
-	if outName == "$return" {
-		return resp.SetReturnValue(out)
-	}
-	return resp.SetOutput(outName, out)
-}
-
-// toRequest rebuilds an *http.Request from the wrapped form, so HTTP functions are plain http.Handlers.
-func (hr HTTPRequest) toRequest(ctx context.Context) (*http.Request, error) {
-	body, err := hr.BodyBytes()
-	if err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(hr.URL)
-	if err != nil {
-		return nil, fmt.Errorf("parsing request URL: %w", err)
-	}
-	if len(hr.Query) > 0 && u.RawQuery == "" {
-		q := url.Values{}
-		for k, v := range hr.Query {
-			q.Set(k, v)
-		}
-		u.RawQuery = q.Encode()
-	}
-	method := strings.ToUpper(hr.Method)
-	if method == "" {
-		method = http.MethodGet
-	}
-	r, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("building request: %w", err)
-	}
-	r.RequestURI = u.RequestURI()
-	for k, vs := range hr.Headers {
-		for _, v := range vs {
-			r.Header.Add(k, v)
-		}
-	}
-	if h := r.Header.Get("Host"); h != "" {
-		r.Host = h
-	}
-	for k, v := range hr.Params {
-		r.SetPathValue(k, v)
-	}
-	return r, nil
 }
 
 type sinkKey struct{}

@@ -35,6 +35,8 @@ type Config struct {
 
 	LogLevel        string   `env:"LOG_LEVEL, default=info"`
 	ShutdownTimeout Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
+	// HTTPMaxBodyBytes bounds every HTTP function's request body; the handler answers 413 above it.
+	HTTPMaxBodyBytes Int `env:"HTTP_MAX_BODY_BYTES, default=8388608"`
 
 	InventorySyncSchedule string `env:"INVENTORY_SYNC_SCHEDULE, default=0 */15 * * * *"`
 	StatusEventsQueue     string `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
@@ -200,6 +202,9 @@ func (c Config) Validate() error {
 		v.add("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	v.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
+	// Above 100 MiB the Functions host refuses the body itself (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT's default), so
+	// a larger value would promise what the app never receives.
+	v.intRange("HTTP_MAX_BODY_BYTES", c.HTTPMaxBodyBytes, 1024, 100<<20)
 	if err := ValidateNCRONTAB(c.InventorySyncSchedule); err != nil {
 		v.add("INVENTORY_SYNC_SCHEDULE", "%v", err)
 	}

@@ -85,6 +85,9 @@ func TestValidation(t *testing.T) {
 		{"initial above max", with(valid(), "DATAVERSE_MAX_CONCURRENCY", "8", "DATAVERSE_INITIAL_CONCURRENCY", "16"), []string{"DATAVERSE_INITIAL_CONCURRENCY"}},
 		{"same queue twice", with(valid(), "ORDER_PUSH_QUEUE", "sap-events"), []string{"ORDER_PUSH_QUEUE"}},
 		{"bad cron values", with(valid(), "INVENTORY_SYNC_SCHEDULE", "0 61 * * * *"), []string{"INVENTORY_SYNC_SCHEDULE"}},
+		{"body limit at its bounds", with(valid(), "HTTP_MAX_BODY_BYTES", "1024"), nil},
+		{"body limit above the host's 100 MiB", with(valid(), "HTTP_MAX_BODY_BYTES", "104857601"), []string{"HTTP_MAX_BODY_BYTES"}},
+		{"body limit not a number", with(valid(), "HTTP_MAX_BODY_BYTES", "8MiB"), []string{"HTTP_MAX_BODY_BYTES"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,6 +41,13 @@ const (
 	Timeout
 	// Accepted is not a failure: the work continues asynchronously (202). Listed so HTTP handlers can use the table.
 	Accepted
+	// TooLarge: the request body is over the limit (413); permanent, the same body is refused again.
+	TooLarge
+	// UnsupportedMediaType: the body's Content-Type is not one the function reads (415); permanent.
+	UnsupportedMediaType
+	// LengthRequired: the body came without Content-Length (chunked), which the Functions host drops before the
+	// function sees it (411); permanent until the caller sends the length.
+	LengthRequired
 )
 
 // rule is one row of the table.
@@ -64,6 +71,10 @@ var table = map[Kind]rule{
 	Throttled:    {"throttled", http.StatusServiceUnavailable, true, "Throttled by the target system"},
 	Timeout:      {"timeout", http.StatusGatewayTimeout, true, "Timed out"},
 	Accepted:     {"accepted", http.StatusAccepted, true, "Accepted"},
+
+	TooLarge:             {"payload-too-large", http.StatusRequestEntityTooLarge, false, "Payload too large"},
+	UnsupportedMediaType: {"unsupported-media-type", http.StatusUnsupportedMediaType, false, "Unsupported media type"},
+	LengthRequired:       {"length-required", http.StatusLengthRequired, false, "Length required"},
 }
 
 func (k Kind) rule() rule {

@@ -26,6 +26,9 @@ func TestTable(t *testing.T) {
 		{Unavailable, 503, true},
 		{Throttled, 503, true},
 		{Timeout, 504, true},
+		{TooLarge, 413, false},
+		{UnsupportedMediaType, 415, false},
+		{LengthRequired, 411, false},
 		{Kind(999), 500, true},
 	}
 	for _, tt := range tests {

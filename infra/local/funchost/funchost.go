@@ -1,7 +1,10 @@
 // Package funchost is a local stand-in for the Azure Functions host running a custom handler. Given an app folder
 // laid out as for Azure (host.json, the handler executable, <Function>/function.json), it starts the handler with the
 // environment the host sets, serves HTTP triggers on /api/..., runs timer triggers, polls storage queues, applies
-// output bindings and offers the host's admin call, following ../shared/contracts/functions-host.md.
+// output bindings and offers the host's admin call, following ../shared/contracts/functions-host.md. It is as strict
+// as the host where a handler could come to rely on leniency: request bodies over FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
+// are refused with 413, chunked bodies are dropped, and routes match the raw path (an encoded slash separates
+// nothing). Bodies are streamed into invocations, never held.
 package funchost
 
 import (
@@ -47,6 +50,8 @@ type Host struct {
 	storage  *storage
 	routes   []*route
 	timers   map[string]*timer
+	// bodyLimit is FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, the largest HTTP request body accepted.
+	bodyLimit int64
 
 	ln       net.Listener
 	srv      *http.Server
@@ -92,6 +97,11 @@ func New(opts Options) (*Host, error) {
 	}
 	h := &Host{opts: opts, cfg: cfg, fns: fns, settings: settings, log: log, storage: newStorage(settings),
 		timers: map[string]*timer{}}
+	limit, err := requestBodyLimit(settings)
+	if err != nil {
+		log.Warn("ignoring the request body limit setting", "err", err.Error())
+	}
+	h.bodyLimit = limit
 	h.keys = keys{master: settings[SettingMasterKey], function: settings[SettingFunctionKey]}
 	if h.keys.master == "" {
 		h.keys.master = DefaultMasterKey

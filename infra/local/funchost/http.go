@@ -3,191 +3,17 @@ package funchost
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 )
-
-// route is one HTTP trigger's URL template.
-type route struct {
-	fn        *function
-	segments  []segment
-	methods   map[string]bool // empty: every method
-	authLevel string
-}
-
-type segment struct {
-	literal    string // for a literal segment
-	param      string // for {name}
-	constraint string // {name:int}
-	optional   bool   // {name?}
-	catchAll   bool   // {*name}
-}
-
-var paramSegment = regexp.MustCompile(`^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\([^)]*\))?)?(\??)\}$`)
-
-func newRoute(prefix string, fn *function) (*route, error) {
-	t := fn.trigger
-	tmpl := t.Route
-	if tmpl == "" {
-		tmpl = fn.name
-	}
-	r := &route{fn: fn, methods: map[string]bool{}, authLevel: strings.ToLower(t.AuthLevel)}
-	if r.authLevel == "" {
-		r.authLevel = "function" // the host's default
-	}
-	switch r.authLevel {
-	case "anonymous", "function", "admin", "system":
-	default:
-		return nil, fmt.Errorf("httpTrigger: unknown authLevel %q", t.AuthLevel)
-	}
-	for _, m := range t.Methods {
-		r.methods[strings.ToUpper(m)] = true
-	}
-	var parts []string
-	if prefix != "" {
-		parts = append(parts, strings.Split(prefix, "/")...)
-	}
-	if s := strings.Trim(tmpl, "/"); s != "" {
-		parts = append(parts, strings.Split(s, "/")...)
-	}
-	for i, p := range parts {
-		if !strings.Contains(p, "{") {
-			r.segments = append(r.segments, segment{literal: p})
-			continue
-		}
-		m := paramSegment.FindStringSubmatch(p)
-		if m == nil {
-			return nil, fmt.Errorf("httpTrigger route %q: segment %q is not supported", tmpl, p)
-		}
-		sg := segment{param: m[2], constraint: strings.ToLower(m[3]), optional: m[4] == "?", catchAll: m[1] == "*"}
-		if sg.catchAll && i != len(parts)-1 {
-			return nil, fmt.Errorf("httpTrigger route %q: a catch-all must be last", tmpl)
-		}
-		r.segments = append(r.segments, sg)
-	}
-	return r, nil
-}
-
-// rank orders segments the way ASP.NET routing prefers them: literals, then constrained, plain, optional, catch-all.
-func (s segment) rank() int {
-	switch {
-	case s.param == "":
-		return 0
-	case s.catchAll:
-		return 4
-	case s.optional:
-		return 3
-	case s.constraint != "":
-		return 1
-	}
-	return 2
-}
-
-func sortRoutes(rs []*route) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i].segments, rs[j].segments
-		for k := 0; k < len(a) && k < len(b); k++ {
-			if a[k].rank() != b[k].rank() {
-				return a[k].rank() < b[k].rank()
-			}
-		}
-		return len(a) > len(b)
-	})
-}
-
-func (r *route) display() string {
-	var b strings.Builder
-	for _, s := range r.segments {
-		b.WriteString("/")
-		switch {
-		case s.param == "":
-			b.WriteString(s.literal)
-		case s.catchAll:
-			b.WriteString("{*" + s.param + "}")
-		default:
-			b.WriteString("{" + s.param + "}")
-		}
-	}
-	if b.Len() == 0 {
-		return "/"
-	}
-	return b.String()
-}
-
-func (r *route) methodList() string {
-	if len(r.methods) == 0 {
-		return "ALL"
-	}
-	var ms []string
-	for m := range r.methods {
-		ms = append(ms, m)
-	}
-	sort.Strings(ms)
-	return strings.Join(ms, ",")
-}
-
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
-
-func constraintOK(c, v string) bool {
-	switch c {
-	case "int", "long":
-		_, err := strconv.ParseInt(v, 10, 64)
-		return err == nil
-	case "double", "decimal", "float":
-		_, err := strconv.ParseFloat(v, 64)
-		return err == nil
-	case "bool":
-		_, err := strconv.ParseBool(v)
-		return err == nil
-	case "alpha":
-		return regexp.MustCompile(`^[A-Za-z]+$`).MatchString(v)
-	case "guid":
-		return guidPattern.MatchString(v)
-	}
-	return true
-}
-
-// match compares an unescaped request path, split on "/", with the template and returns the route parameters.
-func (r *route) match(parts []string) (map[string]string, bool) {
-	params := map[string]string{}
-	i := 0
-	for _, s := range r.segments {
-		switch {
-		case s.catchAll:
-			if i < len(parts) {
-				params[s.param] = strings.Join(parts[i:], "/")
-			}
-			return params, true
-		case i >= len(parts):
-			if !s.optional {
-				return nil, false
-			}
-			continue
-		case s.param == "":
-			if !strings.EqualFold(s.literal, parts[i]) {
-				return nil, false
-			}
-		default:
-			if parts[i] == "" || !constraintOK(s.constraint, parts[i]) {
-				return nil, false
-			}
-			params[s.param] = parts[i]
-		}
-		i++
-	}
-	return params, i == len(parts)
-}
 
 // Handler serves the host's HTTP surface: triggers under the route prefix, the admin call and GET / .
 func (h *Host) Handler() http.Handler {
@@ -223,10 +49,7 @@ func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "Your Functions app (local stand-in) is up and running.\n")
 		return
 	}
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(parts) == 1 && parts[0] == "" {
-		parts = nil
-	}
+	parts := pathSegments(r.URL.EscapedPath())
 	var rt *route
 	var params map[string]string
 	for _, c := range h.routes {
@@ -242,6 +65,9 @@ func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request) {
 	keyName, ok := h.authorize(rt.authLevel, r)
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if !h.admitBody(w, r, rt.fn.name) {
 		return
 	}
 	if h.cfg.forwardHTTP && rt.fn.isHTTPInAndOut() {
@@ -271,8 +97,9 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
 	if r.URL.RawQuery != "" {
 		url += "?" + r.URL.RawQuery
 	}
+	// As ToHttpRequestMessage: the body only with a positive Content-Length, streamed, never held.
 	var body io.Reader
-	if r.ContentLength != 0 {
+	if r.ContentLength > 0 {
 		body = r.Body
 	}
 	out, err := http.NewRequestWithContext(ctx, r.Method, url, body)
@@ -280,7 +107,7 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	out.ContentLength = r.ContentLength
+	out.ContentLength = max(r.ContentLength, 0)
 	for k, vs := range r.Header {
 		out.Header[k] = append([]string(nil), vs...)
 	}
@@ -300,8 +127,8 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, rt *route) {
 	h.log.InfoContext(ctx, "executed", "function", rt.fn.name, "invocation_id", id, "status", resp.StatusCode)
 }
 
-// requestData is Data.req as the host builds it.
-func requestData(r *http.Request, params map[string]string, keyName string) (map[string]any, error) {
+// requestData is Data.req as the host builds it, without the body, which follows as a stream when there is one.
+func requestData(r *http.Request, params map[string]string, keyName string) (map[string]any, *bodyStream) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -317,6 +144,10 @@ func requestData(r *http.Request, params map[string]string, keyName string) (map
 	headers := map[string][]string{"Host": {r.Host}}
 	for k, vs := range r.Header {
 		headers[k] = vs
+	}
+	if len(r.TransferEncoding) > 0 {
+		// Go moves it out of the header map; Kestrel's request headers keep it, so the host sends it on.
+		headers["Transfer-Encoding"] = r.TransferEncoding
 	}
 	identities := []any{}
 	if keyName != "" {
@@ -338,30 +169,22 @@ func requestData(r *http.Request, params map[string]string, keyName string) (map
 	req := map[string]any{"Url": u, "Method": r.Method, "Query": query, "Headers": headers, "Params": params,
 		"Identities": identities}
 	// The host includes a body only when Content-Length is positive; octet-stream and multipart travel as base64.
-	if r.ContentLength > 0 {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, fmt.Errorf("reading the request body: %w", err)
-		}
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/") {
-			req["Body"] = base64.StdEncoding.EncodeToString(b)
-		} else {
-			req["Body"] = string(b)
-		}
+	if r.ContentLength <= 0 {
+		return req, nil
 	}
-	return req, nil
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return req, &bodyStream{r: r.Body, base64: mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/")}
 }
 
 // wrapHTTP turns the request into an invocation and the handler's "res" output into the response.
 func (h *Host) wrapHTTP(w http.ResponseWriter, r *http.Request, rt *route, params map[string]string, keyName string) {
 	inv := newInvocation(rt.fn)
-	req, err := requestData(r, params, keyName)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
+	req, body := requestData(r, params, keyName)
 	inv.data[rt.fn.trigger.Name] = req
+	if body != nil {
+		body.binding = rt.fn.trigger.Name
+		inv.body = body
+	}
 	for k, v := range params {
 		inv.addMetadata(k, v)
 	}

@@ -1,6 +1,7 @@
 package funchost
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -9,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +36,8 @@ type invocation struct {
 	metadata map[string]any
 	// bindingData are the trigger's values for binding expressions in output paths ({id}, {queueTrigger}, ...).
 	bindingData map[string]string
+	// body, when set, is an HTTP request body written into data[body.binding] as it is read.
+	body *bodyStream
 }
 
 func newInvocation(fn *function) *invocation {
@@ -105,13 +110,9 @@ func (h *Host) invoke(ctx context.Context, inv *invocation) (*invocationResult, 
 	if err != nil {
 		return fail(0, err)
 	}
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(map[string]any{"Data": inv.data, "Metadata": inv.metadata}); err != nil {
-		return fail(0, fmt.Errorf("encoding the invocation: %w", err))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+inv.fn.name, &body)
+	body, wait := invocationBody(inv)
+	defer wait()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+inv.fn.name, body)
 	if err != nil {
 		return fail(0, fmt.Errorf("building the invocation request: %w", err))
 	}
@@ -140,6 +141,84 @@ func (h *Host) invoke(ctx context.Context, inv *invocation) (*invocationResult, 
 	h.log.InfoContext(ctx, "executed", "function", inv.fn.name, "invocation_id", inv.id,
 		"duration_ms", time.Since(start).Milliseconds())
 	return &res, nil
+}
+
+// invocationBody is the invocation as JSON. With a request body it is written through a pipe while it is sent,
+// with no length (the host's ObjectContent is sent chunked too); wait returns once the writer has stopped, so the
+// request body is never read after its handler has returned.
+func invocationBody(inv *invocation) (body io.Reader, wait func()) {
+	if inv.body == nil {
+		var buf bytes.Buffer
+		if err := writeInvocation(&buf, inv); err != nil {
+			return errReader{err}, func() {}
+		}
+		return &buf, func() {}
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(writeInvocation(pw, inv))
+	}()
+	return pr, func() {
+		pr.Close() // stops a writer the handler no longer reads from
+		<-done
+	}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// writeInvocation writes {"Data":{...},"Metadata":{...}} with the keys in order, as encoding/json would, and
+// the request body, if any, as the last member of its binding's object.
+func writeInvocation(w io.Writer, inv *invocation) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"Data":{`)
+	for i, k := range slices.Sorted(maps.Keys(inv.data)) {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		key, _ := marshalJSON(k)
+		bw.Write(key)
+		bw.WriteByte(':')
+		v, err := marshalJSON(inv.data[k])
+		if err != nil {
+			return fmt.Errorf("encoding the invocation: %w", err)
+		}
+		if inv.body == nil || k != inv.body.binding || len(v) < 2 || v[len(v)-1] != '}' {
+			bw.Write(v)
+			continue
+		}
+		bw.Write(v[:len(v)-1])
+		if len(v) > 2 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(`"Body":`)
+		if err := writeBodyJSON(bw, inv.body.r, inv.body.base64); err != nil {
+			return err
+		}
+		bw.WriteByte('}')
+	}
+	bw.WriteString(`},"Metadata":`)
+	md, err := marshalJSON(inv.metadata)
+	if err != nil {
+		return fmt.Errorf("encoding the invocation: %w", err)
+	}
+	bw.Write(md)
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// marshalJSON is json.Marshal leaving <, > and & as they are, as Json.NET does.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func setHostHeaders(hd http.Header, invocationID string) {

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -82,7 +83,7 @@ func main() {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {})
 	// Forwarded HTTP functions arrive at their own path.
 	mux.HandleFunc("/api/", a.forwarded)
-	for _, name := range []string{"hello", "secret", "crash", "echo", "tick", "work", "fail", "env", "flaky", "daily"} {
+	for _, name := range []string{"hello", "secret", "crash", "echo", "tick", "work", "fail", "env", "flaky", "daily", "size"} {
 		mux.HandleFunc("POST /"+name, a.invocation(name))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -108,6 +109,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (a *app) forwarded(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/crash") {
 		os.Exit(3)
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/size") {
+		// Only the size: a large upload is not sent back.
+		n, _ := io.Copy(io.Discard, r.Body)
+		writeJSON(w, http.StatusOK, map[string]any{"bytes": n})
+		return
 	}
 	body, _ := io.ReadAll(r.Body)
 	status := http.StatusOK
@@ -143,6 +150,8 @@ func (a *app) invocation(name string) http.HandlerFunc {
 		switch name {
 		case "hello", "secret", "echo":
 			a.httpFunction(w, name, id, req)
+		case "size":
+			a.size(w, req)
 		case "crash":
 			os.Exit(3)
 		case "tick", "daily":
@@ -233,7 +242,7 @@ func (a *app) httpFunction(w http.ResponseWriter, name, id string, req invocatio
 	echo := map[string]any{
 		"mode": "wrapped", "function": name, "method": hr.Method, "url": hr.URL, "query": hr.Query,
 		"params": hr.Params, "body": body, "bodyPresent": hr.Body != nil, "identities": len(hr.Identities),
-		"custom": hr.Headers["X-Custom"], "invocationId": id,
+		"custom": hr.Headers["X-Custom"], "invocationId": id, "transferEncoding": hr.Headers["Transfer-Encoding"],
 	}
 	if name == "echo" {
 		echo["metaId"] = string(req.Metadata["id"])
@@ -253,4 +262,34 @@ func (a *app) httpFunction(w http.ResponseWriter, name, id string, req invocatio
 			"headers": map[string]string{"Content-Type": "application/json"}, "body": echo}},
 		Logs: []string{name + " logged"},
 	})
+}
+
+// size answers how many bytes of body arrived (decoded from base64 for octet-stream and multipart, as the contract
+// says they travel), and not the body itself, so that large uploads can be tested.
+func (a *app) size(w http.ResponseWriter, req invocationRequest) {
+	var hr httpRequest
+	if err := json.Unmarshal(req.Data["req"], &hr); err != nil {
+		http.Error(w, "decoding req: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	n := 0
+	if hr.Body != nil {
+		n = len(*hr.Body)
+		ct := ""
+		if v := hr.Headers["Content-Type"]; len(v) > 0 {
+			ct = strings.ToLower(v[0])
+		}
+		if strings.HasPrefix(ct, "application/octet-stream") || strings.HasPrefix(ct, "multipart/") {
+			b, err := base64.StdEncoding.DecodeString(*hr.Body)
+			if err != nil {
+				http.Error(w, "decoding the base64 body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			n = len(b)
+		}
+	}
+	writeJSON(w, http.StatusOK, invocationResponse{Outputs: map[string]any{"res": map[string]any{
+		"statusCode": "200", "status": "200", "headers": map[string]string{"Content-Type": "application/json"},
+		"body": map[string]any{"bytes": n, "bodyPresent": hr.Body != nil, "transferEncoding": hr.Headers["Transfer-Encoding"]},
+	}}})
 }
