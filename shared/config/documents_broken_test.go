@@ -160,18 +160,18 @@ func tagged(ss []setting, name string, change func(*setting)) []setting {
 // then nothing is.
 func TestANewSettingNeedsTheThreeDocuments(t *testing.T) {
 	d := loadDocs(t)
-	ss := append(configSettings(t), setting{Name: "HTTP_MAX_BODY_BYTES", Default: "8388608"})
+	ss := append(configSettings(t), setting{Name: "NEW_EXAMPLE_SETTING", Default: "42"})
 	got := strings.Join(d.problems(ss), "\n")
 	for _, want := range []string{"no row in the README", "missing from local.settings.example.json", "not set by the Bicep templates"} {
-		if !strings.Contains(got, "HTTP_MAX_BODY_BYTES: "+want) {
+		if !strings.Contains(got, "NEW_EXAMPLE_SETTING: "+want) {
 			t.Errorf("a setting only in the struct: no problem %q in\n%s", want, got)
 		}
 	}
 
-	edit(t, &d.readme, "| `LOG_LEVEL` |", "| `HTTP_MAX_BODY_BYTES` | `8388608` | largest request body |\n| `LOG_LEVEL` |")
-	edit(t, &d.example, `"LOG_LEVEL": "info",`, `"HTTP_MAX_BODY_BYTES": "8388608", "LOG_LEVEL": "info",`)
-	editBicep(t, &d, "param logLevel string = 'info'\n", "param logLevel string = 'info'\n\nparam httpMaxBodyBytes string = '8388608'\n")
-	editBicep(t, &d, "  LOG_LEVEL: logLevel\n", "  LOG_LEVEL: logLevel\n  HTTP_MAX_BODY_BYTES: httpMaxBodyBytes\n")
+	edit(t, &d.readme, "| `LOG_LEVEL` |", "| `NEW_EXAMPLE_SETTING` | `42` | an example |\n| `LOG_LEVEL` |")
+	edit(t, &d.example, `"LOG_LEVEL": "info",`, `"NEW_EXAMPLE_SETTING": "42", "LOG_LEVEL": "info",`)
+	editBicep(t, &d, "param logLevel string = 'info'\n", "param logLevel string = 'info'\n\nparam newExampleSetting string = '42'\n")
+	editBicep(t, &d, "  LOG_LEVEL: logLevel\n", "  LOG_LEVEL: logLevel\n  NEW_EXAMPLE_SETTING: newExampleSetting\n")
 	if got := d.problems(ss); len(got) != 0 {
 		t.Errorf("with the three lines added: %q", got)
 	}
