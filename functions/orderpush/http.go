@@ -37,8 +37,11 @@ func Function(h *Handler) (trigger.Function, error) {
 	if err != nil {
 		return trigger.Function{}, err
 	}
-	return trigger.Function{Name: "orderpush", Definition: d, HTTP: h}, nil
+	return trigger.Function{Name: "orderpush", Definition: d, HTTP: h, Accepts: Accepts}, nil
 }
+
+// Accepts are the media types the push reads its body as; the runtime adapters refuse others with 415.
+var Accepts = []string{"application/json"}
 
 // Answer is the body of 200, 201 and 202.
 type Answer struct {
@@ -66,8 +69,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if limit == 0 {
 		limit = 4 << 20
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		problem.Write(w, problem.InvalidFields("the request must be JSON", []problem.FieldError{{Field: "Content-Type", Reason: ct + " is not application/json"}}), instance)
+	// The adapters check the media type before the function runs; checked again here so the handler holds to its
+	// contract on any runtime (and in its own tests).
+	if err := trigger.CheckMediaType(Accepts, r.Header.Get("Content-Type")); err != nil {
+		problem.Write(w, err, instance)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -76,7 +81,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if int64(len(body)) > limit {
-		problem.Write(w, problem.InvalidFields("the request body is too large", []problem.FieldError{{Field: "", Reason: "over " + strconv.FormatInt(limit, 10) + " bytes"}}), instance)
+		problem.Write(w, problem.New(problem.TooLarge, "the request body is over the limit of %s bytes", strconv.FormatInt(limit, 10)), instance)
 		return
 	}
 	req, err := ParseRequest(body)

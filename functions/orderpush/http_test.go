@@ -212,25 +212,33 @@ func TestHandlerRefusesBadRequestsBeforePushing(t *testing.T) {
 		contentType string
 		body        string
 		max         int64
+		status      int
+		kind        string
 		field       string
 	}{
-		{"text/plain", "text/plain", idBody, 0, "Content-Type"},
-		{"form", "application/x-www-form-urlencoded", "salesorderid=" + orderID, 0, "Content-Type"},
-		{"over MaxBody", "application/json", `{"salesorderid":"` + orderID + `"` + strings.Repeat(" ", 100) + `}`, 64, ""},
-		{"over the default 4 MiB", "application/json", `{"salesorderid":"` + orderID + `"` + strings.Repeat(" ", 4<<20) + `}`, 0, ""},
-		{"not a GUID", "application/json", `{"salesorderid":"42"}`, 0, "salesorderid"},
-		{"empty body", "application/json", ``, 0, ""},
+		{"text/plain", "text/plain", idBody, 0, 415, "unsupported-media-type", "Content-Type"},
+		{"form", "application/x-www-form-urlencoded", "salesorderid=" + orderID, 0, 415, "unsupported-media-type", "Content-Type"},
+		{"a prefix of JSON", "application/jsonp", idBody, 0, 415, "unsupported-media-type", "Content-Type"},
+		{"JSON patch", "application/json-patch+json", idBody, 0, 415, "unsupported-media-type", "Content-Type"},
+		{"no Content-Type", "", idBody, 0, 415, "unsupported-media-type", "Content-Type"},
+		{"UTF-16", "application/json; charset=utf-16", idBody, 0, 415, "unsupported-media-type", "Content-Type"},
+		{"over MaxBody", "application/json", `{"salesorderid":"` + orderID + `"` + strings.Repeat(" ", 100) + `}`, 64, 413, "payload-too-large", ""},
+		{"over the default 4 MiB", "application/json", `{"salesorderid":"` + orderID + `"` + strings.Repeat(" ", 4<<20) + `}`, 0, 413, "payload-too-large", ""},
+		{"not a GUID", "application/json", `{"salesorderid":"42"}`, 0, 400, "invalid", "salesorderid"},
+		{"empty body", "application/json", ``, 0, 400, "invalid", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &fakePusher{}
 			a := post(t, serve(t, &orderpush.Handler{Pusher: p, StatusBase: statusBase, MaxBody: tt.max}), tt.contentType, tt.body, nil)
-			if a.status != http.StatusBadRequest || a.body["type"] != problem.TypeBase+"invalid" {
-				t.Fatalf("status %d %v", a.status, a.body)
+			if a.status != tt.status || a.body["type"] != problem.TypeBase+tt.kind {
+				t.Fatalf("status %d %v, want %d %s", a.status, a.body, tt.status, tt.kind)
 			}
-			errs, _ := a.body["errors"].([]any)
-			if len(errs) != 1 || errs[0].(map[string]any)["field"] != tt.field {
-				t.Errorf("errors %v, want one on %q", a.body["errors"], tt.field)
+			if tt.status != 413 {
+				errs, _ := a.body["errors"].([]any)
+				if len(errs) != 1 || errs[0].(map[string]any)["field"] != tt.field {
+					t.Errorf("errors %v, want one on %q", a.body["errors"], tt.field)
+				}
 			}
 			if len(p.calls) != 0 {
 				t.Errorf("pushed %+v", p.calls)
@@ -239,11 +247,11 @@ func TestHandlerRefusesBadRequestsBeforePushing(t *testing.T) {
 	}
 }
 
-func TestHandlerAcceptsJSONWithoutContentTypeAndAtMaxBody(t *testing.T) {
+func TestHandlerAcceptsJSONWithParametersAndAtMaxBody(t *testing.T) {
 	ok := func(context.Context, orderpush.Request, bool) (orderpush.Result, error) {
 		return orderpush.Result{SalesOrderID: orderID, SAPSalesOrder: "4711", State: orderpush.StateWrittenBack}, nil
 	}
-	for _, ct := range []string{"", "APPLICATION/JSON"} {
+	for _, ct := range []string{"application/json", "APPLICATION/JSON", "application/json; charset=utf-8"} {
 		p := &fakePusher{PushFn: ok}
 		body := `{"salesorderid":"` + orderID + `"}`
 		a := post(t, serve(t, &orderpush.Handler{Pusher: p, MaxBody: int64(len(body))}), ct, body, nil)

@@ -104,8 +104,11 @@ func (a adapter) http(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (e
 	if err == nil && r.ContentLength > a.opts.MaxBodyBytes {
 		err = tooLarge(a.opts.MaxBodyBytes)
 	}
+	if err == nil {
+		err = trigger.CheckMediaType(a.f.Accepts, r.Header.Get("Content-Type"))
+	}
 	if err != nil {
-		if problem.KindOf(err) != problem.TooLarge {
+		if k := problem.KindOf(err); k != problem.TooLarge && k != problem.UnsupportedMediaType {
 			err = problem.Wrap(problem.Invalid, err, "reading the API Gateway event")
 		}
 		rec := trigger.NewRecorder()

@@ -243,3 +243,28 @@ func TestSelect(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// On Lambda as on Azure, a function that declares its media types never sees another one.
+func TestHTTPMediaTypes(t *testing.T) {
+	for ct, want := range map[string]int{"application/json": http.StatusOK, "application/json; charset=utf-8": http.StatusOK,
+		"application/jsonp": http.StatusUnsupportedMediaType, "": http.StatusUnsupportedMediaType} {
+		ran := false
+		f := trigger.Function{Name: "push", Accepts: []string{"application/json"},
+			Definition: def(t, `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"}]}`),
+			HTTP:       http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true })}
+		h, _ := Handler(f, Options{MaxBodyBytes: 1024})
+		ev := events.APIGatewayV2HTTPRequest{RawPath: "/api/push", Body: `{}`, Headers: map[string]string{}}
+		if ct != "" {
+			ev.Headers["content-type"] = ct
+		}
+		out, err := Invoke(context.Background(), h, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		_ = json.Unmarshal(out, &resp)
+		if resp.StatusCode != want || ran != (want == http.StatusOK) {
+			t.Errorf("Content-Type %q: status %d, ran %v: %s", ct, resp.StatusCode, ran, resp.Body)
+		}
+	}
+}

@@ -21,6 +21,11 @@ import (
 func (s *Server) forwarded(f trigger.Function) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, id, _ := s.begin(r, f)
+		if err := trigger.CheckMediaType(f.Accepts, r.Header.Get("Content-Type")); err != nil {
+			drain(r.Body)
+			problem.Write(w, err, id)
+			return
+		}
 		limit := s.opts.MaxBodyBytes
 		var body []byte
 		err := errOverLimit
@@ -64,6 +69,8 @@ func (s *Server) invokeHTTP(ctx context.Context, f trigger.Function, req InvokeR
 	case len(body) == 0 && sentChunked(hr.Headers):
 		s.log.WarnContext(ctx, "chunked request body dropped by the host")
 		problem.Write(rec, errLengthRequired, inv.ID)
+	case trigger.CheckMediaType(f.Accepts, header(hr.Headers, "Content-Type")) != nil:
+		problem.Write(rec, trigger.CheckMediaType(f.Accepts, header(hr.Headers, "Content-Type")), inv.ID)
 	default:
 		r, err := hr.toRequest(ctx, body)
 		if err != nil {

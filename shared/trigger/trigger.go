@@ -146,8 +146,11 @@ type Function struct {
 	Name       string
 	Definition Definition
 	HTTP       http.Handler
-	Queue      QueueHandler
-	Timer      TimerHandler
+	// Accepts lists the media types an HTTP function reads its request body as; the runtime adapters refuse any
+	// other Content-Type with 415 before the function runs (see CheckMediaType). Empty: the function reads no body.
+	Accepts []string
+	Queue   QueueHandler
+	Timer   TimerHandler
 }
 
 // Validate checks that the handler matches the trigger declared in function.json, so a wiring mistake fails at
