@@ -122,6 +122,10 @@ type SeedOptions struct {
 	Products      int `json:"products"`
 	Orders        int `json:"orders"`
 	LinesPerOrder int `json:"linesPerOrder"`
+	// AccountNumbers and ProductNumbers, when set, number the first accounts and products (so that they match
+	// another system's, e.g. the SAP simulator's customers and materials); Seed creates at least that many.
+	AccountNumbers []string `json:"accountNumbers,omitempty"`
+	ProductNumbers []string `json:"productNumbers,omitempty"`
 }
 
 // Seeded lists the ids Seed created, in creation order.
@@ -133,12 +137,19 @@ type Seeded struct {
 	Orders     []string `json:"orders"`
 }
 
-// Seed creates a unit, a price list, accounts (accountnumber 0000100001...), products (productnumber
-// MAT-000001...) with prices, and active orders whose lines point at the products. Orders need at least one
-// account and one product.
+// Seed creates a unit, a price list, accounts (accountnumber 0000100001... unless AccountNumbers says), products
+// (productnumber MAT-000001... unless ProductNumbers says) with prices, and active orders whose lines point at the
+// products. Orders need at least one account and one product.
 func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 	var out Seeded
 	var err error
+	o.Accounts, o.Products = max(o.Accounts, len(o.AccountNumbers)), max(o.Products, len(o.ProductNumbers))
+	number := func(given []string, i int, generated string) string {
+		if i <= len(given) {
+			return given[i-1]
+		}
+		return generated
+	}
 	if out.UoM, err = s.Insert("uoms", map[string]any{"name": "Primary Unit", "quantity": json.Number("1")}); err != nil {
 		return out, err
 	}
@@ -147,7 +158,7 @@ func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 	}
 	for i := 1; i <= o.Accounts; i++ {
 		id, err := s.Insert("accounts", map[string]any{"name": fmt.Sprintf("Customer %d", i),
-			"accountnumber": fmt.Sprintf("%010d", 100000+i), "paymenttermscode": json.Number("1"),
+			"accountnumber": number(o.AccountNumbers, i, fmt.Sprintf("%010d", 100000+i)), "paymenttermscode": json.Number("1"),
 			"address1_city": "Walldorf", "address1_country": "DE", "creditlimit": json.Number("10000.00")})
 		if err != nil {
 			return out, err
@@ -156,7 +167,7 @@ func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 	}
 	for i := 1; i <= o.Products; i++ {
 		id, err := s.Insert("products", map[string]any{"name": fmt.Sprintf("Material %d", i),
-			"productnumber": fmt.Sprintf("MAT-%06d", i), "quantityonhand": json.Number("100"),
+			"productnumber": number(o.ProductNumbers, i, fmt.Sprintf("MAT-%06d", i)), "quantityonhand": json.Number("100"),
 			"defaultuomid@odata.bind": "/uoms(" + out.UoM + ")", "price": json.Number(fmt.Sprintf("%d.50", 10+i%90))})
 		if err != nil {
 			return out, err

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(url st
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	sim.SetBaseURL("http://" + ln.Addr().String())
-	if seed != (dvsim.SeedOptions{LinesPerOrder: seed.LinesPerOrder}) {
+	if seed.Accounts+seed.Products+seed.Orders > 0 {
 		if _, err := sim.Seed(seed); err != nil {
 			return fmt.Errorf("seeding: %w", err)
 		}
