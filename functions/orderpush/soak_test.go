@@ -104,7 +104,7 @@ func TestSoakPlanShape(t *testing.T) {
 var soakSettings = map[string]string{
 	"SAP_TIMEOUT": "2s", "SAP_READ_RETRIES": "2", "ORDER_PUSH_SYNC_TIMEOUT": "3s", "LEDGER_LEASE": "5s",
 	"SAP_COMMIT_WINDOW": "3s", "CLOCK_SKEW_TOLERANCE": "200ms", "QUEUE_RETRY_BASE": "100ms", "QUEUE_RETRY_MAX": "1s",
-	"ORDER_PUSH_SWEEP_GRACE": "7s", "ORDER_PUSH_SWEEP_SCHEDULE": "*/2 * * * * *",
+	"ORDER_PUSH_SWEEP_GRACE": "7s", "ORDER_PUSH_SWEEP_SCHEDULE": "*/5 * * * * *",
 }
 
 // soakFaults are about one SAP request in ten failing, every ugly way included: answers lost after a commit
