@@ -437,12 +437,7 @@ func (s *Server) render(td *tableData, r *row, q queryOpts) map[string]any {
 			child := s.store.tables[coll.Set]
 			// The related rows first, then their order ($orderby inside $expand, as Dataverse honours it): sorting the
 			// whole child table on every read made a large simulator slower than the code it measures.
-			var related []*row
-			for _, cr := range child.rows {
-				if cr.values[coll.ForeignKey] == r.id {
-					related = append(related, cr)
-				}
-			}
+			related := child.referring(coll.ForeignKey, r.id)
 			sortRows(related, e.opts.orderBy)
 			items := []map[string]any{}
 			for _, cr := range related {

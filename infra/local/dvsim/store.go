@@ -58,6 +58,9 @@ type tableData struct {
 	rows       map[string]*row
 	tombstones map[string]int64 // deleted id -> version of the deletion
 	altIndex   []map[string]string
+	// refIndex finds the rows whose lookup column names a row: column → target id → row ids. $expand of a
+	// collection (an order's lines) reads it instead of scanning the whole child table.
+	refIndex map[string]map[string]map[string]bool
 }
 
 func (t *tableData) altKeyValue(k int, values map[string]any) (string, bool) {
@@ -89,7 +92,7 @@ func newStore(defs []Table, now func() time.Time) (*store, error) {
 		if err := d.validate(); err != nil {
 			return nil, err
 		}
-		td := &tableData{def: &d, rows: map[string]*row{}, tombstones: map[string]int64{}}
+		td := &tableData{def: &d, rows: map[string]*row{}, tombstones: map[string]int64{}, refIndex: map[string]map[string]map[string]bool{}}
 		td.altIndex = make([]map[string]string, len(d.AltKeys))
 		for k := range td.altIndex {
 			td.altIndex[k] = map[string]string{}
@@ -148,9 +151,38 @@ func (t *tableData) index(r *row) {
 			t.altIndex[k][v] = r.id
 		}
 	}
+	for _, c := range t.def.Columns {
+		if target, ok := r.values[c.Name].(string); ok && len(c.Targets) > 0 && target != "" {
+			byTarget := t.refIndex[c.Name]
+			if byTarget == nil {
+				byTarget = map[string]map[string]bool{}
+				t.refIndex[c.Name] = byTarget
+			}
+			if byTarget[target] == nil {
+				byTarget[target] = map[string]bool{}
+			}
+			byTarget[target][r.id] = true
+		}
+	}
+}
+
+// referring lists the rows whose lookup column names target.
+func (t *tableData) referring(column, target string) []*row {
+	var out []*row
+	for id := range t.refIndex[column][target] {
+		if r, ok := t.rows[id]; ok && r.values[column] == target {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (t *tableData) unindex(r *row) {
+	for _, c := range t.def.Columns {
+		if target, ok := r.values[c.Name].(string); ok && len(c.Targets) > 0 {
+			delete(t.refIndex[c.Name][target], r.id)
+		}
+	}
 	for k := range t.def.AltKeys {
 		if v, ok := t.altKeyValue(k, r.values); ok && t.altIndex[k][v] == r.id {
 			delete(t.altIndex[k], v)
