@@ -221,6 +221,24 @@ func FuzzParseError(f *testing.F) {
 	})
 }
 
+// FuzzRetryAfter reads Retry-After as SAP or a gateway sends it: never a negative wait, and whole seconds exact.
+// A negative wait would turn a Retry-After longer than the client's limit (return the error) into a retry.
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"120", "0", "-1", " 7 ", "1.5", "Fri, 31 Dec 1999 23:59:59 GMT", "Wed, 21 Oct 2099 07:28:00 GMT", "9223372037", "99999999999999999999", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d := retryAfter(http.Header{"Retry-After": {v}}, now)
+		if d < 0 {
+			t.Fatalf("Retry-After %q gives a negative wait %s", v, d)
+		}
+		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 && secs < 1<<31 && d != time.Duration(secs)*time.Second {
+			t.Fatalf("Retry-After %q gives %s", v, d)
+		}
+	})
+}
+
 // sapBatchSeed is an SAP $batch answer: a read, an applied changeset and a rolled-back one.
 const sapBatchSeed = "--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
 	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"d\":{\"SalesOrder\":\"1\"}}\r\n" +
