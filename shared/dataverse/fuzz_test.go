@@ -208,7 +208,7 @@ func FuzzRecord(f *testing.F) {
 }
 
 // FuzzNewError reads error answers: the status is kept, the body's code and message are taken when it is
-// Dataverse's error JSON (and a short excerpt otherwise), and the retry
+// Dataverse's error JSON (and a short excerpt otherwise), Retry-After never gives a negative wait, and the retry
 // decision follows the status alone, except that an expired change token is never retried.
 func FuzzNewError(f *testing.F) {
 	for _, name := range []string{"error-404-upsert-prevent-create.json", "error-412-etag-mismatch.json", "error-412-upsert-prevent-update.json",
@@ -219,7 +219,7 @@ func FuzzNewError(f *testing.F) {
 	f.Add(uint16(12), "*", "", []byte(`{"error":{"code":"","message":"A record with matching key values already exists."}}`))
 	f.Add(uint16(12), `W/"1"`, "0.25", []byte(`{"error":{"code":"0x80060882","message":"x"}}`))
 	f.Add(uint16(103), "", "Wed, 21 Oct 2099 07:28:00 GMT", []byte("<html>Service Unavailable</html>"))
-	f.Add(uint16(100), "", "", []byte(nil))
+	f.Add(uint16(100), "", "1e10", []byte(nil))
 	f.Add(uint16(0), "", "-1", []byte(`{"error":{"code":7}}`))
 	f.Fuzz(func(t *testing.T, status uint16, ifMatch, retryAfter string, body []byte) {
 		st := 400 + int(status)%200 // 4xx and 5xx: the statuses newError is called for
@@ -234,6 +234,9 @@ func FuzzNewError(f *testing.F) {
 		e := newError(http.MethodPatch, "accounts(1)", st, h, body, conditionOf(req))
 		if e.Status != st || e.Error() == "" || e.Kind.String() == "" {
 			t.Fatalf("newError(%d) = %+v", st, e)
+		}
+		if e.RetryAfter < 0 {
+			t.Fatalf("Retry-After %q gives a negative wait %s", retryAfter, e.RetryAfter)
 		}
 		var eb struct {
 			Error struct {
