@@ -65,7 +65,8 @@ func cronFieldOK(f string, lo, hi int, names []string) bool {
 // refused by the host (which would then not start the function), and its verdict does not depend on spacing.
 func FuzzValidateNCRONTAB(f *testing.F) {
 	for _, s := range []string{"0 */15 * * * *", "0 */5 * * * *", "0 30 9 * * 1-5", "*/2 * * * * *", "0 0 0 1 Jan *", "0 0 12 * * Mon,Fri",
-		"0 0 0 1 1-12/2 sun-sat", "5/10 * * * * *", "*/15 * * * *", "0 0 24 * * *", "0 */0 * * * *", "x * * * * *", "", "\t0  0 0\n* * *", "0 0 0 31-1 * *", "*/+5 * * * * *"} {
+		"0 0 0 1 1-12/2 sun-sat", "5/10 * * * * *", "0 0 0 * * 7", "/5 * * * * *", "0,,5 * * * * *", ", * * * * *", "+5 * * * * *",
+		"0 0 0 * xyz *", "*/15 * * * *", "0 0 24 * * *", "0 */0 * * * *", "x * * * * *", "", "\t0  0 0\n* * *", "0 0 0 31-1 * *", "*/+5 * * * * *"} {
 		f.Add(s)
 	}
 	limits := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}
