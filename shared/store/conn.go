@@ -184,7 +184,8 @@ func ParseConnectionString(s string) (ConnInfo, error) {
 				bad("%s must not carry a query; put a SAS in SharedAccessSignature", setting)
 				return ""
 			}
-			// Request paths are appended to an endpoint: a user part or a fragment would swallow them.
+			// A user part would go out as credentials (and String prints endpoints); a fragment would swallow
+			// the request paths appended to the endpoint.
 			if u.User != nil || strings.Contains(v, "#") {
 				bad("%s must not carry a user or a fragment", setting)
 				return ""
