@@ -143,10 +143,12 @@ func toRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Re
 	if method == "" {
 		method = http.MethodGet
 	}
-	r, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("building request: %w", err)
 	}
+	// Set, not parsed from u.String(): a raw path such as "//evil.example/x" would parse back as a host.
+	r.URL = u
 	r.RequestURI = u.RequestURI()
 	r.Host = ev.RequestContext.DomainName
 	for k, v := range ev.Headers {

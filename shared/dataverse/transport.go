@@ -384,6 +384,10 @@ func parseRetryAfter(v string) time.Duration {
 		return 0
 	}
 	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+		// Capped: a float past what a Duration holds converts to a negative wait.
+		if f >= math.MaxInt64/float64(time.Second) {
+			return math.MaxInt64
+		}
 		return time.Duration(f * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {

@@ -160,7 +160,9 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
+		// Capped: past ~292 years the product overflows into a negative wait, which slips under the retry limit.
+		const maxSecs = int((1<<63 - 1) / time.Second)
+		return time.Duration(min(secs, maxSecs)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)

@@ -169,6 +169,10 @@ func ParseConnectionString(s string) (ConnInfo, error) {
 	if suffix == "" {
 		suffix = "core.windows.net"
 	}
+	if !validDNSSuffix(suffix) {
+		// Checked here: it becomes part of every derived endpoint, which is otherwise used unparsed.
+		bad("EndpointSuffix must be a DNS suffix such as core.windows.net")
+	}
 	endpoint := func(setting, service string) string {
 		if v, ok := kv[strings.ToLower(setting)]; ok {
 			u, err := url.Parse(v)
@@ -176,8 +180,14 @@ func ParseConnectionString(s string) (ConnInfo, error) {
 				bad("%s is not an absolute http(s) URL", setting)
 				return ""
 			}
-			if u.RawQuery != "" {
+			if u.RawQuery != "" || u.ForceQuery {
 				bad("%s must not carry a query; put a SAS in SharedAccessSignature", setting)
+				return ""
+			}
+			// A user part would go out as credentials (and String prints endpoints); a fragment would swallow
+			// the request paths appended to the endpoint.
+			if u.User != nil || strings.Contains(v, "#") {
+				bad("%s must not carry a user or a fragment", setting)
 				return ""
 			}
 			return strings.TrimRight(v, "/")
@@ -203,6 +213,21 @@ var knownSettings = map[string]bool{
 	"defaultendpointsprotocol": true, "accountname": true, "accountkey": true, "endpointsuffix": true,
 	"sharedaccesssignature": true, "tableendpoint": true, "blobendpoint": true, "queueendpoint": true,
 	"fileendpoint": true, "usedevelopmentstorage": true, "developmentstorageproxyuri": true,
+}
+
+// validDNSSuffix accepts dot-separated labels of ASCII letters, digits and inner hyphens.
+func validDNSSuffix(s string) bool {
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // validAccountName applies Azure's rule: 3-24 characters, lowercase letters and digits.
