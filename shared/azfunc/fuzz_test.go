@@ -119,7 +119,10 @@ func FuzzDecodeHTTPRequest(f *testing.F) {
 				t.Fatalf("round trip changed the body: %q (%v) then %q (%v)", body, berr, b2, err2)
 			}
 		}
-		r, err := hr.toRequest(context.Background())
+		if berr != nil {
+			return
+		}
+		r, err := hr.toRequest(context.Background(), body)
 		if err != nil {
 			return
 		}

@@ -143,22 +143,26 @@ func (v *validator) storageName(setting, value string) {
 }
 
 // ValidateNCRONTAB checks a six-field NCRONTAB expression (seconds first), the form Azure Functions timers use.
+// It follows NCrontab's own rules, which the host applies when it loads the function: every list item present,
+// values as plain digits within each field's range (day of week 0-6), names only for month and day of week.
 func ValidateNCRONTAB(expr string) error {
 	fields := strings.Fields(expr)
 	if len(fields) != 6 {
 		return fmt.Errorf("%q has %d fields; NCRONTAB needs six (second minute hour day month day-of-week), e.g. \"0 */15 * * * *\"", expr, len(fields))
 	}
-	limits := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
+	limits := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}
 	names := [6]string{"second", "minute", "hour", "day", "month", "day-of-week"}
+	valueNames := [6]string{4: "jan feb mar apr may jun jul aug sep oct nov dec", 5: "sun mon tue wed thu fri sat"}
 	for i, f := range fields {
-		if err := checkCronField(f, limits[i][0], limits[i][1], i >= 4); err != nil {
+		if err := checkCronField(f, limits[i][0], limits[i][1], valueNames[i]); err != nil {
 			return fmt.Errorf("%q: %s field %q: %w", expr, names[i], f, err)
 		}
 	}
 	return nil
 }
 
-func checkCronField(f string, lo, hi int, namesAllowed bool) error {
+// checkCronField checks one field; valueNames lists the three-letter names the field takes, if any.
+func checkCronField(f string, lo, hi int, valueNames string) error {
 	for _, part := range strings.Split(f, ",") {
 		rng, step, hasStep := strings.Cut(part, "/")
 		if hasStep {
@@ -171,15 +175,19 @@ func checkCronField(f string, lo, hi int, namesAllowed bool) error {
 			continue
 		}
 		a, b, isRange := strings.Cut(rng, "-")
-		for _, x := range []string{a, b} {
-			if x == "" && !isRange && x == b {
-				continue
+		values := []string{a}
+		if isRange {
+			values = append(values, b)
+		}
+		for _, x := range values {
+			if x == "" {
+				return errors.New("a value is missing")
 			}
-			if namesAllowed && cronNames.MatchString(x) {
+			if valueNames != "" && cronNames.MatchString(x) && strings.Contains(valueNames, strings.ToLower(x)) {
 				continue
 			}
 			n, err := strconv.Atoi(x)
-			if err != nil {
+			if err != nil || !charsIn(x, 1, len(x), func(c byte, _ int) bool { return isDigit(c) }) {
 				return fmt.Errorf("%q is not a number", x)
 			}
 			if n < lo || n > hi {

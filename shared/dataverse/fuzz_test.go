@@ -69,7 +69,8 @@ func (s *fuzzServer) RoundTrip(r *http.Request) (*http.Response, error) {
 func fuzzDataverse(t *testing.T, first []byte, last string) (*Client, *fuzzServer) {
 	t.Helper()
 	srv := &fuzzServer{first: first, last: last}
-	c, err := New(Options{URL: fuzzOrg, Tokens: fuzzTokens{}, HTTPClient: &http.Client{Transport: srv}, MaxRetries: -1, PageSize: 2})
+	c, err := New(Options{URL: fuzzOrg, Tokens: fuzzTokens{}, HTTPClient: &http.Client{Transport: srv}, MaxRetries: 0, PageSize: 2,
+		Timeout: 30 * time.Second, MaxConcurrency: 4, InitialConcurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,8 @@ func FuzzDecodePage(f *testing.F) {
 }
 
 func fuzzClient(tb testing.TB) *Client {
-	c, err := New(Options{BaseURL: "https://s4.example.com", SAPClient: "100", Username: "u", Password: "p"})
+	c, err := New(Options{BaseURL: "https://s4.example.com", SAPClient: "100", AuthMode: AuthBasic, Username: "u", Password: "p",
+		Timeout: 30 * time.Second, MaxResponseBytes: 32 << 20})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -192,9 +193,9 @@ func FuzzNextURL(f *testing.F) {
 	})
 }
 
-// FuzzParseError reads error answers as SAP Gateway, the Web Dispatcher or a proxy write them. The target stays
-// small on purpose: parseError is being made more tolerant elsewhere, and this only pins what must hold anyway.
-func FuzzParseError(f *testing.F) {
+// FuzzParseErrorAnswers reads error answers as SAP Gateway, the Web Dispatcher or a proxy write them, with their
+// statuses and content types: the status and its classification always hold, whatever the body.
+func FuzzParseErrorAnswers(f *testing.F) {
 	for _, b := range fuzzKitFiles(f, "sap/samples", "error_*.json") {
 		f.Add(400, "application/json", b)
 	}
