@@ -123,12 +123,13 @@ type Scan struct {
 
 	mu       sync.Mutex
 	counts   map[string]int
+	groups   map[string]map[string]int // kind → where up to its first "/" (a table, container, queue) → count
 	findings []Finding
 }
 
 // NewScan searches for these needles.
 func NewScan(needles ...[]Needle) *Scan {
-	return &Scan{needles: slices.Concat(needles...), counts: map[string]int{}}
+	return &Scan{needles: slices.Concat(needles...), counts: map[string]int{}, groups: map[string]map[string]int{}}
 }
 
 // Check searches one document of a kind ("log line", "answer", "entity", "blob", "queue message"), as stored
@@ -145,6 +146,11 @@ func (s *Scan) Check(kind, where string, doc []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts[kind]++
+	group, _, _ := strings.Cut(where, "/")
+	if s.groups[kind] == nil {
+		s.groups[kind] = map[string]int{}
+	}
+	s.groups[kind][group]++
 	s.findings = append(s.findings, dedupe(found)...)
 }
 
@@ -154,6 +160,18 @@ func (s *Scan) Counts() map[string]int {
 	defer s.mu.Unlock()
 	out := make(map[string]int, len(s.counts))
 	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Groups are the documents of a kind searched per group: the part of where before its first "/" (for storage,
+// the table, container or queue).
+func (s *Scan) Groups(kind string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.groups[kind] {
 		out[k] = v
 	}
 	return out

@@ -1,0 +1,45 @@
+package canary_test
+
+import (
+	"testing"
+
+	"github.com/d365sap/d365sap/infra/local/canary"
+)
+
+// No secret setting ever leaves the app except towards the system it is for: with a fresh canary as every
+// config.Secret (and Azurite's account key in the storage connection string), every function is driven through
+// its successes and failures, in both SAP sign-in modes and with each system refusing the credential, and the
+// canary in any spelling must appear in no log line, no answer, no table entity, no blob and no queue message.
+func TestSecretsNeverLeak(t *testing.T) {
+	secret := canary.New()
+	t.Logf("canary %q set as %v; the storage account key is searched for as well", secret, canary.SecretSettings())
+	for _, sp := range []spec{
+		{name: "basic", sapAuth: "basic"},
+		{name: "oauth2", sapAuth: "oauth2"},
+		{name: "SAP refuses the password", sapAuth: "basic", sapRefuses: true},
+		{name: "SAP refuses the client secret and Dataverse the secret", sapAuth: "oauth2", sapRefuses: true, dvRefuses: true},
+		{name: "storage refuses the account key", sapAuth: "basic", storageRefuses: true},
+	} {
+		t.Run(sp.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, sp, secret)
+			switch {
+			case sp.storageRefuses:
+				driveStorageRefused(t, w)
+			case sp.sapRefuses || sp.dvRefuses:
+				driveRefused(t, w)
+			default:
+				driveEveryPath(t, w)
+			}
+			w.searchEverything(t)
+			blobs := w.scan.Groups("blob")
+			switch {
+			case sp.storageRefuses: // the app could write nothing
+			case blobs[w.prefix+"-archive"] == 0:
+				t.Errorf("the archive held nothing to search: %v", blobs)
+			case !sp.sapRefuses && !sp.dvRefuses && blobs[w.prefix+"-dead"] == 0:
+				t.Errorf("the dead letters held nothing to search: %v", blobs)
+			}
+		})
+	}
+}
