@@ -72,6 +72,7 @@ func (w *world) searchEverything(t *testing.T) {
 	if err := w.peek.lastErr; err != nil {
 		t.Logf("a peek at the queues failed (the next one ran): %v", err)
 	}
+	w.gate.close() // the host takes no more messages; Close waits for those it holds
 	if err := w.app.Host.Close(); err != nil {
 		t.Logf("stopping the app: %v", err)
 	}

@@ -67,6 +67,7 @@ type world struct {
 	uom    string
 	scan   *canary.Scan
 	peek   *peeker
+	gate   *queueGate // between the host and the queues
 
 	// sapRefuser and dvRefuser make SAP refuse creates, and Dataverse updates, with a 401 while on.
 	sapRefuser, dvRefuser *refuser
@@ -121,10 +122,16 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 			settings[name] = secret
 		}
 	}
-	opts := &e2e.Options{Settings: settings}
+	// The function key is no setting of the app's, but the host hands it over in the URL of every request that
+	// sends it as ?code=: it gets its own random value, searched for too.
+	settings["FUNCHOST_FUNCTION_KEY"] = strings.Replace(canary.New(), "canary", "function-key", 1)
+	// The host reaches the queues through the gate; the handler reaches storage directly.
+	direct := e2e.Storage(t)
+	w.gate, settings[funchost.SettingStorage] = startQueueGate(t, direct)
+	opts := &e2e.Options{Settings: settings, WorkerSettings: map[string]string{funchost.SettingStorage: direct}}
 	if sp.storageRefuses {
-		w.workerStorage = withAccountKey(e2e.Storage(t), base64.StdEncoding.EncodeToString([]byte(secret)))
-		opts.WorkerSettings = map[string]string{funchost.SettingStorage: w.workerStorage}
+		w.workerStorage = withAccountKey(direct, base64.StdEncoding.EncodeToString([]byte(secret)))
+		opts.WorkerSettings[funchost.SettingStorage] = w.workerStorage
 		// A message the app cannot handle reaches the poison queue in seconds, not minutes, to be searched there.
 		opts.HostJSON = hostJSONQuickPoison(t)
 	}
@@ -135,10 +142,11 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 }
 
 // needles are every spelling of the canary, with the Basic headers the app sends holding it (SAP's user, and
-// the OAuth client as RFC 6749 encodes it), and of the storage credentials in the app's connection string.
+// the OAuth client as RFC 6749 encodes it), of the storage credentials in the app's connection string, and of
+// the function key.
 func (w *world) needles(t *testing.T) [][]canary.Needle {
 	t.Helper()
-	out := [][]canary.Needle{canary.Needles("the canary", w.canary, sapUser+":"+w.canary,
+	out := [][]canary.Needle{canary.Needles("the function key", w.app.FunctionKey), canary.Needles("the canary", w.canary, sapUser+":"+w.canary,
 		url.QueryEscape(sapClientID)+":"+url.QueryEscape(w.canary))}
 	creds := canary.StorageCredentials(w.app.Storage)
 	if len(creds) == 0 {
@@ -252,7 +260,8 @@ func (w *world) pushID(t *testing.T, id string, header http.Header) answer {
 
 func (w *world) status(t *testing.T, id string) answer {
 	t.Helper()
-	a := read(w.do(t, http.MethodGet, "/api/orders/"+id, w.app.FunctionKey, nil, nil))
+	// As a flow's asynchronous polls may: the function key in the query, not in x-functions-key.
+	a := read(w.do(t, http.MethodGet, "/api/orders/"+id+"?code="+url.QueryEscape(w.app.FunctionKey), "", nil, nil))
 	w.mu.Lock()
 	w.states[a.State] = true
 	w.mu.Unlock()
