@@ -221,6 +221,47 @@ type httpOutput struct {
 	Headers    map[string]json.RawMessage `json:"headers"`
 }
 
+// status is the answer's status: statusCode, else status, else 200.
+func (o httpOutput) status() (int, error) {
+	code := o.StatusCode
+	if len(code) == 0 {
+		code = o.Status
+	}
+	if len(code) == 0 || string(code) == "null" {
+		return http.StatusOK, nil
+	}
+	var s string
+	if json.Unmarshal(code, &s) != nil {
+		s = string(code)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 100 || n > 999 {
+		return 0, fmt.Errorf("decoding the http output: statusCode %s is not a status", string(code))
+	}
+	return n, nil
+}
+
+// answeredStatus is the status an HTTP function's result answers with, for the log (0 when it has none, or
+// none that decodes: writeHTTPOutput reports that).
+func answeredStatus(fn *function, res *invocationResult) int {
+	for _, b := range fn.outputs {
+		if !b.is("http") {
+			continue
+		}
+		raw, ok := outputRaw(b, res)
+		if !ok {
+			return http.StatusOK // nothing set answers an empty 200
+		}
+		var o httpOutput
+		if json.Unmarshal(raw, &o) != nil {
+			return 0
+		}
+		n, _ := o.status()
+		return n
+	}
+	return 0
+}
+
 func (h *Host) writeHTTPOutput(w http.ResponseWriter, fn *function, raw json.RawMessage) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		// Nothing set: an empty 200, as an empty response object gives in the host.
@@ -231,21 +272,9 @@ func (h *Host) writeHTTPOutput(w http.ResponseWriter, fn *function, raw json.Raw
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return fmt.Errorf("decoding the http output: %w", err)
 	}
-	status := http.StatusOK
-	code := o.StatusCode
-	if len(code) == 0 {
-		code = o.Status
-	}
-	if len(code) > 0 && string(code) != "null" {
-		var s string
-		if json.Unmarshal(code, &s) != nil {
-			s = string(code)
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 100 || n > 999 {
-			return fmt.Errorf("decoding the http output: statusCode %s is not a status", string(code))
-		}
-		status = n
+	status, err := o.status()
+	if err != nil {
+		return err
 	}
 	if len(o.Status) == 0 || o.Headers == nil {
 		// Newer hosts deserialise res with StatusCode, Status, Body and Headers all required.

@@ -138,8 +138,12 @@ func (h *Host) invoke(ctx context.Context, inv *invocation) (*invocationResult, 
 	if err := h.applyOutputs(ctx, inv, &res); err != nil {
 		return fail(resp.StatusCode, err)
 	}
-	h.log.InfoContext(ctx, "executed", "function", inv.fn.name, "invocation_id", inv.id,
-		"duration_ms", time.Since(start).Milliseconds())
+	attrs := []any{"function", inv.fn.name, "invocation_id", inv.id, "duration_ms", time.Since(start).Milliseconds()}
+	if status := answeredStatus(inv.fn, &res); status != 0 {
+		// As the forwarded path does: which answers were failures shows in the host's log alone.
+		attrs = append(attrs, "status", status)
+	}
+	h.log.InfoContext(ctx, "executed", attrs...)
 	return &res, nil
 }
 
