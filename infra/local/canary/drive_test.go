@@ -23,8 +23,11 @@ func driveEveryPath(t *testing.T, w *world) {
 
 	t.Run("health and openapi", func(t *testing.T) {
 		expect(t, "health", read(w.do(t, http.MethodGet, "/api/health", "", nil, nil)), http.StatusOK)
-		expect(t, "openapi", read(w.do(t, http.MethodGet, "/api/openapi.json", "", nil, nil)), http.StatusOK)
+		doc := read(w.do(t, http.MethodGet, "/api/openapi.json", "", nil, nil))
+		expect(t, "openapi", doc, http.StatusOK)
 		expect(t, "openapi HEAD", read(w.do(t, http.MethodHead, "/api/openapi.json", "", nil, nil)), http.StatusOK)
+		expect(t, "openapi unchanged", read(w.do(t, http.MethodGet, "/api/openapi.json", "", nil,
+			http.Header{"If-None-Match": {doc.Header.Get("ETag")}})), http.StatusNotModified)
 	})
 	t.Run("created, replayed, written back", func(t *testing.T) {
 		id := w.order(t, sapsim.CustomerID(1), "", sapsim.ProductID(0), sapsim.ProductID(1))

@@ -39,6 +39,9 @@ func TestRefusedSettingsPrintNoSecret(t *testing.T) {
 			"BlobEndpoint=https://acct.blob.core.windows.net;QueueEndpoint=https://acct.queue.core.windows.net;" +
 				"TableEndpoint=https://acct.table.core.windows.net;SharedAccessSignature=sv=2024-01-01&sig=" + url.QueryEscape(secret),
 			map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+		// The openapi function's one failure: its host, which the settings check lets through, is no host name.
+		{"a WEBSITE_HOSTNAME the OpenAPI document cannot hold", e2e.Storage(t),
+			map[string]string{"WEBSITE_HOSTNAME": "app_canary.azurewebsites.net"}, []string{"OpenAPI host"}},
 		{"a connection string whose parts do not parse",
 			"DefaultEndpointsProtocol=https;AccountName=acct;" + secret + ";AccountKey=" + secret + "=",
 			nil, []string{"AzureWebJobsStorage"}},

@@ -13,33 +13,40 @@ import (
 func TestSecretsNeverLeak(t *testing.T) {
 	secret := canary.New()
 	t.Logf("canary %q set as %v; the storage account key is searched for as well", secret, canary.SecretSettings())
-	for _, sp := range []spec{
+	worlds := []spec{
 		{name: "basic", sapAuth: "basic"},
 		{name: "oauth2", sapAuth: "oauth2"},
 		{name: "SAP refuses the password", sapAuth: "basic", sapRefuses: true},
 		{name: "SAP refuses the client secret and Dataverse the secret", sapAuth: "oauth2", sapRefuses: true, dvRefuses: true},
 		{name: "storage refuses the account key", sapAuth: "basic", storageRefuses: true},
-	} {
-		t.Run(sp.name, func(t *testing.T) {
-			t.Parallel()
-			w := newWorld(t, sp, secret)
-			switch {
-			case sp.storageRefuses:
-				driveStorageRefused(t, w)
-			case sp.sapRefuses || sp.dvRefuses:
-				driveRefused(t, w)
-			default:
-				driveEveryPath(t, w)
-			}
-			w.searchEverything(t)
-			blobs := w.scan.Groups("blob")
-			switch {
-			case sp.storageRefuses: // the app could write nothing
-			case blobs[w.prefix+"-archive"] == 0:
-				t.Errorf("the archive held nothing to search: %v", blobs)
-			case !sp.sapRefuses && !sp.dvRefuses && blobs[w.prefix+"-dead"] == 0:
-				t.Errorf("the dead letters held nothing to search: %v", blobs)
-			}
-		})
 	}
+	var cov coverage
+	// The worlds run in parallel inside this group, which returns once all have ended.
+	t.Run("worlds", func(t *testing.T) {
+		for _, sp := range worlds {
+			t.Run(sp.name, func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, sp, secret)
+				switch {
+				case sp.storageRefuses:
+					driveStorageRefused(t, w)
+				case sp.sapRefuses || sp.dvRefuses:
+					driveRefused(t, w)
+				default:
+					driveEveryPath(t, w)
+				}
+				w.searchEverything(t)
+				cov.add(sp.name, runsIn(w.app.Log.String()))
+				blobs := w.scan.Groups("blob")
+				switch {
+				case sp.storageRefuses: // the app could write nothing
+				case blobs[w.prefix+"-archive"] == 0:
+					t.Errorf("the archive held nothing to search: %v", blobs)
+				case !sp.sapRefuses && !sp.dvRefuses && blobs[w.prefix+"-dead"] == 0:
+					t.Errorf("the dead letters held nothing to search: %v", blobs)
+				}
+			})
+		}
+	})
+	t.Run("every function ran clean and met a failure", func(t *testing.T) { cov.check(t, len(worlds)) })
 }
