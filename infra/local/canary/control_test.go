@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -14,19 +16,28 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
 	"github.com/d365sap/d365sap/infra/local/canary"
+	"github.com/d365sap/d365sap/infra/local/e2e"
 )
 
 // controlMark is in every planted control and in nothing the app writes.
 const controlMark = "canary control"
 
-// plantControls puts the canary where the scan must find it: a log line (JSON-escaped, as slog writes it), a
-// table entity (base64 of gzip in a property), a gzip blob and a queue message (base64 of JSON), each under a
-// name only the test uses. A scan that finds all of them and nothing else has shown it can find a leak.
+// plantControls puts the canary where the scan must find it: a log line (JSON-escaped, as slog writes it), an
+// answer (the Basic auth header SAP's user makes of it, and URL-encoded in a problem's detail), a table entity
+// (base64 of gzip in a property), a gzip blob and a queue message (base64 of JSON), each under a name only the
+// test uses. A scan that finds all of them and nothing else has shown it can find a leak.
 func (w *world) plantControls(t *testing.T) {
 	t.Helper()
 	ctx := t.Context()
 	line, _ := json.Marshal(map[string]string{"msg": controlMark, "value": w.canary})
 	fmt.Fprintf(w.app.Log, "%s\n", line)
+
+	problem, _ := json.Marshal(map[string]string{"title": controlMark, "detail": "POST /token?client_secret=" + url.QueryEscape(w.canary)})
+	w.mu.Lock()
+	w.calls = append(w.calls, call{method: http.MethodGet, path: "/" + controlMark, resp: e2e.Response{Status: http.StatusUnauthorized,
+		Header: http.Header{"Content-Type": {"application/problem+json"}, "X-Echo": {"Basic " + base64.StdEncoding.EncodeToString([]byte(sapUser+":"+w.canary))}},
+		Body:   problem}})
+	w.mu.Unlock()
 
 	tables, err := aztables.NewServiceClientFromConnectionString(w.app.Storage, nil)
 	if err != nil {
@@ -69,8 +80,11 @@ func (w *world) plantControls(t *testing.T) {
 
 // isControl says whether a finding is one of the planted controls.
 func (w *world) isControl(f canary.Finding) bool {
-	if f.Kind == "log line" {
+	switch f.Kind {
+	case "log line":
 		return strings.Contains(f.Context, controlMark)
+	case "answer":
+		return strings.Contains(f.Where, controlMark)
 	}
 	return strings.HasPrefix(f.Where, w.prefix+"control/") || strings.HasPrefix(f.Where, w.prefix+"-control/")
 }

@@ -124,7 +124,9 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 	}
 	// The function key is no setting of the app's, but the host hands it over in the URL of every request that
 	// sends it as ?code=: it gets its own random value, searched for too.
-	settings["FUNCHOST_FUNCTION_KEY"] = strings.Replace(canary.New(), "canary", "function-key", 1)
+	settings[funchost.SettingFunctionKey] = strings.Replace(canary.New(), "canary", "function-key", 1)
+	// The master key reaches the handler in no invocation; it is searched for all the same.
+	settings[funchost.SettingMasterKey] = strings.Replace(canary.New(), "canary", "master-key", 1)
 	// The host reaches the queues through the gate; the handler reaches storage directly.
 	direct := e2e.Storage(t)
 	w.gate, settings[funchost.SettingStorage] = startQueueGate(t, direct)
@@ -143,11 +145,14 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 
 // needles are every spelling of the canary, with the Basic headers the app sends holding it (SAP's user, and
 // the OAuth client as RFC 6749 encodes it), of the storage credentials in the app's connection string, and of
-// the function key.
+// the host's keys.
 func (w *world) needles(t *testing.T) [][]canary.Needle {
 	t.Helper()
-	out := [][]canary.Needle{canary.Needles("the function key", w.app.FunctionKey), canary.Needles("the canary", w.canary, sapUser+":"+w.canary,
-		url.QueryEscape(sapClientID)+":"+url.QueryEscape(w.canary))}
+	out := [][]canary.Needle{
+		canary.Needles("the canary", w.canary, sapUser+":"+w.canary, url.QueryEscape(sapClientID)+":"+url.QueryEscape(w.canary)),
+		canary.Needles("the function key", w.app.FunctionKey),
+		canary.Needles("the master key", w.app.MasterKey),
+	}
 	creds := canary.StorageCredentials(w.app.Storage)
 	if len(creds) == 0 {
 		t.Fatalf("the storage connection string holds no account key or SAS to search for")
