@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,21 +24,27 @@ import (
 // controlMark is in every planted control and in nothing the app writes.
 const controlMark = "canary control"
 
-// plantControls puts the canary where the scan must find it: a log line (JSON-escaped, as slog writes it), an
-// answer (the Basic auth header SAP's user makes of it, and URL-encoded in a problem's detail), a table entity
-// (base64 of gzip in a property), a gzip blob and a queue message (base64 of JSON), each under a name only the
-// test uses. A scan that finds all of them and nothing else has shown it can find a leak.
+// plantControls puts every canary where the scan must find it: a log line (JSON-escaped, as slog writes it), an
+// answer (URL-encoded in a problem's detail, and SAP's password in the Basic auth header SAP's user makes of
+// it), a table entity (base64 of gzip in a property), a gzip blob and a queue message (base64 of JSON), each
+// under a name only the test uses. A scan that finds each canary in all of them, and nothing else, has shown
+// it can find a leak of any secret in any medium.
 func (w *world) plantControls(t *testing.T) {
 	t.Helper()
 	ctx := t.Context()
-	line, _ := json.Marshal(map[string]string{"msg": controlMark, "value": w.canary})
+	var all, encoded []string
+	for _, name := range slices.Sorted(maps.Keys(w.canaries)) {
+		all, encoded = append(all, w.canaries[name]), append(encoded, url.QueryEscape(w.canaries[name]))
+	}
+	value := strings.Join(all, " ")
+	line, _ := json.Marshal(map[string]string{"msg": controlMark, "value": value})
 	fmt.Fprintf(w.app.Log, "%s\n", line)
 
-	problem, _ := json.Marshal(map[string]string{"title": controlMark, "detail": "POST /token?client_secret=" + url.QueryEscape(w.canary)})
+	problem, _ := json.Marshal(map[string]string{"title": controlMark, "detail": "POST /token?client_secret=" + strings.Join(encoded, "&s=")})
+	basic := base64.StdEncoding.EncodeToString([]byte(sapUser + ":" + w.secret(t, "SAP_PASSWORD")))
 	w.mu.Lock()
 	w.calls = append(w.calls, call{method: http.MethodGet, path: "/" + controlMark, resp: e2e.Response{Status: http.StatusUnauthorized,
-		Header: http.Header{"Content-Type": {"application/problem+json"}, "X-Echo": {"Basic " + base64.StdEncoding.EncodeToString([]byte(sapUser+":"+w.canary))}},
-		Body:   problem}})
+		Header: http.Header{"Content-Type": {"application/problem+json"}, "X-Echo": {"Basic " + basic}}, Body: problem}})
 	w.mu.Unlock()
 
 	tables, err := aztables.NewServiceClientFromConnectionString(w.app.Storage, nil)
@@ -48,7 +56,7 @@ func (w *world) plantControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	entity, _ := json.Marshal(map[string]string{"PartitionKey": "control", "RowKey": "1",
-		"Payload": base64.StdEncoding.EncodeToString(gz(controlMark + ": " + w.canary))})
+		"Payload": base64.StdEncoding.EncodeToString(gz(controlMark + ": " + value))})
 	if _, err := tables.NewClient(table).AddEntity(ctx, entity, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +68,7 @@ func (w *world) plantControls(t *testing.T) {
 	if _, err := blobs.CreateContainer(ctx, w.prefix+"-control", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := blobs.UploadBuffer(ctx, w.prefix+"-control", "control.json.gz", gz(`{"note":"`+controlMark+`","value":"`+w.canary+`"}`), nil); err != nil {
+	if _, err := blobs.UploadBuffer(ctx, w.prefix+"-control", "control.json.gz", gz(`{"note":"`+controlMark+`","value":"`+value+`"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -72,7 +80,7 @@ func (w *world) plantControls(t *testing.T) {
 	if _, err := q.Create(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	msg := base64.StdEncoding.EncodeToString([]byte(`{"note":"` + controlMark + `","value":"` + w.canary + `"}`))
+	msg := base64.StdEncoding.EncodeToString([]byte(`{"note":"` + controlMark + `","value":"` + value + `"}`))
 	if _, err := q.EnqueueMessage(ctx, msg, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +88,7 @@ func (w *world) plantControls(t *testing.T) {
 
 // isControl says whether a finding is one of the planted controls.
 func (w *world) isControl(f canary.Finding) bool {
-	switch f.Kind {
-	case "log line":
-		return strings.Contains(f.Context, controlMark)
-	case "answer":
+	if f.Kind == "log line" || f.Kind == "answer" {
 		return strings.Contains(f.Where, controlMark)
 	}
 	return strings.HasPrefix(f.Where, w.prefix+"control/") || strings.HasPrefix(f.Where, w.prefix+"-control/")

@@ -19,9 +19,16 @@ import (
 
 // The handler refusing its settings names every bad one and prints no secret, even one that is malformed (an
 // account key that is not base64) or sits where it does not belong (in a URL, in a connection string's wrong
-// part). It runs the real handler as the host would start it, with every secret setting the canary.
+// part). It runs the real handler as the host would start it, with every secret setting a canary of its own and
+// one more canary where a credential does not belong.
 func TestRefusedSettingsPrintNoSecret(t *testing.T) {
-	secret := canary.New()
+	secret := canary.New() // in a connection string's wrong part, in URLs
+	canaries := map[string]string{}
+	needles := [][]canary.Needle{canary.Needles("the canary out of place", secret)}
+	for _, name := range canary.SecretSettings() {
+		canaries[name] = canary.New()
+		needles = append(needles, canary.Needles(name, canaries[name]))
+	}
 	exe := e2e.Handler(t)
 	tests := []struct {
 		name     string
@@ -49,9 +56,9 @@ func TestRefusedSettingsPrintNoSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			overrides := map[string]string{}
-			for _, name := range canary.SecretSettings() {
+			for name, c := range canaries {
 				if name != funchost.SettingStorage {
-					overrides[name] = secret
+					overrides[name] = c
 				}
 			}
 			for k, v := range tt.settings {
@@ -77,7 +84,7 @@ func TestRefusedSettingsPrintNoSecret(t *testing.T) {
 					t.Errorf("the refusal does not name %s:\n%s", name, out.String())
 				}
 			}
-			scan := canary.NewScan(canary.Needles("the canary", secret))
+			scan := canary.NewScan(needles...)
 			for i, line := range strings.Split(out.String(), "\n") {
 				scan.Check("output line", fmt.Sprintf("line %d", i+1), []byte(line))
 			}

@@ -78,9 +78,14 @@ func (w *world) searchEverything(t *testing.T) {
 	}
 	w.plantControls(t)
 	for i, line := range strings.Split(w.app.Log.String(), "\n") {
-		if strings.TrimSpace(line) != "" {
-			w.scan.Check("log line", fmt.Sprintf("log/line %d", i+1), []byte(line))
+		if strings.TrimSpace(line) == "" {
+			continue
 		}
+		where := fmt.Sprintf("log/line %d", i+1)
+		if strings.Contains(line, controlMark) {
+			where += " (" + controlMark + ")"
+		}
+		w.scan.Check("log line", where, []byte(line))
 	}
 	w.mu.Lock()
 	calls := slices.Clone(w.calls)
@@ -117,18 +122,28 @@ func (w *world) searchEverything(t *testing.T) {
 			t.Errorf("nothing the app left was searched in kind %q: the scan would pass by not looking", kind)
 		}
 	}
-	controls := map[string]bool{}
+	controls := map[string]map[string]bool{} // kind → the secrets found in its control
+	basic := false                           // the Basic header in the answer's control
 	for _, f := range w.scan.Findings() {
 		if w.isControl(f) {
-			controls[f.Kind] = true
+			if controls[f.Kind] == nil {
+				controls[f.Kind] = map[string]bool{}
+			}
+			controls[f.Kind][f.Needle.Secret] = true
+			basic = basic || f.Kind == "answer" && strings.HasPrefix(f.Needle.Form, "Basic auth header")
 			continue
 		}
 		t.Errorf("LEAK: %s", f)
 	}
-	for kind := range planted {
-		if !controls[kind] {
-			t.Errorf("the canary planted in a %s was not found: the scan cannot see that kind", kind)
+	for _, kind := range slices.Sorted(maps.Keys(planted)) {
+		for _, name := range slices.Sorted(maps.Keys(w.canaries)) {
+			if !controls[kind][name] {
+				t.Errorf("the canary of %s planted in a %s was not found: the scan cannot see it there", name, kind)
+			}
 		}
+	}
+	if !basic {
+		t.Errorf("the Basic auth header planted in an answer was not found as one")
 	}
 }
 

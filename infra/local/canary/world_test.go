@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,20 +55,21 @@ var scaled = map[string]string{
 }
 
 // world is the real app under the host stand-in, with Azurite and both simulators, every secret setting set to
-// the canary, and every storage name starting with its own prefix so the scan reads exactly what it wrote.
+// a canary of its own, and every storage name starting with its own prefix so the scan reads exactly what it
+// wrote.
 type world struct {
 	spec
-	canary string
-	sap    *sapsim.Server
-	sapURL string
-	dv     *dvsim.Server
-	dvURL  string
-	app    *e2e.App
-	prefix string
-	uom    string
-	scan   *canary.Scan
-	peek   *peeker
-	gate   *queueGate // between the host and the queues
+	canaries map[string]string // secret setting → its canary
+	sap      *sapsim.Server
+	sapURL   string
+	dv       *dvsim.Server
+	dvURL    string
+	app      *e2e.App
+	prefix   string
+	uom      string
+	scan     *canary.Scan
+	peek     *peeker
+	gate     *queueGate // between the host and the queues
 
 	// sapRefuser and dvRefuser make SAP refuse creates, and Dataverse updates, with a 401 while on.
 	sapRefuser, dvRefuser *refuser
@@ -86,18 +88,24 @@ type call struct {
 	resp         e2e.Response
 }
 
-func newWorld(t *testing.T, sp spec, secret string) *world {
+func newWorld(t *testing.T, sp spec) *world {
 	t.Helper()
-	sapSecret, dvSecret := secret, secret
+	w := &world{spec: sp, canaries: map[string]string{}, accounts: map[string]string{}, states: map[string]bool{},
+		prefix: storetest.Name(t, "cn")}
+	// A canary of its own for each secret setting, so a finding names the setting that leaked.
+	for _, name := range canary.SecretSettings() {
+		w.canaries[name] = canary.New()
+	}
+	t.Logf("canaries: %v", w.canaries)
+	sapPassword, sapSecret, dvSecret := w.secret(t, "SAP_PASSWORD"), w.secret(t, "SAP_OAUTH_CLIENT_SECRET"), w.secret(t, "DATAVERSE_CLIENT_SECRET")
 	if sp.sapRefuses {
-		sapSecret = notCanary
+		sapPassword, sapSecret = notCanary, notCanary
 	}
 	if sp.dvRefuses {
 		dvSecret = notCanary
 	}
-	w := &world{spec: sp, canary: secret, accounts: map[string]string{}, states: map[string]bool{}, prefix: storetest.Name(t, "cn")}
 	w.sap, w.sapRefuser, w.sapURL = startSAP(t, sapsim.Options{Products: 40, Customers: 20, Username: sapUser,
-		Password: sapSecret, OAuthClientID: sapClientID, OAuthClientSecret: sapSecret})
+		Password: sapPassword, OAuthClientID: sapClientID, OAuthClientSecret: sapSecret})
 	w.dv, w.dvRefuser, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret}})
 	var err error
 	if w.uom, err = w.dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1")}); err != nil {
@@ -116,10 +124,11 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 	for k, v := range scaled {
 		settings[k] = v
 	}
-	for _, name := range canary.SecretSettings() {
-		// Azurite's account key is fixed: the storage secret is searched for as that key instead.
+	for name, c := range w.canaries {
+		// Azurite's account key is fixed: the storage secret is searched for as that key instead (and, where
+		// storage refuses, the handler's key is made of its canary).
 		if name != funchost.SettingStorage {
-			settings[name] = secret
+			settings[name] = c
 		}
 	}
 	// The function key is no setting of the app's, but the host hands it over in the URL of every request that
@@ -132,7 +141,7 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 	w.gate, settings[funchost.SettingStorage] = startQueueGate(t, direct)
 	opts := &e2e.Options{Settings: settings, WorkerSettings: map[string]string{funchost.SettingStorage: direct}}
 	if sp.storageRefuses {
-		w.workerStorage = withAccountKey(direct, base64.StdEncoding.EncodeToString([]byte(secret)))
+		w.workerStorage = withAccountKey(direct, base64.StdEncoding.EncodeToString([]byte(w.secret(t, funchost.SettingStorage))))
 		opts.WorkerSettings[funchost.SettingStorage] = w.workerStorage
 		// A message the app cannot handle reaches the poison queue in seconds, not minutes, to be searched there.
 		opts.HostJSON = hostJSONQuickPoison(t)
@@ -143,15 +152,37 @@ func newWorld(t *testing.T, sp spec, secret string) *world {
 	return w
 }
 
-// needles are every spelling of the canary, with the Basic headers the app sends holding it (SAP's user, and
-// the OAuth client as RFC 6749 encodes it), of the storage credentials in the app's connection string, and of
-// the host's keys.
+// secret is the canary of a secret setting the world needs by name; it fails when config.Config has no such
+// secret any more (renamed: the world must follow).
+func (w *world) secret(t *testing.T, setting string) string {
+	t.Helper()
+	c, ok := w.canaries[setting]
+	if !ok {
+		t.Fatalf("config.Config has no secret setting %s (it has %v)", setting, canary.SecretSettings())
+	}
+	return c
+}
+
+// identities are the user parts the app's Basic headers could pair a secret with: SAP's user, SAP's OAuth client
+// and the Dataverse client.
+var identities = []string{sapUser, sapClientID, dvClient}
+
+// needles are every spelling of each setting's canary, with the Basic headers of it with each identity (as
+// sent, and form-encoded as RFC 6749 has an OAuth client's), of the storage credentials in the app's
+// connection string, and of the host's keys.
 func (w *world) needles(t *testing.T) [][]canary.Needle {
 	t.Helper()
 	out := [][]canary.Needle{
-		canary.Needles("the canary", w.canary, sapUser+":"+w.canary, url.QueryEscape(sapClientID)+":"+url.QueryEscape(w.canary)),
 		canary.Needles("the function key", w.app.FunctionKey),
 		canary.Needles("the master key", w.app.MasterKey),
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.canaries)) {
+		c := w.canaries[name]
+		var basic []string
+		for _, id := range identities {
+			basic = append(basic, id+":"+c, url.QueryEscape(id)+":"+url.QueryEscape(c))
+		}
+		out = append(out, canary.Needles(name, c, basic...))
 	}
 	creds := canary.StorageCredentials(w.app.Storage)
 	if len(creds) == 0 {
