@@ -112,6 +112,13 @@ func (w *world) searchEverything(t *testing.T) {
 			groups(w.scan.Groups(kind), w.prefix))
 	}
 	t.Logf("  answers: %s", tally(calls))
+	t.Logf("  the handler wrote to: %s", w.watch)
+	if !w.watch.seen() {
+		t.Errorf("the handler wrote nothing through the storage watch: it is not between the handler and storage")
+	}
+	if out := w.watch.outside(w.prefix); len(out) > 0 {
+		t.Errorf("the handler wrote where the scan does not read (names without the prefix %q): %v", w.prefix, out)
+	}
 	// Each kind holds one planted control: more than that is what the app left.
 	counts, planted := w.scan.Counts(), map[string]int{"answer": 1, "log line": 1, "entity": 1, "blob": 1, "queue message": 1}
 	for kind, n := range planted {

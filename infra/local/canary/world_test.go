@@ -75,6 +75,8 @@ type world struct {
 	sapRefuser, dvRefuser *refuser
 	// workerStorage is the handler's connection string when it differs from the host's (storageRefuses).
 	workerStorage string
+	// watch notes every table, container and queue the handler writes to.
+	watch *storageWatch
 
 	mu       sync.Mutex
 	calls    []call
@@ -136,13 +138,18 @@ func newWorld(t *testing.T, sp spec) *world {
 	settings[funchost.SettingFunctionKey] = strings.Replace(canary.New(), "canary", "function-key", 1)
 	// The master key reaches the handler in no invocation; it is searched for all the same.
 	settings[funchost.SettingMasterKey] = strings.Replace(canary.New(), "canary", "master-key", 1)
-	// The host reaches the queues through the gate; the handler reaches storage directly.
+	// The host reaches the queues through the gate; the handler reaches storage through the watch.
 	direct := e2e.Storage(t)
 	w.gate, settings[funchost.SettingStorage] = startQueueGate(t, direct)
-	opts := &e2e.Options{Settings: settings, WorkerSettings: map[string]string{funchost.SettingStorage: direct}}
+	worker := direct
 	if sp.storageRefuses {
 		w.workerStorage = withAccountKey(direct, base64.StdEncoding.EncodeToString([]byte(w.secret(t, funchost.SettingStorage))))
-		opts.WorkerSettings[funchost.SettingStorage] = w.workerStorage
+		worker = w.workerStorage
+	}
+	var watched string
+	w.watch, watched = startStorageWatch(t, worker)
+	opts := &e2e.Options{Settings: settings, WorkerSettings: map[string]string{funchost.SettingStorage: watched}}
+	if sp.storageRefuses {
 		// A message the app cannot handle reaches the poison queue in seconds, not minutes, to be searched there.
 		opts.HostJSON = hostJSONQuickPoison(t)
 	}
