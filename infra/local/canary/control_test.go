@@ -26,8 +26,8 @@ const controlMark = "canary control"
 
 // plantControls puts every canary where the scan must find it: a log line (JSON-escaped, as slog writes it), an
 // answer (URL-encoded in a problem's detail, and SAP's password in the Basic auth header SAP's user makes of
-// it), a table entity (base64 of gzip in a property), a gzip blob and a queue message (base64 of JSON), each
-// under a name only the test uses. A scan that finds each canary in all of them, and nothing else, has shown
+// it), a request to each system, a table entity (base64 of gzip in a property), a gzip blob and a queue message
+// (base64 of JSON), each under a name only the test uses. A scan that finds each canary in all of them, and nothing else, has shown
 // it can find a leak of any secret in any medium.
 func (w *world) plantControls(t *testing.T) {
 	t.Helper()
@@ -46,6 +46,15 @@ func (w *world) plantControls(t *testing.T) {
 	w.calls = append(w.calls, call{method: http.MethodGet, path: "/" + controlMark, resp: e2e.Response{Status: http.StatusUnauthorized,
 		Header: http.Header{"Content-Type": {"application/problem+json"}, "X-Echo": {"Basic " + basic}}, Body: problem}})
 	w.mu.Unlock()
+
+	// What SAP and Dataverse receive: every canary in one request to each, of which all but its own are foreign.
+	for _, base := range []string{w.sapURL, w.dvURL} {
+		resp, err := http.Post(base+"/"+url.PathEscape(controlMark), "text/plain", strings.NewReader(value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 
 	tables, err := aztables.NewServiceClientFromConnectionString(w.app.Storage, nil)
 	if err != nil {

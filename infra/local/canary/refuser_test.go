@@ -28,29 +28,33 @@ func (f *refuser) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(w, r)
 }
 
-// startSAP serves the SAP simulator (as simtest.Start does) behind a refuser of sales order writes.
-func startSAP(t *testing.T, o sapsim.Options) (*sapsim.Server, *refuser, string) {
+// startSAP serves the SAP simulator (as simtest.Start does) behind a refuser of sales order writes, behind the
+// search of what it receives.
+func startSAP(t *testing.T, o sapsim.Options) (*sapsim.Server, *refuser, *inbound, string) {
 	t.Helper()
 	s := sapsim.New(o)
 	t.Cleanup(s.Quiesce) // runs after the server closes: commits a fault left running finish
 	f := &refuser{next: s, match: func(r *http.Request) bool {
 		return r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/API_SALES_ORDER_SRV/")
 	}}
-	ts := httptest.NewServer(f)
+	in := &inbound{next: f}
+	ts := httptest.NewServer(in)
 	t.Cleanup(ts.Close)
-	return s, f, ts.URL
+	return s, f, in, ts.URL
 }
 
-// startDataverse serves the Dataverse simulator behind a refuser of updates (the write-back).
-func startDataverse(t *testing.T, o dvsim.Options) (*dvsim.Server, *refuser, string) {
+// startDataverse serves the Dataverse simulator (its token endpoint too) behind a refuser of updates (the
+// write-back), behind the search of what it receives.
+func startDataverse(t *testing.T, o dvsim.Options) (*dvsim.Server, *refuser, *inbound, string) {
 	t.Helper()
 	s, err := dvsim.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &refuser{next: s, match: func(r *http.Request) bool { return r.Method == http.MethodPatch }}
-	ts := httptest.NewServer(f)
+	in := &inbound{next: f}
+	ts := httptest.NewServer(in)
 	t.Cleanup(ts.Close)
 	s.SetBaseURL(ts.URL)
-	return s, f, ts.URL
+	return s, f, in, ts.URL
 }

@@ -112,6 +112,28 @@ func (w *world) searchEverything(t *testing.T) {
 			groups(w.scan.Groups(kind), w.prefix))
 	}
 	t.Logf("  answers: %s", tally(calls))
+	for _, sys := range []struct {
+		name string
+		in   *inbound
+	}{{"SAP", w.sapIn}, {"Dataverse", w.dvIn}} {
+		t.Logf("  requests %s received: %d, searched for every secret but %v", sys.name, sys.in.requests.Load(), w.own(sys.name))
+		if sys.in.requests.Load() == 0 && !w.storageRefuses {
+			t.Errorf("%s received no request: the search of what it receives saw nothing", sys.name)
+		}
+		found := map[string]bool{}
+		for _, f := range sys.in.scan.Load().Findings() {
+			if strings.Contains(f.Where, controlMark) {
+				found[f.Needle.Secret] = true
+				continue
+			}
+			t.Errorf("LEAK to %s: %s", sys.name, f)
+		}
+		for _, name := range slices.Sorted(maps.Keys(w.canaries)) {
+			if !slices.Contains(w.own(sys.name), name) && !found[name] {
+				t.Errorf("the canary of %s sent to %s as a control was not found: the search of its requests cannot see it", name, sys.name)
+			}
+		}
+	}
 	t.Logf("  the handler wrote to: %s", w.watch)
 	if !w.watch.seen() {
 		t.Errorf("the handler wrote nothing through the storage watch: it is not between the handler and storage")

@@ -73,6 +73,8 @@ type world struct {
 
 	// sapRefuser and dvRefuser make SAP refuse creates, and Dataverse updates, with a 401 while on.
 	sapRefuser, dvRefuser *refuser
+	// sapIn and dvIn search every request SAP and Dataverse receive for the secrets that are not theirs.
+	sapIn, dvIn *inbound
 	// workerStorage is the handler's connection string when it differs from the host's (storageRefuses).
 	workerStorage string
 	// watch notes every table, container and queue the handler writes to.
@@ -106,9 +108,9 @@ func newWorld(t *testing.T, sp spec) *world {
 	if sp.dvRefuses {
 		dvSecret = notCanary
 	}
-	w.sap, w.sapRefuser, w.sapURL = startSAP(t, sapsim.Options{Products: 40, Customers: 20, Username: sapUser,
+	w.sap, w.sapRefuser, w.sapIn, w.sapURL = startSAP(t, sapsim.Options{Products: 40, Customers: 20, Username: sapUser,
 		Password: sapPassword, OAuthClientID: sapClientID, OAuthClientSecret: sapSecret})
-	w.dv, w.dvRefuser, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret}})
+	w.dv, w.dvRefuser, w.dvIn, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret}})
 	var err error
 	if w.uom, err = w.dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1")}); err != nil {
 		t.Fatal(err)
@@ -153,55 +155,13 @@ func newWorld(t *testing.T, sp spec) *world {
 		// A message the app cannot handle reaches the poison queue in seconds, not minutes, to be searched there.
 		opts.HostJSON = hostJSONQuickPoison(t)
 	}
+	needles := w.needles(t, settings[funchost.SettingFunctionKey], settings[funchost.SettingMasterKey], direct)
+	w.scan = canary.NewScan(slices.Collect(maps.Values(needles))...)
+	w.sapIn.scan.Store(w.foreign(needles, "SAP"))
+	w.dvIn.scan.Store(w.foreign(needles, "Dataverse"))
 	w.app = e2e.Start(t, opts)
-	w.scan = canary.NewScan(w.needles(t)...)
 	w.peek = startPeeker(t, w.storage())
 	return w
-}
-
-// secret is the canary of a secret setting the world needs by name; it fails when config.Config has no such
-// secret any more (renamed: the world must follow).
-func (w *world) secret(t *testing.T, setting string) string {
-	t.Helper()
-	c, ok := w.canaries[setting]
-	if !ok {
-		t.Fatalf("config.Config has no secret setting %s (it has %v)", setting, canary.SecretSettings())
-	}
-	return c
-}
-
-// identities are the user parts the app's Basic headers could pair a secret with: SAP's user, SAP's OAuth client
-// and the Dataverse client.
-var identities = []string{sapUser, sapClientID, dvClient}
-
-// needles are every spelling of each setting's canary, with the Basic headers of it with each identity (as
-// sent, and form-encoded as RFC 6749 has an OAuth client's), of the storage credentials in the app's
-// connection string, and of the host's keys.
-func (w *world) needles(t *testing.T) [][]canary.Needle {
-	t.Helper()
-	out := [][]canary.Needle{
-		canary.Needles("the function key", w.app.FunctionKey),
-		canary.Needles("the master key", w.app.MasterKey),
-	}
-	for _, name := range slices.Sorted(maps.Keys(w.canaries)) {
-		c := w.canaries[name]
-		var basic []string
-		for _, id := range identities {
-			basic = append(basic, id+":"+c, url.QueryEscape(id)+":"+url.QueryEscape(c))
-		}
-		out = append(out, canary.Needles(name, c, basic...))
-	}
-	creds := canary.StorageCredentials(w.app.Storage)
-	if len(creds) == 0 {
-		t.Fatalf("the storage connection string holds no account key or SAS to search for")
-	}
-	for _, c := range creds {
-		out = append(out, canary.Needles("the storage account key", c))
-	}
-	for _, c := range canary.StorageCredentials(w.workerStorage) {
-		out = append(out, canary.Needles("the handler's storage account key", c))
-	}
-	return out
 }
 
 // withAccountKey is a connection string with another AccountKey.
