@@ -16,7 +16,7 @@ import (
 )
 
 // driveEveryPath runs every function through its successes and failures in a world whose systems accept the
-// canary. Each step checks only as much of the answer as proves the path ran; the order push's own tests pin
+// canaries. Each step checks only as much of the answer as proves the path ran; the order push's own tests pin
 // the answers.
 func driveEveryPath(t *testing.T, w *world) {
 	stuck := w.plantStuckPush(t) // found by the sweeper at the end, once ORDER_PUSH_SWEEP_GRACE has passed

@@ -27,15 +27,15 @@ import (
 
 func TestMain(m *testing.M) { e2e.Main(m) }
 
-// spec is one world: how the app signs in to SAP, and what the simulators take as the credential (the canary,
+// spec is one world: how the app signs in to SAP, and what the simulators take as the credential (its canary,
 // or another value, so that the app's canary is refused with a 401).
 type spec struct {
 	name       string
 	sapAuth    string // SAP_AUTH_MODE: basic or oauth2
 	sapRefuses bool   // SAP expects another password or client secret
 	dvRefuses  bool   // Dataverse's token endpoint expects another client secret
-	// storageRefuses gives the handler (not the host) an account key of the canary's bytes, which Azurite
-	// refuses: every storage call of the app fails, and the key is a canary too.
+	// storageRefuses gives the handler (not the host) an account key made of AzureWebJobsStorage's canary,
+	// which Azurite refuses: every storage call of the app fails, and the key is searched for too.
 	storageRefuses bool
 }
 
