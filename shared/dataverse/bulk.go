@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -161,12 +162,18 @@ func bulkUnsupported(err error) bool {
 func (c *Client) bulkMessage(ctx context.Context, msg, set string, recs []Record, o *BulkOptions) ([]string, error) {
 	targets := make([]Record, len(recs))
 	for i, r := range recs {
+		byAltKey := msg == "UpsertMultiple" && len(o.AltKey) > 0
 		t := make(Record, len(r)+2)
 		for k, v := range r {
+			// The key travels in @odata.id only: Dataverse fails the whole request (400, 0x80040216) when a
+			// target that creates its row repeats an alternate-key column in the body.
+			if byAltKey && slices.Contains(o.AltKey, k) {
+				continue
+			}
 			t[k] = v
 		}
 		t["@odata.type"] = "Microsoft.Dynamics.CRM." + o.Entity
-		if msg == "UpsertMultiple" && len(o.AltKey) > 0 {
+		if byAltKey {
 			seg, err := altKeyOf(r, o.AltKey).segment(set)
 			if err != nil {
 				return nil, fmt.Errorf("record %d: %w", i, err)
