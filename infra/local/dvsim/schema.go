@@ -147,6 +147,12 @@ func StandardTables() []Table {
 				lookup("uomscheduleid", "uomscheduleid", "uomschedules")), audit()...),
 		},
 		{
+			// A unit group: every product has one, and its default unit must be one of the group's units.
+			Entity: "uomschedule", Set: "uomschedules", Key: "uomscheduleid",
+			Columns: append(cols(`name:String:200 description:String:2000 baseuomname:String:100
+				statecode:OptionSet statuscode:OptionSet`), audit()...),
+		},
+		{
 			Entity: "uom", Set: "uoms", Key: "uomid",
 			Columns: append(append(cols(`name:String:100 quantity:Decimal isschedulebaseuom:Boolean`),
 				lookup("uomscheduleid", "uomscheduleid", "uomschedules"),
