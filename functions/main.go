@@ -223,7 +223,7 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		func() (trigger.Function, error) { return orderpushsweep.Function(push, state, log) },
 		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
 		func() (trigger.Function, error) { return inventorysync.Function(sync) },
-		func() (trigger.Function, error) { return inventorysyncqueue.Function(sync) },
+		func() (trigger.Function, error) { return inventorysyncqueue.Function(sync, log) },
 	} {
 		fn, err := f()
 		if err != nil {

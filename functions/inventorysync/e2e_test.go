@@ -310,4 +310,3 @@ func TestOverlappingTriggersRunOneSync(t *testing.T) {
 	}
 	w.checkD365(t)
 }
-

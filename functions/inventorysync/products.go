@@ -32,7 +32,7 @@ const maxName = 100
 
 // units are the D365 unit group new products get and its units by name.
 type units struct {
-	group string
+	group  string
 	byName map[string]string
 }
 
@@ -329,4 +329,3 @@ func (r *run) findProducts(ctx context.Context, materials []string) (map[string]
 	}
 	return out, nil
 }
-

@@ -7,6 +7,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"log/slog"
 
 	"github.com/d365sap/d365sap/functions/inventorysync"
 	"github.com/d365sap/d365sap/shared/problem"
@@ -18,7 +19,10 @@ var functionJSON []byte
 
 // Function runs a continuation. A message that is not one is refused (and dead-lettered by the runtime), never
 // taken for a run; a continuation that finds another run holding the lock ends quietly, since that run goes on.
-func Function(r inventorysync.Runner) (trigger.Function, error) {
+// A continuation whose run fails is reported (the run log and an error line) and not retried by the queue: the
+// checkpoints keep the position, and the next timer tick goes on from it, where a queue retry would only meet
+// the same outage within seconds and end in the poison queue.
+func Function(r inventorysync.Runner, log *slog.Logger) (trigger.Function, error) {
 	d, err := trigger.ParseDefinition(functionJSON)
 	if err != nil {
 		return trigger.Function{}, err
@@ -27,8 +31,12 @@ func Function(r inventorysync.Runner) (trigger.Function, error) {
 		if _, err := Parse(m.Body); err != nil {
 			return problem.New(problem.Invalid, "message %s is not an inventory sync continuation: %v", m.ID, err)
 		}
-		_, err := r.Run(ctx, inventorysync.RunID(ctx), "continuation")
-		return err
+		sum, err := r.Run(ctx, inventorysync.RunID(ctx), "continuation")
+		if err != nil {
+			log.ErrorContext(ctx, "inventory sync continuation failed; the next timer run goes on from the checkpoints",
+				"run", sum.RunID, "error", err)
+		}
+		return nil
 	})}, nil
 }
 

@@ -1,8 +1,11 @@
 package inventorysyncqueue_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/d365sap/d365sap/functions/inventorysync"
@@ -43,7 +46,7 @@ func TestOnlyAContinuationRunsTheSync(t *testing.T) {
 					t.Errorf("trigger %q", trig)
 				}
 				return inventorysync.Summary{}, nil
-			}})
+			}}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,13 +64,18 @@ func TestOnlyAContinuationRunsTheSync(t *testing.T) {
 	}
 }
 
-func TestARunsErrorReachesTheRuntime(t *testing.T) {
-	boom := errors.New("dataverse down")
+// A failed continuation is reported in the log and not handed back to the queue, whose retry would meet the same
+// outage within seconds: the checkpoints keep the position for the next timer run.
+func TestAFailedContinuationIsReportedNotRetried(t *testing.T) {
+	var logged bytes.Buffer
 	fn, _ := inventorysyncqueue.Function(&fakeRunner{RunFn: func(context.Context, string, string) (inventorysync.Summary, error) {
-		return inventorysync.Summary{}, boom
-	}})
-	if err := fn.Queue.HandleMessage(t.Context(), trigger.Message{Body: []byte(`{"action":"continue"}`)}); !errors.Is(err, boom) {
-		t.Fatalf("got %v", err)
+		return inventorysync.Summary{RunID: "r7"}, errors.New("dataverse down")
+	}}, slog.New(slog.NewJSONHandler(&logged, nil)))
+	if err := fn.Queue.HandleMessage(t.Context(), trigger.Message{Body: []byte(`{"action":"continue"}`)}); err != nil {
+		t.Fatalf("got %v, want the failure reported, not retried", err)
+	}
+	if !strings.Contains(logged.String(), `"level":"ERROR"`) || !strings.Contains(logged.String(), "dataverse down") {
+		t.Fatalf("log %s does not report the failure", logged.String())
 	}
 }
 

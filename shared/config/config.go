@@ -46,11 +46,11 @@ type Config struct {
 	InventorySyncOverlap   Duration `env:"INVENTORY_SYNC_OVERLAP, default=10m"`
 	InventorySyncBudget    Duration `env:"INVENTORY_SYNC_BUDGET, default=4m"`
 	LockContainer          string   `env:"LOCK_CONTAINER, default=locks"`
-	StatusEventsQueue     string `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
-	OrderPushQueue        string `env:"ORDER_PUSH_QUEUE, default=order-push"`
-	ArchiveContainer      string `env:"ARCHIVE_CONTAINER, default=payload-archive"`
-	DeadLetterContainer   string `env:"DEADLETTER_CONTAINER, default=dead-letters"`
-	StateTable            string `env:"STATE_TABLE, default=integrationstate"`
+	StatusEventsQueue      string   `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
+	OrderPushQueue         string   `env:"ORDER_PUSH_QUEUE, default=order-push"`
+	ArchiveContainer       string   `env:"ARCHIVE_CONTAINER, default=payload-archive"`
+	DeadLetterContainer    string   `env:"DEADLETTER_CONTAINER, default=dead-letters"`
+	StateTable             string   `env:"STATE_TABLE, default=integrationstate"`
 
 	OrderPushSyncTimeout Duration `env:"ORDER_PUSH_SYNC_TIMEOUT, default=45s"`
 	OrderMappingFile     string   `env:"ORDER_MAPPING_FILE"`

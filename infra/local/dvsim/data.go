@@ -150,8 +150,21 @@ func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 		}
 		return generated
 	}
-	if out.UoM, err = s.Insert("uoms", map[string]any{"name": "Primary Unit", "quantity": json.Number("1")}); err != nil {
+	// The unit group a fresh org has, with the units the shipped value map reads SAP's base units as, so that the
+	// inventory sync's shipped mapping finds what it gives new products.
+	group, err := s.Insert("uomschedules", map[string]any{"name": "Default Unit", "baseuomname": "Primary Unit"})
+	if err != nil {
 		return out, err
+	}
+	inGroup := "/uomschedules(" + group + ")"
+	if out.UoM, err = s.Insert("uoms", map[string]any{"name": "Primary Unit", "quantity": json.Number("1"),
+		"isschedulebaseuom": true, "uomscheduleid@odata.bind": inGroup}); err != nil {
+		return out, err
+	}
+	for _, u := range []string{"Each", "Piece", "Kilogram"} {
+		if _, err := s.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"), "uomscheduleid@odata.bind": inGroup}); err != nil {
+			return out, err
+		}
 	}
 	if out.PriceLevel, err = s.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
 		return out, err
