@@ -300,7 +300,9 @@ func driveStorageRefused(t *testing.T, w *world) {
 	})
 	t.Run("inventory sync", func(t *testing.T) {
 		w.admin(t, "inventorysync", "")
-		waitFor(t, "the failed sync", 30*time.Second, func() bool { return w.app.Log.Contains(`"function":"inventorysync"`) &&
-			w.app.Log.Contains(`invocation failed`) })
+		waitFor(t, "the failed sync", 30*time.Second, func() bool {
+			return w.app.Log.Contains(`"function":"inventorysync"`) &&
+				w.app.Log.Contains(`invocation failed`)
+		})
 	})
 }
