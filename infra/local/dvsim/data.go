@@ -264,7 +264,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.ExpireChangeTokens()
 		w.WriteHeader(204)
 	case path == "stats" && r.Method == http.MethodGet:
-		writeJSON(w, 200, map[string]any{"users": s.Stats(), "injected": s.Injected()})
+		writeJSON(w, 200, map[string]any{"users": s.Stats(), "injected": s.Injected(), "writes": s.AllWrites()})
 	case strings.HasPrefix(path, "rows/") && r.Method == http.MethodGet:
 		set, id, _ := strings.Cut(strings.TrimPrefix(path, "rows/"), "/")
 		row, ok := s.Get(set, id)

@@ -12,7 +12,7 @@
 //     FulfillSalesOrder, CancelSalesOrder, WhoAmI.
 //   - /_admin/ — POST faults, POST seed, POST expire-change-tokens, GET stats, GET rows/{set}/{id}.
 //
-// From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, ExpireChangeTokens.
+// From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, Writes, Version, ExpireChangeTokens.
 package dvsim
 
 import (
