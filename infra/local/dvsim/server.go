@@ -9,7 +9,8 @@
 //     uoms: create, retrieve, update/upsert by key (If-Match, If-None-Match), delete, $select/$filter/
 //     $expand/$orderby/$top, paging (odata.maxpagesize, @odata.nextLink), change tracking (odata.track-changes,
 //     $deltatoken, $deletedEntity), $batch, <set>/Microsoft.Dynamics.CRM.{Create,Update,Upsert}Multiple,
-//     FulfillSalesOrder, CancelSalesOrder, WhoAmI.
+//     FulfillSalesOrder, CancelSalesOrder, WhoAmI; read-only sdkmessagefilters (which messages a table supports)
+//     and organizations (the settings in Options).
 //   - /_admin/ — POST faults, POST seed, POST expire-change-tokens, GET stats, GET rows/{set}/{id}.
 //
 // From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, Writes, Version, ExpireChangeTokens.
@@ -57,8 +58,15 @@ type Options struct {
 	// WebServers is how many web servers share the load (default 1). Each has its own limits per user; a
 	// request carrying an ARRAffinity cookie goes to that server, the others are spread round-robin.
 	WebServers int
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// CreateProductsWithoutParentInActiveState is the organization setting of that name: a product created through
+	// the API without a parent family starts Active instead of Draft. False, as on a fresh Dynamics 365 Sales install
+	// (orgs upgraded from older versions have true).
+	CreateProductsWithoutParentInActiveState bool
+	// PricingDecimalPrecision is organization.pricingdecimalprecision, the decimals kept on price columns such as
+	// productpricelevel.amount: 1 to 4, zero meaning 2, the default of a new org.
+	PricingDecimalPrecision int
+	Now                     func() time.Time
+	Logger                  *slog.Logger
 }
 
 // Server is the simulator; it is an http.Handler. Set BaseURL (SetBaseURL) once the listener is known.
@@ -103,6 +111,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.WebServers <= 0 {
 		opts.WebServers = 1
+	}
+	if opts.PricingDecimalPrecision == 0 {
+		opts.PricingDecimalPrecision = 2
+	}
+	if opts.PricingDecimalPrecision < 0 || opts.PricingDecimalPrecision > 4 {
+		return nil, fmt.Errorf("pricing decimal precision %d: want 1 to 4 (zero means 2)", opts.PricingDecimalPrecision)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -401,6 +415,11 @@ func (s *Server) dispatch(x *tx, req *apiRequest, refs map[string]string) *respo
 			"OrganizationId": "00000000-0000-0000-0000-0000000000c1"})
 	}
 	name, keyText, hasKey := strings.Cut(seg, "(")
+	if rest == "" {
+		if resp, ok := s.systemRead(name, keyText, hasKey, req); ok {
+			return resp
+		}
+	}
 	td, ok := s.store.tables[name]
 	if !ok {
 		if req.method == http.MethodPost && !hasKey && rest == "" {
