@@ -88,11 +88,28 @@ func TestBatchGetAndUpdate(t *testing.T) {
 	}
 }
 
-func products(n int, from int) []dataverse.Record {
+// seedUnits seeds a unit group and a unit in it: Dataverse refuses a product created without them.
+func seedUnits(t *testing.T, e *env) dvsim.Seeded {
+	t.Helper()
+	s, err := e.sim.Seed(dvsim.SeedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// withUnits binds a product record to the seeded unit group and unit.
+func withUnits(r dataverse.Record, u dvsim.Seeded) dataverse.Record {
+	r["defaultuomscheduleid@odata.bind"] = "/uomschedules(" + u.UoMSchedule + ")"
+	r["defaultuomid@odata.bind"] = "/uoms(" + u.UoM + ")"
+	return r
+}
+
+func products(n int, from int, u dvsim.Seeded) []dataverse.Record {
 	out := make([]dataverse.Record, n)
 	for i := range out {
-		out[i] = dataverse.Record{"productnumber": fmt.Sprintf("P-%05d", from+i), "name": fmt.Sprint("Product ", from+i),
-			"quantityonhand": json.Number(fmt.Sprintf("%d.125", i))}
+		out[i] = withUnits(dataverse.Record{"productnumber": fmt.Sprintf("P-%05d", from+i), "name": fmt.Sprint("Product ", from+i),
+			"quantityonhand": json.Number(fmt.Sprintf("%d.125", i))}, u)
 	}
 	return out
 }
@@ -101,14 +118,15 @@ func TestBulkMessages(t *testing.T) {
 	e := newEnv(t, dvsim.Options{}, nil)
 	c := ctx(t)
 	o := &dataverse.BulkOptions{AltKey: []string{"productnumber"}, ChunkSize: 10}
-	first, err := e.client.UpsertMultiple(c, "products", products(25, 0), o)
+	units := seedUnits(t, e)
+	first, err := e.client.UpsertMultiple(c, "products", products(25, 0, units), o)
 	if err != nil || first.Fallback {
 		t.Fatalf("UpsertMultiple create: %v (fallback %v)", err, first.Fallback)
 	}
 	if e.sim.Count("products") != 25 {
 		t.Fatalf("products = %d", e.sim.Count("products"))
 	}
-	recs := products(25, 0)
+	recs := products(25, 0, units)
 	for _, r := range recs {
 		r["quantityonhand"] = json.Number("7.000")
 	}

@@ -110,6 +110,7 @@ type tx struct {
 	undo    []func()
 	touch   map[string]bool
 	version int64 // the store's version when x began
+	seed    bool  // Insert: a seeded row, not an API create (see catalog.go)
 }
 
 func (s *store) begin() *tx { return &tx{s: s, touch: map[string]bool{}, version: s.version} }
@@ -280,8 +281,7 @@ func (s *store) write(x *tx, t *tableData, id string, values map[string]any, cre
 				r.values[c.Name] = nil
 			}
 		}
-		if t.def.Entity == "salesorder" || t.def.Entity == "product" || t.def.Entity == "account" ||
-			t.def.Entity == "pricelevel" {
+		if t.def.Entity == "salesorder" || t.def.Entity == "account" || t.def.Entity == "pricelevel" {
 			r.values["statecode"] = json.Number("0")
 			r.values["statuscode"] = json.Number("1")
 		}
@@ -326,7 +326,6 @@ func (s *store) write(x *tx, t *tableData, id string, values map[string]any, cre
 
 var requiredColumns = map[string][]string{
 	"salesorder":       {"name"},
-	"product":          {"productnumber", "name"},
 	"salesorderdetail": {"quantity"},
 	"account":          {"name"},
 }
