@@ -40,6 +40,11 @@ func (c *catalog) product(number string, extra map[string]any) map[string]any {
 	return p
 }
 
+// units is the unit group and unit binds of c.product, as JSON members.
+func (c *catalog) units() string {
+	return `"defaultuomscheduleid@odata.bind":"/uomschedules(` + c.seeded.UoMSchedule + `)","defaultuomid@odata.bind":"/uoms(` + c.seeded.UoM + `)"`
+}
+
 // state returns the statecode and statuscode of the product numbered number.
 func (c *catalog) state(t *testing.T, number string) (string, string) {
 	t.Helper()

@@ -32,6 +32,7 @@ const (
 	codeConcurrency     = "0x80060882" // ConcurrencyVersionMismatch
 	codeBadProperty     = "0x80060888" // property not found on type
 	codeInvalidArgument = "0x80040203"
+	codeUnexpected      = "0x80040216" // UnExpected: "An unexpected error occurred."
 	codeValidation      = "0x80044331"
 	codeExpiredVersion  = "0x80044352" // ExpiredVersionStamp
 	codeTooManyRequests = "0x80072322"
