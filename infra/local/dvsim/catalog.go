@@ -3,6 +3,7 @@ package dvsim
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strconv"
 )
 
@@ -35,6 +36,10 @@ const (
 	codeRetiredToDraft         = "0x8004F979" // ProductFromRetiredToDraftState
 	codeRetiredToRetired       = "0x8004F980" // ProductFromRetiredToRetiredState
 	codeReviseOnlyActive       = "0x8004F883" // RecordCanOnlyBeRevisedFromActiveState
+	codeMissingPriceLevelID    = "0x80043b12" // MissingPriceLevelId
+	codeMissingProductID       = "0x80043b11" // MissingProductId
+	codeProductInvalidUnit     = "0x80043b14" // ProductInvalidUnit
+	codeDuplicatePriceListItem = "0x80043b08" // DuplicateProductPriceLevel
 )
 
 // Product states (statecode) and their one status reason each (statuscode), from the product table reference.
@@ -66,6 +71,8 @@ func (s *Server) beforeCreate(x *tx, td *tableData, values map[string]any) *apiE
 	switch td.def.Entity {
 	case "product":
 		return s.productCreate(x, values)
+	case "productpricelevel":
+		return s.priceListItem(nil, values)
 	}
 	return nil
 }
@@ -75,6 +82,8 @@ func (s *Server) beforeUpdate(x *tx, td *tableData, cur *row, values map[string]
 	switch td.def.Entity {
 	case "product":
 		return s.productUpdate(cur, values)
+	case "productpricelevel":
+		return s.priceListItem(cur, values)
 	}
 	return nil
 }
@@ -220,4 +229,77 @@ func (s *Server) productTransition(cur *row, values map[string]any) *apiError {
 	// Under Revision -> Draft: no dedicated error is documented (the generic code is UNVERIFIED here).
 	return errf(400, codeInvalidStateTransition, "The product (Id=%s) entity or component has attempted to transition from an invalid state: %s.",
 		cur.id, productStateName[from])
+}
+
+// priceListItem checks a new price list item (cur nil) or an update of one: a price list, a product and a unit of
+// the product's unit group, at most one item per product and unit on a price list; amount keeps
+// organization.pricingdecimalprecision decimals (its PrecisionSource is 1, the organization's pricing precision).
+func (s *Server) priceListItem(cur *row, values map[string]any) *apiError {
+	item := values
+	if cur != nil {
+		item = make(map[string]any, len(cur.values)+len(values))
+		for k, v := range cur.values {
+			item[k] = v
+		}
+		for k, v := range values {
+			item[k] = v
+		}
+	}
+	if v, ok := values["amount"]; ok && v != nil {
+		values["amount"] = roundDecimal(v.(json.Number), s.opts.PricingDecimalPrecision)
+	}
+	list, _ := item["pricelevelid"].(string)
+	product, _ := item["productid"].(string)
+	unit, _ := item["uomid"].(string)
+	switch {
+	case list == "":
+		return errf(400, codeMissingPriceLevelID, "The price level id is missing.")
+	case product == "":
+		return errf(400, codeMissingProductID, "The product id is missing.")
+	case unit == "":
+		// uomid is application-required; that the catalog plug-in refuses an item without it is UNVERIFIED.
+		return errf(400, codeMissingUomID, "The unit id is missing.")
+	}
+	p := s.store.tables["products"].rows[product]
+	if group, _ := p.values["defaultuomscheduleid"].(string); group != "" {
+		if u := s.store.tables["uoms"].rows[unit]; u == nil || u.values["uomscheduleid"] != group {
+			return errf(400, codeProductInvalidUnit, "The specified unit is not valid for this product.")
+		}
+		if _, given := item["uomscheduleid"]; !given || item["uomscheduleid"] == nil {
+			values["uomscheduleid"] = group // UNVERIFIED that the plug-in fills it in
+		}
+	}
+	values["productnumber"] = p.values["productnumber"]
+	for _, other := range s.store.tables["productpricelevels"].referring("productid", product) {
+		if (cur == nil || other.id != cur.id) && other.values["pricelevelid"] == list && other.values["uomid"] == unit {
+			// A plug-in error: 400 as plug-in errors are, UNVERIFIED for this one.
+			return errf(400, codeDuplicatePriceListItem, "This product and unit combination has a price for this price list.")
+		}
+	}
+	return nil
+}
+
+// roundDecimal rounds n to places decimals, half to even as .NET's decimal.Round does (UNVERIFIED which mode
+// Dataverse uses; XrmMockup, a CRM emulator, rounds this way), and writes exactly places decimals.
+func roundDecimal(n json.Number, places int) json.Number {
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok {
+		return n
+	}
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(scale))
+	q, m := new(big.Int).QuoRem(scaled.Num(), scaled.Denom(), new(big.Int))
+	if c := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2)).Cmp(scaled.Denom()); c > 0 || c == 0 && q.Bit(0) == 1 {
+		q.Add(q, big.NewInt(int64(scaled.Num().Sign())))
+	}
+	sign := ""
+	if q.Sign() < 0 {
+		sign = "-"
+		q.Abs(q)
+	}
+	digits := fmt.Sprintf("%0*s", places+1, q.String())
+	if places == 0 {
+		return json.Number(sign + digits)
+	}
+	return json.Number(sign + digits[:len(digits)-places] + "." + digits[len(digits)-places:])
 }

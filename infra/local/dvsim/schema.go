@@ -141,7 +141,9 @@ func StandardTables() []Table {
 		},
 		{
 			Entity: "productpricelevel", Set: "productpricelevels", Key: "productpricelevelid",
-			Columns: append(append(cols(`amount:Decimal productnumber:String:100`),
+			Columns: append(append(append(cols(`amount:Decimal`),
+				// Copied from the product; not valid for create or update.
+				Column{Name: "productnumber", Type: String, MaxLength: 100, ReadOnly: true}),
 				lookup("pricelevelid", "pricelevelid", "pricelevels"),
 				lookup("productid", "productid", "products"),
 				lookup("uomid", "uomid", "uoms"),
