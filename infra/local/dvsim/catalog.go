@@ -55,7 +55,7 @@ var productStatus = map[int]int{productActive: 1, productRetired: 2, productDraf
 var productStateName = map[int]string{productActive: "Active", productRetired: "Retired", productDraft: "Draft",
 	productUnderRevision: "Under Revision"}
 
-func number(v any) (int, bool) {
+func intValue(v any) (int, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, false
@@ -134,7 +134,7 @@ func checkProductColumns(values, merged map[string]any) *apiError {
 		return errf(400, codeProductNoNumber, "The product number can not be null.")
 	}
 	if v, ok := values["quantitydecimal"]; ok && v != nil {
-		if n, _ := number(v); n < 0 || n > 5 {
+		if n, _ := intValue(v); n < 0 || n > 5 {
 			// The platform's range check; the message text is UNVERIFIED.
 			return errf(400, codeValidation, "A validation error occurred.  The value %v of 'quantitydecimal' on record of type 'product' is outside the valid range. Accepted Values: 0 to 5", v)
 		}
@@ -168,17 +168,17 @@ func (s *Server) productTransition(cur *row, values map[string]any) *apiError {
 	if !hasState && !hasStatus {
 		return nil
 	}
-	from, _ := number(cur.values["statecode"])
+	from, _ := intValue(cur.values["statecode"])
 	to := from
 	if hasState {
-		n, ok := number(sv)
+		n, ok := intValue(sv)
 		if _, known := productStatus[n]; !ok || !known {
 			return errf(400, codeInvalidStateStatus, "State code is invalid or state code is valid but status code is invalid for a specified state code.")
 		}
 		to = n
 	}
 	if hasStatus {
-		if n, ok := number(rv); !ok || n != productStatus[to] {
+		if n, ok := intValue(rv); !ok || n != productStatus[to] {
 			return errf(400, codeInvalidStateStatus, "State code is invalid or state code is valid but status code is invalid for a specified state code.")
 		}
 	} else {
@@ -193,7 +193,7 @@ func (s *Server) productTransition(cur *row, values map[string]any) *apiError {
 	case from == productDraft && to == productActive, from == productUnderRevision && to == productActive:
 		if parent != "" {
 			if p, ok := s.store.tables["products"].rows[parent]; ok {
-				if st, _ := number(p.values["statecode"]); st != productActive {
+				if st, _ := intValue(p.values["statecode"]); st != productActive {
 					// The rule is documented; the code it answers with is UNVERIFIED.
 					return errf(400, codeInvalidStateForPublish, "A child product can be published only when its parent product family is published.")
 				}
