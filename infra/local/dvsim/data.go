@@ -140,9 +140,9 @@ type Seeded struct {
 	Orders      []string `json:"orders"`
 }
 
-// Seed creates a unit (in a unit group), a price list, accounts (accountnumber 0000100001... unless AccountNumbers says), products
-// (productnumber MAT-000001... unless ProductNumbers says) with prices, and active orders whose lines point at the
-// products. Orders need at least one account and one product.
+// Seed creates a unit (in a unit group), a price list, accounts (accountnumber 0000100001... unless AccountNumbers
+// says), Active products (productnumber MAT-000001... unless ProductNumbers says) with prices, and active orders
+// whose lines point at the products. Orders need at least one account and one product.
 func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 	var out Seeded
 	var err error
