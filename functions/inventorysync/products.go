@@ -34,6 +34,9 @@ const maxName = 100
 type units struct {
 	group  string
 	byName map[string]string
+	// createdActive is the org's createproductswithoutparentinactivestate: products created without a family
+	// start active instead of as drafts, so publishing one would repeat its state, which Dataverse refuses.
+	createdActive bool
 }
 
 // products reads SAP's products changed since the checkpoint (less the overlap) and writes the changed ones.
@@ -64,6 +67,9 @@ func (r *run) products(ctx context.Context) error {
 	}
 	u, err := r.unitGroup(ctx, pm.UnitGroup)
 	if err != nil {
+		return err
+	}
+	if u.createdActive, err = r.createsActive(ctx); err != nil {
 		return err
 	}
 	batch := make([]sap.Product, 0, r.BatchSize)
@@ -128,6 +134,18 @@ func (r *run) unitGroup(ctx context.Context, name string) (units, error) {
 		u.byName[rec.String("name")] = rec.String("uomid")
 	}
 	return u, nil
+}
+
+// createsActive reads the organization setting that decides whether a product created through the API starts
+// active (true) or as a draft (false, a fresh org's default).
+func (r *run) createsActive(ctx context.Context) (bool, error) {
+	for rec, err := range r.Dataverse.List(ctx, "organizations", &dataverse.Query{Select: []string{"createproductswithoutparentinactivestate"}}) {
+		if err != nil {
+			return false, fmt.Errorf("reading the organization's product settings: %w", err)
+		}
+		return rec.Bool("createproductswithoutparentinactivestate"), nil
+	}
+	return false, nil
 }
 
 // wantedProduct is what D365 should hold of one SAP product.
@@ -257,7 +275,14 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		}
 		fp := it.fp
 		fp.Product = it.w.digest(mapDigest)
-		change := it.isNew || fp.State != want && (want == stateRetired || fp.State == stateRetired && fp.RetiredBySync)
+		if it.isNew {
+			fp.State = stateDraft
+			if u.createdActive {
+				fp.State = stateActive
+			}
+		}
+		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && it.isNew ||
+			fp.State == stateRetired && fp.RetiredBySync)
 		if !change {
 			mu.Lock()
 			done[it.w.material] = fp

@@ -128,7 +128,8 @@ func StandardTables() []Table {
 				quantitydecimal:Int32`),
 				lookup("defaultuomid", "defaultuomid", "uoms"),
 				lookup("defaultuomscheduleid", "defaultuomscheduleid", "uomschedules"),
-				lookup("pricelevelid", "pricelevelid", "pricelevels")),
+				lookup("pricelevelid", "pricelevelid", "pricelevels"),
+				lookup("parentproductid", "parentproductid", "products")),
 				audit()...),
 			Bulk: true,
 		},
@@ -140,7 +141,9 @@ func StandardTables() []Table {
 		},
 		{
 			Entity: "productpricelevel", Set: "productpricelevels", Key: "productpricelevelid",
-			Columns: append(append(cols(`amount:Decimal productnumber:String:100`),
+			Columns: append(append(append(cols(`amount:Decimal`),
+				// Copied from the product; not valid for create or update.
+				Column{Name: "productnumber", Type: String, MaxLength: 100, ReadOnly: true}),
 				lookup("pricelevelid", "pricelevelid", "pricelevels"),
 				lookup("productid", "productid", "products"),
 				lookup("uomid", "uomid", "uoms"),
