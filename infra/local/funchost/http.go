@@ -209,6 +209,13 @@ func (h *Host) wrapHTTP(w http.ResponseWriter, r *http.Request, rt *route, param
 	}
 	inv.metadata["Headers"] = flat
 	res, err := h.invoke(r.Context(), inv)
+	if err != nil && body != nil && body.err != nil {
+		// The caller's body ended before its Content-Length: Kestrel answers that 400 (the invocation, sent as the
+		// body was read, failed with it; the writer has stopped once invoke returns).
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
