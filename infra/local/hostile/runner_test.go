@@ -1,0 +1,193 @@
+package hostile
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
+	"github.com/d365sap/d365sap/shared/problem"
+)
+
+// class groups cases by what they attack; the suite prints a count per class.
+type class string
+
+const (
+	auth      class = "auth"
+	bodies    class = "bodies"
+	shapes    class = "shapes and types"
+	ids       class = "ids and paths"
+	injection class = "injection"
+	headers   class = "headers"
+	methods   class = "methods"
+	sizes     class = "sizes"
+	encodings class = "encodings"
+	queue     class = "queue"
+)
+
+// whole names the request body itself in errors[] (a problem with the body, not with one of its members).
+const whole = "<body>"
+
+// hcase is one hostile HTTP request and everything its answer must be.
+type hcase struct {
+	class class
+	name  string
+	req   request
+	want  want
+	allow allowance
+	// faults are set on the SAP simulator for this case alone.
+	faults *sapsim.Faults
+}
+
+// want is the answer a case must get. Every answer is also under 500, and a problem answer is one problem+json
+// document whose status member is the answer's.
+type want struct {
+	status int
+	// kind is the problem type's last part (README #problem-<kind>); empty when the answer is not a problem.
+	kind string
+	// field must be named in errors[] (whole for the body); notField must not be.
+	field, notField string
+	// host says the host answered and the function never ran.
+	host bool
+	// check asserts what else the answer must hold.
+	check func(t *testing.T, r response)
+}
+
+// tally counts cases per class and their outcomes.
+type tally struct {
+	mu        sync.Mutex
+	cases     map[class]int
+	failed    map[class]int
+	maxStatus int
+}
+
+func newTally() *tally { return &tally{cases: map[class]int{}, failed: map[class]int{}} }
+
+func (t *tally) add(c class, ok bool, status int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cases[c]++
+	if !ok {
+		t.failed[c]++
+	}
+	t.maxStatus = max(t.maxStatus, status)
+}
+
+func (t *tally) total() (cases, failed int) {
+	for c, n := range t.cases {
+		cases, failed = cases+n, failed+t.failed[c]
+	}
+	return cases, failed
+}
+
+func (t *tally) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-18s %6s %6s %6s\n", "class", "cases", "passed", "failed")
+	for _, c := range slices.Sorted(maps.Keys(t.cases)) {
+		fmt.Fprintf(&b, "%-18s %6d %6d %6d\n", c, t.cases[c], t.cases[c]-t.failed[c], t.failed[c])
+	}
+	n, f := t.total()
+	fmt.Fprintf(&b, "%-18s %6d %6d %6d   highest status: %d\n", "total", n, n-f, f, t.maxStatus)
+	return b.String()
+}
+
+// runHTTP runs cases one after another, each between two snapshots of everything it could have written.
+func runHTTP(t *testing.T, w *world, tl *tally, cases []hcase) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range cases {
+		name := string(c.class) + "/" + c.name
+		if seen[name] {
+			t.Fatalf("two cases are named %q", name)
+		}
+		seen[name] = true
+		status := 0
+		ok := t.Run(name, func(t *testing.T) { runOne(t, w, c, &status) })
+		tl.add(c.class, ok, status)
+	}
+}
+
+// runOne sends one case and checks everything about it; status is the answer's, even when a check stops it.
+func runOne(t *testing.T, w *world, c hcase, status *int) {
+	w.sap.SetFaults(sapsim.Faults{})
+	w.dv.SetFaults(dvsim.Faults{})
+	if c.faults != nil {
+		w.sap.SetFaults(*c.faults)
+		defer w.sap.SetFaults(sapsim.Faults{})
+	}
+	logFrom := len(w.app.Log.String())
+	before := w.st.snapshot(t)
+	r := send(t, w.app.Host.Addr(), c.req)
+	*status = r.status
+	after := w.st.snapshot(t)
+	delta := w.app.Log.String()[logFrom:]
+	ran := strings.Count(delta, `"msg":"executing"`)
+	if strings.Contains(delta, "handler process exited") || strings.Contains(delta, "panic:") {
+		t.Errorf("the handler crashed")
+	}
+	for _, d := range c.allow.diff(w, before, after) {
+		t.Errorf("not allowed: %s", d)
+	}
+	if r.reset && !c.want.host {
+		t.Errorf("the connection was reset after the head of a %d", r.status)
+	}
+	if r.status >= 500 {
+		t.Errorf("answer %d (≥ 500): %.600s", r.status, r.body)
+	}
+	if r.status != c.want.status {
+		t.Errorf("status %d, want %d: %.600s", r.status, c.want.status, r.body)
+	}
+	switch {
+	case c.want.host && ran > 0:
+		t.Errorf("the function ran (%d invocations); the host should have answered", ran)
+	case !c.want.host && ran == 0:
+		t.Errorf("no function ran; the answer should be the handler's")
+	}
+	if len(r.body) > 1<<20 {
+		t.Errorf("a %d-byte answer", len(r.body))
+	}
+	checkProblem(t, c.want, r)
+	if c.want.check != nil {
+		c.want.check(t, r)
+	}
+}
+
+// checkProblem holds a problem answer to its kind and fields, and any other answer to not being one.
+func checkProblem(t *testing.T, wt want, r response) {
+	t.Helper()
+	if wt.kind == "" {
+		if r.problem != nil {
+			t.Errorf("a problem answer (%s), want none", r.problem.Type)
+		}
+		return
+	}
+	doc := r.problem
+	if doc == nil {
+		t.Errorf("Content-Type %q, want application/problem+json: %.300s", r.header.Get("Content-Type"), r.body)
+		return
+	}
+	if doc.Type != problem.TypeBase+wt.kind {
+		t.Errorf("type %q, want …#problem-%s", doc.Type, wt.kind)
+	}
+	if doc.Status != r.status || doc.Title == "" || doc.Instance == "" {
+		t.Errorf("problem members: status %d (answer %d), title %q, instance %q", doc.Status, r.status, doc.Title, doc.Instance)
+	}
+	names := func(f string) bool {
+		for _, e := range doc.Errors {
+			if e.Field == f || f == whole && e.Field == "" {
+				return true
+			}
+		}
+		return false
+	}
+	if wt.field != "" && !names(wt.field) {
+		t.Errorf("errors[] does not name %q: %.600s", wt.field, r.body)
+	}
+	if wt.notField != "" && names(wt.notField) {
+		t.Errorf("errors[] names %q: %.600s", wt.notField, r.body)
+	}
+}
