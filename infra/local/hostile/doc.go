@@ -3,6 +3,8 @@
 // simulators. Every case asserts its answer and that nothing was created or written anywhere: no SAP order, no
 // Dataverse write, no row, blob or message in storage, except what a case explicitly allows.
 //
-// The suite is tests only (go test ./infra/local/hostile/ under infra/local/with-azurite). Cases are tables per
-// function (cases_<function>_test.go); a later function adds its own file and its cases run with the rest.
+// The suite is tests only: make hostile runs it alone, make test with everything, and both print its count by
+// class (go test shows a passing package's output only with -v, so the summary goes to D365SAP_HOSTILE_REPORT).
+// Cases are tables per function (cases_<function>_test.go) listed in tables; a later function adds its own file
+// there, and the suite fails while any HTTP or queue function has fewer than ten cases that run it.
 package hostile

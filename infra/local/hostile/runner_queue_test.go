@@ -74,6 +74,17 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 	for _, d := range want.diff(w, before, after) {
 		t.Errorf("the queue messages: not allowed: %s", d)
 	}
+	// Every message the host could decode reached the function (the poisoned one never does).
+	reached := 0
+	for _, c := range cases {
+		if c.want != poisoned {
+			reached++
+			tl.ran([]string{"orderpushqueue"})
+		}
+	}
+	if n := strings.Count(strings.Join(executed(delta), " "), "orderpushqueue"); n < reached {
+		t.Errorf("the queue function ran %d times for %d messages it should have read", n, reached)
+	}
 	letters := w.st.letters(t, before, after)
 	poison := w.st.peekAll(t, w.queue+funchost.PoisonSuffix)
 	for i, c := range cases {
@@ -99,7 +110,7 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 				t.Errorf("on the poison queue: %v", got)
 			}
 		})
-		tl.add(queue, ok, 0)
+		tl.add(queue, ok, 0, false)
 	}
 }
 

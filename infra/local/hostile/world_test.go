@@ -84,6 +84,8 @@ func newWorld(t *testing.T) *world {
 		"LEDGER_LEASE": "10m",
 		// The sweeper only re-queues stuck pushes; its timer would read and write while cases take snapshots.
 		"AzureWebJobs.orderpushsweep.Disabled": "true",
+		// One retry, not six: a case with Dataverse down answers its 503 in a second (retries have their own tests).
+		"DATAVERSE_MAX_RETRIES": "1",
 	}
 	// Queue failures come back at once and polls are frequent, so hostile messages settle in seconds.
 	host := `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableForwardingHttpRequest":false},
