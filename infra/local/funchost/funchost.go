@@ -3,8 +3,8 @@
 // environment the host sets, serves HTTP triggers on /api/..., runs timer triggers, polls storage queues, applies
 // output bindings and offers the host's admin call, following ../shared/contracts/functions-host.md. It is as strict
 // as the host where a handler could come to rely on leniency: request bodies over FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
-// are refused with 413, chunked bodies are dropped, and routes match the raw path (an encoded slash separates
-// nothing). Bodies are streamed into invocations, never held.
+// are refused with 413, heads over Kestrel's limits with 414 or 431, chunked bodies are dropped, and routes match
+// the raw path (an encoded slash separates nothing). Bodies are streamed into invocations, never held.
 package funchost
 
 import (

@@ -23,6 +23,11 @@ func (h *Host) Handler() http.Handler {
 	// Triggers are routed here alone: a ServeMux answers a path with dot segments or a double slash with a
 	// redirect to its cleaned form, which the host never does (Kestrel resolves dot segments, keeps the rest).
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status := headRefusal(r); status != 0 {
+			w.Header().Set("Connection", "close")
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
 		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/admin/functions/") {
 			admin.ServeHTTP(w, r)
 			return
