@@ -19,7 +19,11 @@ func healthCases(w *world) []hcase {
 	cases := []hcase{
 		get(headers, "plain", plain, ok),
 		get(headers, "with a forged Host", plain.with("Host", "evil.example"), ok),
-		get(headers, "with a 64 KB header", plain.with("X-Junk", strings.Repeat("j", 64<<10)), ok),
+		get(headers, "with a 16 KB header", plain.with("X-Junk", strings.Repeat("j", 16<<10)), ok),
+		get(headers, "with a 64 KB header", plain.with("X-Junk", strings.Repeat("j", 64<<10)), byHost(http.StatusRequestHeaderFieldsTooLarge)),
+		get(headers, "with Accept application/xml", plain.with("Accept", "application/xml"), ok),
+		get(headers, "with a body", plain.with("Content-Type", "application/json").withBody(`{"verbose":true}`), ok),
+		get(auth, "with the master key", plain.with("x-functions-key", w.app.MasterKey), ok),
 		get(auth, "with the function key", plain.with("x-functions-key", w.app.FunctionKey), ok),
 		get(auth, "with a wrong key", plain.with("x-functions-key", "nope"), ok),
 		get(ids, "with a query", anon(http.MethodGet, path+"?verbose=true&$expand=*&code=nope"), ok),

@@ -57,6 +57,8 @@ type world struct {
 	queued string
 	// fresh exists in Dynamics and was never pushed: a case that pushed it would create an SAP order.
 	fresh string
+	// dynamics are orders in Dynamics with hostile values, by name (see dynamicsEdits).
+	dynamics map[string]string
 }
 
 // newWorld starts one app for the whole suite (starting it is the slow part) and plants the fixtures.
@@ -107,6 +109,7 @@ func (w *world) plant(t *testing.T) {
 	w.done = w.dvOrder(t, uom, w.customer)
 	w.rejected = w.dvOrder(t, uom, unknownCustomer)
 	w.fresh = w.dvOrder(t, uom, w.customer)
+	w.plantDynamics(t, uom)
 	a := w.fixturePush(t, w.done)
 	if a.Status != http.StatusCreated {
 		t.Fatalf("pushing the done fixture: %d %s", a.Status, a.Body)
@@ -143,26 +146,9 @@ func (w *world) fixturePush(t *testing.T, id string) e2e.Response {
 // dvOrder creates a one-line order in the Dataverse simulator for an SAP customer.
 func (w *world) dvOrder(t *testing.T, uom, customer string) string {
 	t.Helper()
-	var acc string
-	if rows := w.dv.Find("accounts", "accountnumber", customer); len(rows) > 0 {
-		acc = fmt.Sprint(rows[0]["accountid"])
-	} else {
-		var err error
-		if acc, err = w.dv.Insert("accounts", map[string]any{"name": "Customer " + customer, "accountnumber": customer}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var pid string
-	var err error
-	if rows := w.dv.Find("products", "productnumber", w.product); len(rows) > 0 {
-		pid = fmt.Sprint(rows[0]["productid"])
-	} else if pid, err = w.dv.Insert("products", map[string]any{"name": w.product, "productnumber": w.product,
-		"defaultuomid@odata.bind": "/uoms(" + uom + ")"}); err != nil {
-		t.Fatal(err)
-	}
 	id, err := w.dv.Insert("salesorders", map[string]any{"name": "hostile fixture", "ordernumber": "ORD-HOSTILE-" + strings.ToUpper(uuid.NewString()[:8]),
-		"customerid_account@odata.bind": "/accounts(" + acc + ")", "order_details": []any{map[string]any{
-			"productid@odata.bind": "/products(" + pid + ")", "uomid@odata.bind": "/uoms(" + uom + ")",
+		"customerid_account@odata.bind": "/accounts(" + w.dvAccount(t, customer) + ")", "order_details": []any{map[string]any{
+			"productid@odata.bind": "/products(" + w.dvProduct(t, w.product, uom) + ")", "uomid@odata.bind": "/uoms(" + uom + ")",
 			"quantity": json.Number("1"), "lineitemnumber": json.Number("1")}}})
 	if err != nil {
 		t.Fatal(err)
