@@ -188,11 +188,12 @@ func (h *Host) Start(ctx context.Context) error {
 	if err := h.worker.start(ctx); err != nil {
 		return fmt.Errorf("starting the handler: %w", err)
 	}
-	ln, err := net.Listen("tcp", h.opts.Addr)
+	tcp, err := net.Listen("tcp", h.opts.Addr)
 	if err != nil {
 		h.worker.stop()
 		return fmt.Errorf("listening on %s: %w", h.opts.Addr, err)
 	}
+	ln := kestrelListener{tcp}
 	h.ln = ln
 	h.srv = &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	bgctx, cancel := context.WithCancel(context.Background())
