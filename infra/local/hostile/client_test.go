@@ -31,6 +31,11 @@ type request struct {
 	// side is closed after the body.
 	length int
 	noHost bool
+	// framed says the header fields given frame the body (Content-Length, Transfer-Encoding) and the body is sent
+	// as it is: nothing is added.
+	framed bool
+	// proto is the request line's version; HTTP/1.1 when empty.
+	proto string
 }
 
 type field struct{ name, value string }
@@ -101,7 +106,11 @@ type problemDoc struct {
 // wire is the request's bytes: the head, and the body to send after it.
 func (r request) wire(addr string) (head, body []byte) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", r.method, r.target)
+	proto := r.proto
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	fmt.Fprintf(&b, "%s %s %s\r\n", r.method, r.target, proto)
 	hasHost := r.noHost
 	for _, f := range r.header {
 		hasHost = hasHost || strings.EqualFold(f.name, "Host")
@@ -113,6 +122,8 @@ func (r request) wire(addr string) (head, body []byte) {
 		fmt.Fprintf(&b, "%s: %s\r\n", f.name, f.value)
 	}
 	switch {
+	case r.framed:
+		body = r.body
 	case r.chunked:
 		b.WriteString("Transfer-Encoding: chunked\r\n")
 		var c bytes.Buffer

@@ -31,7 +31,7 @@ const ReportEnv = "D365SAP_HOSTILE_REPORT"
 // tables are the cases, one table per function and class; a later function adds its tables here.
 var tables = []func(*world) []hcase{
 	orderPushAuthCases, orderPushBodyCases, orderPushShapeCases, orderPushInjectionCases, orderPushHeaderCases,
-	orderPushSizeCases, orderPushEncodingCases, orderPushMethodCases, orderPushValueCases, dynamicsCases, headCases,
+	orderPushSizeCases, orderPushEncodingCases, orderPushMethodCases, orderPushValueCases, dynamicsCases, headCases, protocolCases,
 	orderStatusCases, openAPICases, healthCases, queueAdminCases, faultCases,
 }
 
