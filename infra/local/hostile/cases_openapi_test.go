@@ -3,6 +3,7 @@ package hostile
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,12 @@ func openAPICases(w *world) []hcase {
 		get(headers, "with X-Forwarded-Host", plain.with("X-Forwarded-Host", "evil.example").with("X-Forwarded-Proto", "http"), doc),
 		get(headers, "with Forwarded", plain.with("Forwarded", "host=evil.example"), doc),
 		get(headers, "If-None-Match *", plain.with("If-None-Match", "*"), byHandler(http.StatusNotModified)),
+		get(headers, "If-None-Match the ETag", plain.with("If-None-Match", w.etag), byHandler(http.StatusNotModified)),
+		get(headers, "If-None-Match the weak ETag", plain.with("If-None-Match", "W/"+w.etag), byHandler(http.StatusNotModified)),
+		get(headers, "If-None-Match the ETag among garbage", plain.with("If-None-Match", `"x", ,,W/"y", `+w.etag+`, *x`), byHandler(http.StatusNotModified)),
+		get(headers, "If-None-Match the ETag on a second line", plain.with("If-None-Match", `"stale"`).with("If-None-Match", w.etag), byHandler(http.StatusNotModified)),
+		get(headers, "If-None-Match the ETag unquoted", plain.with("If-None-Match", strings.Trim(w.etag, `"`)), doc),
+		get(methods, "HEAD with If-None-Match the ETag", head.with("If-None-Match", w.etag), byHandler(http.StatusNotModified)),
 		get(headers, "If-None-Match garbage", plain.with("If-None-Match", `"x", W/"y", ,,`), doc),
 		get(headers, "If-None-Match 8 KB", plain.with("If-None-Match", longTag()), doc),
 		get(headers, "Accept application/xml", plain.with("Accept", "application/xml"), doc),

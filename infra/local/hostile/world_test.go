@@ -59,6 +59,8 @@ type world struct {
 	fresh string
 	// dynamics are orders in Dynamics with hostile values, by name (see dynamicsEdits).
 	dynamics map[string]string
+	// etag is the OpenAPI document's, for the conditional requests.
+	etag string
 }
 
 // newWorld starts one app for the whole suite (starting it is the slow part) and plants the fixtures.
@@ -110,6 +112,9 @@ func (w *world) plant(t *testing.T) {
 	w.rejected = w.dvOrder(t, uom, unknownCustomer)
 	w.fresh = w.dvOrder(t, uom, w.customer)
 	w.plantDynamics(t, uom)
+	if w.etag = w.app.Get(t, "/api/openapi.json").Header.Get("ETag"); w.etag == "" {
+		t.Fatal("the OpenAPI document has no ETag")
+	}
 	a := w.fixturePush(t, w.done)
 	if a.Status != http.StatusCreated {
 		t.Fatalf("pushing the done fixture: %d %s", a.Status, a.Body)
