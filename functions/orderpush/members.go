@@ -130,3 +130,113 @@ func typeReason(e *json.UnmarshalTypeError) string {
 	}
 	return "must be " + want + ", not " + e.Value
 }
+
+// The decoder's two refusals that carry no offset, a member the request has no field for and a string that is no
+// number given where a number goes, are found by walking the body against the Go types it decodes into.
+
+// unknownMember names the first member that no field of its object's type takes; "" when there is none.
+func unknownMember(body []byte, root reflect.Type) string {
+	found := ""
+	walkTyped(body, root, func(path string, t reflect.Type, _ json.Token, name bool) bool {
+		if name && t == nil {
+			found = path
+		}
+		return found == ""
+	})
+	return found
+}
+
+// badNumber names the first string value given for a json.Number that is no JSON number; "" when there is none.
+func badNumber(body []byte, root reflect.Type) string {
+	found := ""
+	walkTyped(body, root, func(path string, t reflect.Type, tok json.Token, name bool) bool {
+		if s, ok := tok.(string); ok && !name && t == reflect.TypeFor[json.Number]() && !isNumber(s) {
+			found = path
+		}
+		return found == ""
+	})
+	return found
+}
+
+// isNumber is encoding/json's rule for a json.Number given as a string: exactly a JSON number literal.
+func isNumber(s string) bool {
+	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && json.Valid([]byte(s)) && strings.TrimSpace(s) == s
+}
+
+// walkTyped is walkMembers with the type each token decodes into: visit sees every member name (name true; t nil
+// when the object's type has no such field) and every value (t nil inside a member nobody takes).
+func walkTyped(body []byte, root reflect.Type, visit func(path string, t reflect.Type, tok json.Token, name bool) bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var frames []*jsonFrame
+	var types []reflect.Type // the type of each open object or array
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		d, delim := tok.(json.Delim)
+		if delim && (d == '}' || d == ']') {
+			frames, types = frames[:len(frames)-1], types[:len(types)-1]
+			continue
+		}
+		t := root
+		if n := len(frames); n > 0 {
+			switch top := frames[n-1]; {
+			case top.array:
+				top.n++
+				t = elemType(types[n-1])
+			case top.keyNext:
+				top.key, top.keyNext = tok.(string), false
+				ft := fieldType(types[n-1], top.key)
+				if !visit(framePath(frames), ft, tok, true) {
+					return
+				}
+				continue
+			default:
+				top.keyNext = true
+				t = fieldType(types[n-1], top.key)
+			}
+		}
+		if !visit(framePath(frames), t, tok, false) {
+			return
+		}
+		if delim {
+			frames = append(frames, &jsonFrame{array: d == '[', keyNext: d == '{', seen: map[string]bool{}})
+			types = append(types, t)
+		}
+	}
+}
+
+// fieldType is the type of the field of struct type t (through pointers) that member name decodes into, matched
+// as the decoder matches it; nil when t is no struct or has no such field.
+func fieldType(t reflect.Type, name string) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if f.IsExported() && tag != "-" && foldName(tag) == foldName(name) {
+			return f.Type
+		}
+	}
+	return nil
+}
+
+// elemType is the element type of slice type t (through pointers); nil otherwise.
+func elemType(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Slice {
+		return nil
+	}
+	return t.Elem()
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -75,7 +76,15 @@ func ParseRequest(body []byte) (Request, error) {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: memberPath(body, te.Offset), Reason: typeReason(te)}})
 		}
-		return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: "", Reason: jsonReason(err)}})
+		// encoding/json gives these two as plain errors, without an offset: their member is found by type.
+		field := ""
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "json: unknown field "):
+			field = cutField(unknownMember(body, reflect.TypeFor[Request]())) // the name is the caller's, of any length
+		case strings.HasPrefix(msg, "json: invalid number literal"):
+			field = badNumber(body, reflect.TypeFor[Request]())
+		}
+		return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: field, Reason: jsonReason(err)}})
 	}
 	// More() misses a stray '}' or ']', so look at what is left of the body.
 	if rest := strings.TrimSpace(string(body[dec.InputOffset():])); rest != "" {

@@ -31,9 +31,12 @@ func TestParseRequestRejects(t *testing.T) {
 		{"blank", " \n\t", []string{""}, "salesorderid"},
 		{"not JSON", "salesorderid=" + orderID, []string{""}, "invalid character"},
 		{"an array", `[{"salesorderid":"` + orderID + `"}]`, []string{""}, "must be an object, not array"},
-		{"unknown field", `{"salesorderid":"` + orderID + `","priority":1}`, []string{""}, `unknown field "priority"`},
-		{"unknown field in the order", `{"order":{"salesorderid":"` + orderID + `","customerAccountNumber":"1","lines":[{"productNumber":"TG11","quantity":1}],"x":1}}`, []string{""}, `unknown field "x"`},
-		{"unknown field in a line", orderJSON(orderID, `[{"productNumber":"TG11","quantity":1,"price":"9.99"}]`), []string{""}, `unknown field "price"`},
+		{"unknown field", `{"salesorderid":"` + orderID + `","priority":1}`, []string{"priority"}, `unknown field "priority"`},
+		{"unknown field in the order", `{"order":{"salesorderid":"` + orderID + `","customerAccountNumber":"1","lines":[{"productNumber":"TG11","quantity":1}],"x":1}}`, []string{"order/x"}, `unknown field "x"`},
+		{"unknown field in a line", orderJSON(orderID, `[{"productNumber":"TG11","quantity":1,"price":"9.99"}]`), []string{"order/lines/0/price"}, `unknown field "price"`},
+		{"unknown field in the second line, after a known one spelt otherwise", orderJSON(orderID, `[{"productNumber":"TG11","quantity":1},{"PRODUCTNUMBER":"TG11","quantity":1,"qty":2}]`),
+			[]string{"order/lines/1/qty"}, `unknown field "qty"`},
+		{"unknown field inside an unknown field", `{"salesorderid":"` + orderID + `","x":{"y":1}}`, []string{"x"}, `unknown field "x"`},
 		{"neither", `{}`, []string{"salesorderid"}, "give salesorderid"},
 		{"null", `null`, []string{"salesorderid"}, "give salesorderid"},
 		{"both", `{"salesorderid":"` + orderID + `","order":{"salesorderid":"` + orderID + `"}}`, []string{"order"}, "not both"},
@@ -55,7 +58,11 @@ func TestParseRequestRejects(t *testing.T) {
 		{"order twice", `{"order":{},"order":{"salesorderid":"` + orderID + `"}}`, []string{"order"}, "given twice"},
 		{"trailing object", `{"salesorderid":"` + orderID + `"} {}`, []string{""}, "trailing data"},
 		{"trailing garbage", `{"salesorderid":"` + orderID + `"}x`, []string{""}, "trailing data"},
-		{"quantity not a number (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"two"}]`), []string{""}, "Number"},
+		{"quantity not a number (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"two"}]`), []string{"order/lines/0/quantity"}, "Number"},
+		{"quantity of the second line an empty string", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"1"},{"productNumber":"+1","quantity":""}]`),
+			[]string{"order/lines/1/quantity"}, "Number"},
+		{"quantity with a plus (string)", orderJSON(orderID, `[{"productNumber":"+1","quantity":"+1"}]`), []string{"order/lines/0/quantity"}, "Number"},
+		{"quantity with a space (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":" 5"}]`), []string{"order/lines/0/quantity"}, "Number"},
 		{"quantity with an exponent (number)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":1e3}]`), []string{"order/lines/0/quantity"}, "not a decimal"},
 		{"quantity with an exponent (string)", orderJSON(orderID, `[{"productNumber":"TG11","quantity":"1e3"}]`), []string{"order/lines/0/quantity"}, "not a decimal"},
 		{"quantity zero", orderJSON(orderID, `[{"productNumber":"TG11","quantity":0}]`), []string{"order/lines/0/quantity"}, "greater than zero"},
@@ -147,6 +154,14 @@ func TestReasonsDoNotEchoHugeInput(t *testing.T) {
 		_, err := orderpush.ParseRequest([]byte(body))
 		if err != nil && len(err.Error()) > 2000 {
 			t.Errorf("a %d-byte request gave a %d-byte error", len(body), len(err.Error()))
+		}
+		if err == nil {
+			continue // the long account number is the mapping's to refuse
+		}
+		for _, f := range fieldsOf(t, err) {
+			if len(f.Field) > 200 {
+				t.Errorf("a %d-byte field name", len(f.Field))
+			}
 		}
 	}
 }
