@@ -31,8 +31,8 @@ const ReportEnv = "D365SAP_HOSTILE_REPORT"
 // tables are the cases, one table per function and class; a later function adds its tables here.
 var tables = []func(*world) []hcase{
 	orderPushAuthCases, orderPushBodyCases, orderPushShapeCases, orderPushInjectionCases, orderPushHeaderCases,
-	orderPushSizeCases, orderPushEncodingCases, orderPushMethodCases, orderPushValueCases, dynamicsCases, headCases, protocolCases,
-	orderStatusCases, openAPICases, healthCases, queueAdminCases, faultCases,
+	orderPushSizeCases, orderPushEncodingCases, orderPushMethodCases, orderPushValueCases, dynamicsCases,
+	orderStatusCases, openAPICases, healthCases, queueAdminCases, headCases, protocolCases, faultCases,
 }
 
 // TestHostile runs every table against one world: the HTTP cases one after another, each between snapshots,
