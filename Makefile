@@ -9,7 +9,7 @@ WITH_AZURITE := infra/local/with-azurite
 # the packages, so --ignore-scripts builds and downloads nothing). Reinstalled when the lockfile changes.
 INFRA_TOOLS := infra/tools/node_modules/.package-lock.json
 
-.PHONY: all build test bench fuzz lint package run soak clean deploy
+.PHONY: all build test hostile bench fuzz lint package run soak clean deploy
 
 all: lint test
 
@@ -21,9 +21,20 @@ $(INFRA_TOOLS): infra/tools/package-lock.json
 	npm ci --prefix infra/tools --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-## test: every test, with a private Azurite started and stopped around it
+# Runs a go test command with the hostile suite's summary going to a file of its own, then prints the summary: go
+# test shows what a passing package prints only with -v, and the count by class belongs in every run's output.
+HOSTILE_REPORTED = report=$$(mktemp); \
+	echo "$(1)"; D365SAP_HOSTILE_REPORT=$$report $(1); rc=$$?; \
+	if [ -s "$$report" ]; then cat "$$report"; else echo "hostile: no summary (the suite did not run to its end)"; fi; \
+	rm -f "$$report"; exit $$rc
+
+## test: every test, with a private Azurite started and stopped around it; ends with the hostile suite's summary
 test: $(INFRA_TOOLS)
-	$(WITH_AZURITE) $(GO) test -race -count=1 -timeout 20m ./...
+	@$(call HOSTILE_REPORTED,$(WITH_AZURITE) $(GO) test -race -count=1 -timeout 20m ./...)
+
+## hostile: the hostile-input suite alone (infra/local/hostile), then its count by class and its result
+hostile:
+	@$(call HOSTILE_REPORTED,$(WITH_AZURITE) $(GO) test -race -count=1 -timeout 5m -run '^TestHostile$$' ./infra/local/hostile/)
 
 ## bench: every benchmark (figures are ratios against a baseline measured in the same run)
 bench:

@@ -143,7 +143,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Short enough that a redeployed app is seen soon; connectors copy the definition at import anyway.
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if etagMatches(r.Header.Get("If-None-Match"), h.etag) {
+	// Every If-None-Match line counts: a proxy may add its own tags on a line of their own (RFC 9110 5.3).
+	if etagMatches(strings.Join(r.Header.Values("If-None-Match"), ","), h.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

@@ -173,22 +173,24 @@ func TestConditionalAndMethods(t *testing.T) {
 	tests := []struct {
 		name        string
 		method      string
-		ifNoneMatch string
+		ifNoneMatch []string // If-None-Match's field lines
 		status      int
 		bodyEmpty   bool
 	}{
-		{"matching ETag", http.MethodGet, etag, http.StatusNotModified, true},
-		{"weak form of the ETag", http.MethodGet, "W/" + etag, http.StatusNotModified, true},
-		{"one of several ETags", http.MethodGet, `"abc", ` + etag, http.StatusNotModified, true},
-		{"stale ETag", http.MethodGet, `"stale"`, http.StatusOK, false},
-		{"HEAD", http.MethodHead, "", http.StatusOK, true},
-		{"POST", http.MethodPost, "", http.StatusMethodNotAllowed, false},
+		{"matching ETag", http.MethodGet, []string{etag}, http.StatusNotModified, true},
+		{"weak form of the ETag", http.MethodGet, []string{"W/" + etag}, http.StatusNotModified, true},
+		{"one of several ETags", http.MethodGet, []string{`"abc", ` + etag}, http.StatusNotModified, true},
+		{"the ETag on a second line", http.MethodGet, []string{`"abc"`, etag}, http.StatusNotModified, true},
+		{"stale ETags on two lines", http.MethodGet, []string{`"stale"`, `W/"old"`}, http.StatusOK, false},
+		{"stale ETag", http.MethodGet, []string{`"stale"`}, http.StatusOK, false},
+		{"HEAD", http.MethodHead, nil, http.StatusOK, true},
+		{"POST", http.MethodPost, nil, http.StatusMethodNotAllowed, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(tt.method, "/api/openapi.json", nil)
-			if tt.ifNoneMatch != "" {
-				r.Header.Set("If-None-Match", tt.ifNoneMatch)
+			for _, v := range tt.ifNoneMatch {
+				r.Header.Add("If-None-Match", v)
 			}
 			rec := httptest.NewRecorder()
 			f.HTTP.ServeHTTP(rec, r)

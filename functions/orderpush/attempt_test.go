@@ -193,6 +193,24 @@ func TestUnitProblemsFoundInSAP(t *testing.T) {
 			t.Errorf("status answers %d, want the push's 400", status)
 		}
 	})
+	// A refusal is SAP's last word on that read (here, a material number SAP cannot take as a key): retrying it
+	// would keep the order in the queue for ever.
+	t.Run("SAP refusing the units read ends the push", func(t *testing.T) {
+		h := newHarness(t)
+		h.units.ToBaseFn = func(context.Context, string, string, string) (uom.Result, error) {
+			return uom.Result{}, fmt.Errorf("reading units: %w", &sap.Error{StatusCode: 400, Code: "/IWBEP/CM_MGW_RT/020", Message: "Invalid key predicate"})
+		}
+		code, _, body := h.post(t, inlineOrder(), "")
+		if code != 422 || body["type"] != problem.TypeBase+"rejected" {
+			t.Fatalf("push %d %v", code, body)
+		}
+		if e := h.entry(t, orderID); e.State != ledger.Failed || e.Kind != "rejected" || !e.Reported {
+			t.Errorf("entry %+v", e)
+		}
+		if m := h.handovers(); len(m) != 0 || len(h.sap.creates()) != 0 {
+			t.Errorf("queued %+v, creates %d", m, len(h.sap.creates()))
+		}
+	})
 	t.Run("SAP unreachable while reading units queues it", func(t *testing.T) {
 		h := newHarness(t)
 		h.units.ToBaseFn = func(context.Context, string, string, string) (uom.Result, error) {

@@ -71,7 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The adapters check the media type before the function runs; checked again here so the handler holds to its
 	// contract on any runtime (and in its own tests).
-	if err := trigger.CheckMediaType(Accepts, r.Header.Get("Content-Type")); err != nil {
+	if err := trigger.CheckBody(Accepts, r.Header); err != nil {
 		problem.Write(w, err, instance)
 		return
 	}

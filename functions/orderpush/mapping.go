@@ -224,10 +224,11 @@ func ordered(lines []OrderLine) []OrderLine {
 	return out
 }
 
-// isUnavailable says whether a mapping error is SAP being unreachable (reading units) rather than bad data.
+// isUnavailable says whether a mapping error is SAP being unreachable (reading units), to be tried again, rather
+// than bad data or SAP refusing the read for good (a material number it cannot take as a key), which ends it.
 func isUnavailable(err error) bool {
 	var pe *problem.Error
-	return errors.As(err, &pe) && pe.Kind != problem.Invalid
+	return errors.As(err, &pe) && problem.Retryable(pe)
 }
 
 // logicalName: a Dataverse column's logical name (lower case letters, digits, underscores, starting with a letter).

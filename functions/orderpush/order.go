@@ -2,7 +2,9 @@ package orderpush
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -70,11 +72,26 @@ func ParseRequest(body []byte) (Request, error) {
 		return r, problem.InvalidFields("the request has no body", []problem.FieldError{{Field: "", Reason: `send {"salesorderid":"<guid>"} or {"order":{...}}`}})
 	}
 	if err := dec.Decode(&r); err != nil {
-		return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: "", Reason: jsonReason(err)}})
+		// A member of the wrong type is named, as every other invalid member is.
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: memberPath(body, te.Offset), Reason: typeReason(te)}})
+		}
+		// encoding/json gives these two as plain errors, without an offset: their member is found by type.
+		field := ""
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "json: unknown field "):
+			field = cutField(unknownMember(body, reflect.TypeFor[Request]())) // the name is the caller's, of any length
+		case strings.HasPrefix(msg, "json: invalid number literal"):
+			field = badNumber(body, reflect.TypeFor[Request]())
+		}
+		return r, problem.InvalidFields("the request body is not the expected JSON", []problem.FieldError{{Field: field, Reason: jsonReason(err)}})
 	}
 	// More() misses a stray '}' or ']', so look at what is left of the body.
 	if rest := strings.TrimSpace(string(body[dec.InputOffset():])); rest != "" {
 		return r, problem.InvalidFields("the request body has data after the JSON object", []problem.FieldError{{Field: "", Reason: "trailing data"}})
+	}
+	if dup := duplicateMember(body); dup != "" {
+		return r, problem.InvalidFields("the request body gives a member twice", []problem.FieldError{{Field: dup, Reason: "is given twice (names compare case-insensitively); give it once"}})
 	}
 	var fields []problem.FieldError
 	switch {

@@ -33,6 +33,9 @@ const (
 	ActionReport    = "report"
 )
 
+// IsAction says whether a is one of the queue message actions (exactly as enqueue writes them).
+func IsAction(a string) bool { return a == ActionPush || a == ActionWriteBack || a == ActionReport }
+
 func (s *Service) enqueue(ctx context.Context, id, action string, retry int, delay time.Duration) error {
 	return s.enqueueDue(ctx, id, action, retry, delay, time.Time{})
 }

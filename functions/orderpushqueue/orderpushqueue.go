@@ -33,7 +33,20 @@ func Function(r Resumer, maxDequeueCount int) (trigger.Function, error) {
 			// Nothing can make this message valid: dead-letter it.
 			return problem.New(problem.Invalid, "message %s is not an order-push message", m.ID)
 		}
+		if !orderpush.IsAction(qm.Action) {
+			// Resume would acknowledge it for an order that has an entry (an action it does not know is not a
+			// push), so the message would vanish without a trace: it is kept in the dead letters instead.
+			return problem.New(problem.Invalid, "message %s asks for %q, which is not push, writeback or report", m.ID, cutAction(qm.Action))
+		}
 		qm.LastDelivery = maxDequeueCount > 0 && m.DequeueCount >= maxDequeueCount
 		return r.Resume(ctx, qm)
 	})}, nil
+}
+
+// cutAction keeps a hostile action short in the dead letter's reason.
+func cutAction(a string) string {
+	if r := []rune(a); len(r) > 32 {
+		return string(r[:32]) + "…"
+	}
+	return a
 }

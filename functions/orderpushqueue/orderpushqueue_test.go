@@ -41,7 +41,10 @@ func TestMalformedMessagesAreDeadLettered(t *testing.T) {
 	// An id that is not a GUID can never name a push: retrying it only burns the dequeue count (and an id with '/'
 	// would make the table read fail as "unavailable", which is retryable).
 	for _, body := range []string{``, `not json`, `[]`, `{}`, `{"salesorderid":""}`, `{"salesorderid":42}`, `{"action":"push"}`,
-		`{"salesorderid":"ORD-01001","action":"push"}`, `{"salesorderid":"a/b","action":"push"}`} {
+		`{"salesorderid":"ORD-01001","action":"push"}`, `{"salesorderid":"a/b","action":"push"}`,
+		// An action Resume does not know would be acknowledged for an order it has an entry of, and vanish.
+		`{"salesorderid":"` + id + `"}`, `{"salesorderid":"` + id + `","action":""}`, `{"salesorderid":"` + id + `","action":"delete"}`,
+		`{"salesorderid":"` + id + `","action":"PUSH"}`, `{"salesorderid":"` + id + `","action":" push"}`} {
 		t.Run(body, func(t *testing.T) {
 			r := &fakeResumer{}
 			err := handle(t, r, body)

@@ -105,7 +105,7 @@ func (a adapter) http(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (e
 		err = tooLarge(a.opts.MaxBodyBytes)
 	}
 	if err == nil {
-		err = trigger.CheckMediaType(a.f.Accepts, r.Header.Get("Content-Type"))
+		err = trigger.CheckBody(a.f.Accepts, r.Header)
 	}
 	if err != nil {
 		if k := problem.KindOf(err); k != problem.TooLarge && k != problem.UnsupportedMediaType {

@@ -69,13 +69,3 @@ func sentChunked(h MultiMap) bool {
 	}
 	return false
 }
-
-// header is the first value of a header in a host's header map, matched case-insensitively.
-func header(h MultiMap, name string) string {
-	for k, vs := range h {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0]
-		}
-	}
-	return ""
-}

@@ -21,7 +21,7 @@ import (
 func (s *Server) forwarded(f trigger.Function) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, id, _ := s.begin(r, f)
-		if err := trigger.CheckMediaType(f.Accepts, r.Header.Get("Content-Type")); err != nil {
+		if err := trigger.CheckBody(f.Accepts, r.Header); err != nil {
 			drain(r.Body)
 			problem.Write(w, err, id)
 			return
@@ -69,12 +69,14 @@ func (s *Server) invokeHTTP(ctx context.Context, f trigger.Function, req InvokeR
 	case len(body) == 0 && sentChunked(hr.Headers):
 		s.log.WarnContext(ctx, "chunked request body dropped by the host")
 		problem.Write(rec, errLengthRequired, inv.ID)
-	case trigger.CheckMediaType(f.Accepts, header(hr.Headers, "Content-Type")) != nil:
-		problem.Write(rec, trigger.CheckMediaType(f.Accepts, header(hr.Headers, "Content-Type")), inv.ID)
 	default:
 		r, err := hr.toRequest(ctx, body)
 		if err != nil {
 			return problem.Wrap(problem.Invalid, err, "rebuilding the HTTP request")
+		}
+		if err := trigger.CheckBody(f.Accepts, r.Header); err != nil {
+			problem.Write(rec, err, inv.ID)
+			break
 		}
 		f.HTTP.ServeHTTP(rec, r)
 	}

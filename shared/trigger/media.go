@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"mime"
+	"net/http"
 	"strings"
 
 	"github.com/d365sap/d365sap/shared/problem"
@@ -39,6 +40,28 @@ func CheckMediaType(accepts []string, contentType string) error {
 		return nil
 	}
 	return refuse(cut(mt) + " is not accepted")
+}
+
+// CheckBody is CheckMediaType for a request's headers, as every adapter and function checks them: the one
+// Content-Type (given twice it is no media type, as the host itself joins the two), and no content coding, since
+// no function decodes gzip or br and the host passes the body on as it came. identity is no coding.
+func CheckBody(accepts []string, h http.Header) error {
+	if len(accepts) == 0 {
+		return nil
+	}
+	if err := CheckMediaType(accepts, strings.Join(h.Values("Content-Type"), ", ")); err != nil {
+		return err
+	}
+	for _, v := range h.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return &problem.Error{Kind: problem.UnsupportedMediaType,
+					Detail: "the body is sent in content coding " + cut(c) + ", which is not read; send it uncompressed",
+					Fields: []problem.FieldError{{Field: "Content-Encoding", Reason: cut(c) + " is not accepted"}}}
+			}
+		}
+	}
+	return nil
 }
 
 func cut(s string) string {

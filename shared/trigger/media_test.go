@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/d365sap/d365sap/shared/problem"
@@ -36,6 +38,38 @@ func TestCheckMediaType(t *testing.T) {
 			}
 			if err != nil && problem.KindOf(err) != problem.UnsupportedMediaType {
 				t.Fatalf("kind %v, want unsupported-media-type", problem.KindOf(err))
+			}
+		})
+	}
+}
+
+func TestCheckBody(t *testing.T) {
+	json := []string{"application/json"}
+	tests := []struct {
+		name    string
+		h       http.Header
+		accepts []string
+		field   string // the field the 415 names; "" when accepted
+	}{
+		{"one JSON type", http.Header{"Content-Type": {"application/json"}}, json, ""},
+		{"Content-Type twice", http.Header{"Content-Type": {"application/json", "text/plain"}}, json, "Content-Type"},
+		{"the same Content-Type twice", http.Header{"Content-Type": {"application/json", "application/json"}}, json, "Content-Type"},
+		{"no Content-Type", http.Header{}, json, "Content-Type"},
+		{"gzip", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, json, "Content-Encoding"},
+		{"br after identity", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"identity, br"}}, json, "Content-Encoding"},
+		{"identity", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"Identity"}}, json, ""},
+		{"an empty coding", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {""}}, json, ""},
+		{"a function that reads no body", http.Header{"Content-Encoding": {"gzip"}}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckBody(tt.accepts, tt.h)
+			var pe *problem.Error
+			switch {
+			case tt.field == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.field != "" && (!errors.As(err, &pe) || pe.Kind != problem.UnsupportedMediaType || len(pe.Fields) != 1 || pe.Fields[0].Field != tt.field):
+				t.Fatalf("CheckBody = %v, want a 415 naming %s", err, tt.field)
 			}
 		})
 	}

@@ -147,7 +147,8 @@ type Function struct {
 	Definition Definition
 	HTTP       http.Handler
 	// Accepts lists the media types an HTTP function reads its request body as; the runtime adapters refuse any
-	// other Content-Type with 415 before the function runs (see CheckMediaType). Empty: the function reads no body.
+	// other Content-Type, and any Content-Encoding, with 415 before the function runs (see CheckBody). Empty: the
+	// function reads no body.
 	Accepts []string
 	Queue   QueueHandler
 	Timer   TimerHandler

@@ -72,6 +72,8 @@ type bodyStream struct {
 	binding string
 	r       io.Reader
 	base64  bool // octet-stream and multipart travel as base64
+	// err is why the body could not be read (it ended before its Content-Length); set by the invocation's writer.
+	err error
 }
 
 // writeBodyJSON writes the body as one JSON string: base64, or the text as the host's StreamReader decodes it

@@ -3,8 +3,8 @@
 // environment the host sets, serves HTTP triggers on /api/..., runs timer triggers, polls storage queues, applies
 // output bindings and offers the host's admin call, following ../shared/contracts/functions-host.md. It is as strict
 // as the host where a handler could come to rely on leniency: request bodies over FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
-// are refused with 413, chunked bodies are dropped, and routes match the raw path (an encoded slash separates
-// nothing). Bodies are streamed into invocations, never held.
+// are refused with 413, heads over Kestrel's limits with 414 or 431, chunked bodies are dropped, and routes match
+// the raw path (an encoded slash separates nothing). Bodies are streamed into invocations, never held.
 package funchost
 
 import (
@@ -188,11 +188,12 @@ func (h *Host) Start(ctx context.Context) error {
 	if err := h.worker.start(ctx); err != nil {
 		return fmt.Errorf("starting the handler: %w", err)
 	}
-	ln, err := net.Listen("tcp", h.opts.Addr)
+	tcp, err := net.Listen("tcp", h.opts.Addr)
 	if err != nil {
 		h.worker.stop()
 		return fmt.Errorf("listening on %s: %w", h.opts.Addr, err)
 	}
+	ln := kestrelListener{tcp}
 	h.ln = ln
 	h.srv = &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	bgctx, cancel := context.WithCancel(context.Background())

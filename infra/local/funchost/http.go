@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -17,10 +18,22 @@ import (
 
 // Handler serves the host's HTTP surface: triggers under the route prefix, the admin call and GET / .
 func (h *Host) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /admin/functions/{name}", h.serveAdminInvoke)
-	mux.HandleFunc("/", h.serveTrigger)
-	return mux
+	admin := http.NewServeMux()
+	admin.HandleFunc("POST /admin/functions/{name}", h.serveAdminInvoke)
+	// Triggers are routed here alone: a ServeMux answers a path with dot segments or a double slash with a
+	// redirect to its cleaned form, which the host never does (Kestrel resolves dot segments, keeps the rest).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status := headRefusal(r); status != 0 {
+			w.Header().Set("Connection", "close")
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/admin/functions/") {
+			admin.ServeHTTP(w, r)
+			return
+		}
+		h.serveTrigger(w, r)
+	})
 }
 
 // authorize checks the key the host would ask for; it returns the key's name for the request's identity.
@@ -48,6 +61,12 @@ func (h *Host) serveTrigger(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "Your Functions app (local stand-in) is up and running.\n")
 		return
+	}
+	if p := removeDotSegments(r.URL.EscapedPath()); p != r.URL.EscapedPath() {
+		// What routes, reaches the function and is forwarded is the resolved path, as in the host.
+		if u, err := url.Parse("http://host" + p); err == nil {
+			r.URL.Path, r.URL.RawPath = u.Path, u.RawPath
+		}
 	}
 	parts := pathSegments(r.URL.EscapedPath())
 	var rt *route
@@ -195,6 +214,13 @@ func (h *Host) wrapHTTP(w http.ResponseWriter, r *http.Request, rt *route, param
 	}
 	inv.metadata["Headers"] = flat
 	res, err := h.invoke(r.Context(), inv)
+	if err != nil && body != nil && body.err != nil {
+		// The caller's body ended before its Content-Length: Kestrel answers that 400 (the invocation, sent as the
+		// body was read, failed with it; the writer has stopped once invoke returns).
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
 		return

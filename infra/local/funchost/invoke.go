@@ -200,6 +200,7 @@ func writeInvocation(w io.Writer, inv *invocation) error {
 		}
 		bw.WriteString(`"Body":`)
 		if err := writeBodyJSON(bw, inv.body.r, inv.body.base64); err != nil {
+			inv.body.err = err
 			return err
 		}
 		bw.WriteByte('}')

@@ -22,6 +22,9 @@ func TestPathSegmentsDecodeAllButEncodedSlashes(t *testing.T) {
 		{"/api/hello/%41%20b", []string{"api", "hello", "A b"}},
 		{"/api/hello/%252F", []string{"api", "hello", "%2F"}}, // decoded once, never twice
 		{"/", nil},
+		{"/api/orders/42/", []string{"api", "orders", "42"}},
+		{"/api//orders", []string{"api", "", "orders"}},
+		{"//api/orders", []string{"", "api", "orders"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.escaped, func(t *testing.T) {
@@ -29,6 +32,25 @@ func TestPathSegmentsDecodeAllButEncodedSlashes(t *testing.T) {
 				t.Errorf("pathSegments(%q) = %q, want %q", tt.escaped, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDotSegmentsResolve(t *testing.T) {
+	tests := []struct{ escaped, want string }{
+		{"/api/orders/42", "/api/orders/42"},
+		{"/api/orders/../health", "/api/health"},
+		{"/api/orders/..", "/api/"},
+		{"/api/./orders/.", "/api/orders/"},
+		{"/api/orders/%2E%2e/health", "/api/health"},
+		{"/../../api/health", "/api/health"},
+		{"/api//orders/../x", "/api//x"},
+		{"/api/orders/.../x", "/api/orders/.../x"},
+		{"/api/a%2F..%2Fb", "/api/a%2F..%2Fb"},
+	}
+	for _, tt := range tests {
+		if got := removeDotSegments(tt.escaped); got != tt.want {
+			t.Errorf("removeDotSegments(%q) = %q, want %q", tt.escaped, got, tt.want)
+		}
 	}
 }
 
@@ -46,6 +68,10 @@ func TestEncodedSlashesDoNotRoute(t *testing.T) {
 			{"/api/hello%2Fann", http.StatusNotFound, ""},
 			{"/api%2fhello/ann", http.StatusNotFound, ""},
 			{"/api/hello/a%2Fb", http.StatusOK, "a%2Fb"},
+			{"/api/x/../hello/ann", http.StatusOK, "ann"},
+			{"/api/hello/%2E/ann", http.StatusOK, "ann"},
+			{"/api//hello/ann", http.StatusNotFound, ""},
+			{"/api/hello/..", http.StatusNotFound, ""},
 		}
 		for _, tt := range tests {
 			t.Run(map[bool]string{false: "wrapped", true: "forwarded"}[forward]+tt.path, func(t *testing.T) {

@@ -183,8 +183,10 @@ func (r *route) match(parts []string) (map[string]string, bool) {
 // except %2F, which would turn data into a separator, and routes on the result split on "/": so /api%2Forders is
 // one segment that matches no route, and a route value keeps an encoded slash as the three characters %2F.
 // Decoding the whole path first (r.URL.Path) would route such a request where the host never would.
+//
+// Routing ignores one trailing slash; a double slash is an empty segment, which no route matches.
 func pathSegments(escaped string) []string {
-	trimmed := strings.Trim(escaped, "/")
+	trimmed := strings.TrimSuffix(strings.TrimPrefix(escaped, "/"), "/")
 	if trimmed == "" {
 		return nil
 	}
@@ -193,6 +195,30 @@ func pathSegments(escaped string) []string {
 		parts[i] = decodeSegment(p)
 	}
 	return parts
+}
+
+// removeDotSegments resolves "." and ".." segments (%2E too, since Kestrel decodes before it resolves) as RFC 3986
+// does, never above the root: /api/orders/../health is /api/health. Empty segments stay as they are.
+func removeDotSegments(escaped string) string {
+	segs := strings.Split(escaped, "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch strings.ReplaceAll(strings.ToLower(s), "%2e", ".") {
+		case ".":
+		case "..":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, s)
+			continue
+		}
+		if last {
+			out = append(out, "") // /a/b/.. is /a/, with its slash
+		}
+	}
+	return strings.Join(out, "/")
 }
 
 // decodeSegment decodes %XX escapes once, leaving %2F and invalid escapes as they are.
