@@ -87,7 +87,7 @@ func newWorld(t *testing.T) *world {
 		"INVENTORY_SYNC_QUEUE": w.inventory, "LOCK_CONTAINER": storetest.Name(t, "locks-"),
 		// A sync run writes products by design; its timer would write while cases take snapshots.
 		"AzureWebJobs.inventorysync.Disabled": "true",
-		"HTTP_MAX_BODY_BYTES": fmt.Sprint(maxBody), funchost.SettingRequestBodyLimit: fmt.Sprint(hostLimit),
+		"HTTP_MAX_BODY_BYTES":                 fmt.Sprint(maxBody), funchost.SettingRequestBodyLimit: fmt.Sprint(hostLimit),
 		"WEBSITE_HOSTNAME": publicHost,
 		// A lease longer than the suite: the safety-net message of a push a case lets reach SAP stays invisible
 		// until the suite has ended, so queue counts stay exact and nothing runs behind the cases' backs.
