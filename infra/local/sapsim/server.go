@@ -78,6 +78,17 @@ type Options struct {
 	Customers int
 	// Deliveries and BillingDocuments are the numbers of generated documents (default 20 each).
 	Deliveries, BillingDocuments int
+	// StockVariety gives every product, in every plant, the buckets a real plant has besides one of unrestricted
+	// stock in storage location 101A: stock in quality inspection ("02") and blocked ("07") there, unrestricted
+	// stock in a second storage location 102A, and sales order stock (special stock "E") in 102A. Only the first
+	// and the fourth are free to sell. Off: one unrestricted row per product and plant.
+	StockVariety bool
+	// PriceVariety makes some generated price conditions awkward (per 100 units, another currency, a
+	// percentage, validities starting tomorrow or ended yesterday, a customer-specific price too).
+	PriceVariety PriceVariety
+	// ClassicPricing generates PR00 conditions in tables 004/005, as ECC and older S/4HANA systems have, instead
+	// of PPR0 in 304/305.
+	ClassicPricing bool
 
 	// ExtensionFields are the custom header fields of A_SalesOrder (name → MaxLength), as the Custom Fields app
 	// publishes them to API_SALES_ORDER_SRV: YY1_<Name>_SDH, Edm.String, creatable, updatable and filterable. Nil
@@ -119,6 +130,7 @@ type Server struct {
 	soType    *entityType    // A_SalesOrderType with them
 	textIDs   []string
 	pending   pendingCommits
+	master    *master // changed products, stock and prices
 }
 
 // Stats counts what the simulator saw.
@@ -196,6 +208,7 @@ func New(opts Options) *Server {
 	}
 	s.gen = newGenerator(opts)
 	s.store = newStore()
+	s.master = newMaster()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /sapsim/faults", s.getFaults)
 	s.mux.HandleFunc("PUT /sapsim/faults", s.putFaults)
