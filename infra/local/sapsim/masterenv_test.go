@@ -133,6 +133,6 @@ func (e *masterEnv) entity(path string) (int, map[string]any) {
 func q(s string) string { return url.QueryEscape(s) }
 
 const (
-	stockPath   = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/"
-	pricePath   = "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/"
+	stockPath = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/"
+	pricePath = "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/"
 )
