@@ -156,7 +156,7 @@ func (s *Server) AddCondition(c Condition, o *ChangeOptions) (string, error) {
 	m.conds[idx] = history[*condState]{{val: &condState{c: c, rows: []period{{c.ValidFrom, c.ValidTo}},
 		created: day(stamp), changed: stamp}, visible: visible}}
 	for j, st := range cuts {
-		m.conds[j] = append(m.conds[j], version[*condState]{val: st, visible: visible})
+		m.conds[j] = m.conds[j].then(st, visible)
 	}
 	return conditionRecordID(idx), nil
 }
@@ -197,9 +197,9 @@ func (s *Server) ChangeCondition(record string, change func(*Condition), o *Chan
 		}
 	}
 	visible := now.Add(o.delay())
-	m.conds[idx] = append(m.conds[idx], version[*condState]{val: next, visible: visible})
+	m.conds[idx] = m.conds[idx].then(next, visible)
 	for j, st := range cuts {
-		m.conds[j] = append(m.conds[j], version[*condState]{val: st, visible: visible})
+		m.conds[j] = m.conds[j].then(st, visible)
 	}
 	return nil
 }

@@ -63,6 +63,15 @@ func (h history[T]) latest() (T, bool) {
 	return h[len(h)-1].val, true
 }
 
+// then is h with v, visible from visible, after it. Only the last version before it is kept: a change waits for
+// the previous one to commit, so no read can need an older one (unless the clock is set back).
+func (h history[T]) then(v T, visible time.Time) history[T] {
+	if len(h) > 1 {
+		h = h[len(h)-1:]
+	}
+	return append(h[:len(h):len(h)], version[T]{val: v, visible: visible})
+}
+
 func (h history[T]) pending(now time.Time) bool {
 	return len(h) > 0 && now.Before(h[len(h)-1].visible)
 }

@@ -8,7 +8,9 @@ import (
 // PriceVariety makes some generated price conditions as awkward as real ones. A field N > 0 selects every Nth
 // product: product i (0-based) when i%N equals the field's offset (in field order: PerHundred 0, OtherCurrency 1,
 // Percentage 2, StartsTomorrow 3, EndedYesterday 4, CustomerSpecific 5) modulo N; with N = 1 every product.
-// Today, tomorrow and yesterday are days of the clock when New ran (UTC).
+// Today, tomorrow and yesterday are days of the clock when New ran (UTC). Moving the clock a day on makes the
+// price that starts tomorrow valid without any record changing: a delta read by LastChangeDateTime never sees it,
+// only reading what is valid on the day does.
 type PriceVariety struct {
 	// PerHundred: the price is per 100 base units (ConditionQuantity 100), e.g. "12.50 EUR per 100 EA".
 	PerHundred int `json:"perHundred,omitempty"`

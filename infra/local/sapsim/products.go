@@ -60,7 +60,7 @@ func (s *Server) ChangeProduct(product string, change func(*ProductData), o *Cha
 		return time.Time{}, fmt.Errorf("changing product %s: %w", product, err)
 	}
 	stamp := now.UTC().Truncate(time.Millisecond)
-	m.products[i] = append(h, version[productState]{val: productState{data: d, changed: stamp}, visible: now.Add(o.delay())})
+	m.products[i] = h.then(productState{data: d, changed: stamp}, now.Add(o.delay()))
 	return stamp, nil
 }
 

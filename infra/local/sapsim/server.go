@@ -6,6 +6,12 @@
 // Master data (products with their units of measure, plants, stock, prices, customers) is generated from a seed on
 // demand, so a million products cost no memory; sales orders (with header texts and custom YY1_*_SDH fields, see
 // Options.ExtensionFields and Options.TextIDs), partner changes and fulfilled documents are kept in memory.
+// Options.StockVariety and Options.PriceVariety make the generated stock and prices as untidy as a real system's.
+//
+// Master data changes (only the changed rows are kept): Server.ChangeProduct (texts, base unit, deletion flag),
+// Server.SetStock and Server.RemoveStock, Server.AddCondition, Server.ChangeCondition and Server.DeleteCondition.
+// Each is stamped with the clock (Options.Now; Clock is one a test moves) and served by every read;
+// ChangeOptions.CommitDelay makes it visible only later, with its earlier stamp, as SAP's late commits do.
 //
 // $metadata: when Options.EDMXDir holds <SERVICE>.edmx (SAP's own download) it is served as is, with the extension
 // fields added to A_SalesOrderType; otherwise the simulator writes a minimal EDMX from its own tables.

@@ -169,7 +169,7 @@ func (s *Server) changeStock(row StockRow, to *StockRow, o *ChangeOptions) error
 		next = stockOverlay{}
 	}
 	next[key] = to
-	m.stock[i] = append(h, version[stockOverlay]{val: next, visible: now.Add(o.delay())})
+	m.stock[i] = h.then(next, now.Add(o.delay()))
 	return nil
 }
 
