@@ -162,7 +162,7 @@ func (s *Server) AddCondition(c Condition, o *ChangeOptions) (string, error) {
 }
 
 // ChangeCondition changes condition record (its number), as VK12 does: change gets the current condition to
-// edit. Its key (type, table, material, sales area, customer) cannot change; a changed validity replaces the
+// edit (it runs with the master data locked, so it must not call the Server). Its key (type, table, material, sales area, customer) cannot change; a changed validity replaces the
 // record's periods and cuts those of the records with the same key.
 func (s *Server) ChangeCondition(record string, change func(*Condition), o *ChangeOptions) error {
 	idx, ok := conditionIndex(record)

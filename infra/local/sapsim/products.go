@@ -32,7 +32,8 @@ func (g *generator) productData(i int) ProductData {
 }
 
 // ChangeProduct changes product (e.g. ProductID(3)) as a clerk in MM02 would: change gets the current data to
-// edit. The product's LastChangeDateTime becomes the clock's time, which ChangeProduct returns.
+// edit (it runs with the master data locked, so it must not call the Server). The product's LastChangeDateTime
+// becomes the clock's time, which ChangeProduct returns.
 func (s *Server) ChangeProduct(product string, change func(*ProductData), o *ChangeOptions) (time.Time, error) {
 	i, ok := productIndex(product)
 	if !ok || i >= s.opts.Products {

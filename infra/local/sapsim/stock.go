@@ -119,7 +119,7 @@ func (g *generator) stockBlock(i int) []StockRow {
 
 // SetStock changes a stock row's quantity, or adds the row if no bucket has its key (another storage location,
 // a batch, a special stock). Stock has no change date in SAP: a change is found only by comparing with what was
-// read before.
+// read before. A change not yet committed (ChangeOptions.CommitDelay) locks the material's stock.
 func (s *Server) SetStock(row StockRow, o *ChangeOptions) error {
 	if err := row.validate(); err != nil {
 		return fmt.Errorf("setting stock of %s: %w", row.Material, err)

@@ -73,6 +73,24 @@ func TestStockChangesServedByEveryRead(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unrestricted stock read in full, ordered by material", func(t *testing.T) {
+		rows, _ := e.readAll(stockPath + "A_MatlStkInAcctMod?$orderby=Material&$filter=" + q("InventoryStockType eq '01'"))
+		first, last := -1, -1
+		for k, r := range rows {
+			if r["Material"] == mat {
+				if first < 0 {
+					first = k
+				}
+				last = k
+			}
+			if k > 0 && r["Material"].(string) < rows[k-1]["Material"].(string) {
+				t.Fatalf("row %d out of order", k)
+			}
+		}
+		if len(rows) != 61 || last-first != 2 {
+			t.Fatalf("%d rows, %s at %d..%d", len(rows), mat, first, last)
+		}
+	})
 	t.Run("count", func(t *testing.T) {
 		if _, count := e.readAll(stockPath + "A_MatlStkInAcctMod?$inlinecount=allpages&$top=1"); count != "61" {
 			t.Fatalf("__count %s", count)
