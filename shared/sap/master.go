@@ -96,15 +96,17 @@ func (c *Client) Stock(ctx context.Context, q StockQuery) *Rows[StockRow] {
 // PriceCondition is A_SlsPrcgCndnRecdValidity (the validity and the key fields of a condition record) with its
 // record (rate, unit, currency) expanded.
 type PriceCondition struct {
-	ConditionRecord            string          `json:"ConditionRecord"`
-	ConditionValidityStartDate DateTime        `json:"ConditionValidityStartDate"`
-	ConditionValidityEndDate   DateTime        `json:"ConditionValidityEndDate"`
-	ConditionType              string          `json:"ConditionType"`
-	Material                   string          `json:"Material"`
-	Customer                   string          `json:"Customer"`
-	SalesOrganization          string          `json:"SalesOrganization"`
-	DistributionChannel        string          `json:"DistributionChannel"`
-	Record                     ConditionRecord `json:"to_SlsPrcgConditionRecord"`
+	ConditionRecord            string   `json:"ConditionRecord"`
+	ConditionValidityStartDate DateTime `json:"ConditionValidityStartDate"`
+	ConditionValidityEndDate   DateTime `json:"ConditionValidityEndDate"`
+	ConditionType              string   `json:"ConditionType"`
+	Material                   string   `json:"Material"`
+	Customer                   string   `json:"Customer"`
+	SalesOrganization          string   `json:"SalesOrganization"`
+	DistributionChannel        string   `json:"DistributionChannel"`
+	// ConditionReleaseStatus is "" for a released record; "A" blocked, "B"/"C" released for simulation only.
+	ConditionReleaseStatus string          `json:"ConditionReleaseStatus"`
+	Record                 ConditionRecord `json:"to_SlsPrcgConditionRecord"`
 }
 
 // ConditionRecord is A_SlsPrcgConditionRecord. ConditionTable names the key combination the record was made for

@@ -39,11 +39,16 @@ type Condition struct {
 	ValidFrom, ValidTo time.Time
 	// IsDeleted is ConditionIsDeleted: deleting a condition record sets it, and the record stays readable.
 	IsDeleted bool
+	// ReleaseStatus is ConditionReleaseStatus (KFRST, part of the key of tables 304 and 305): "" released, "A"
+	// blocked, "B" released for price simulation, "C" for planning and simulation. Only released records price
+	// an order, and a record with another status does not cut a released one: both stay valid on the same day.
+	ReleaseStatus string
 }
 
 func (c Condition) sameKey(o Condition) bool {
 	return c.ConditionType == o.ConditionType && c.ConditionTable == o.ConditionTable && c.Material == o.Material &&
-		c.SalesOrganization == o.SalesOrganization && c.DistributionChannel == o.DistributionChannel && c.Customer == o.Customer
+		c.SalesOrganization == o.SalesOrganization && c.DistributionChannel == o.DistributionChannel &&
+		c.Customer == o.Customer && c.ReleaseStatus == o.ReleaseStatus
 }
 
 func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
@@ -94,7 +99,8 @@ func (c *Condition) complete(baseUnit string, today time.Time) error {
 		max     int
 	}{{"ConditionTable", c.ConditionTable, 3}, {"SalesOrganization", c.SalesOrganization, 4},
 		{"DistributionChannel", c.DistributionChannel, 2}, {"Customer", c.Customer, 10}, {"RateUnit", c.RateUnit, 5},
-		{"CalculationType", c.CalculationType, 1}, {"Currency", c.Currency, 5}, {"PricingUnit", c.PricingUnit, 3}} {
+		{"CalculationType", c.CalculationType, 1}, {"Currency", c.Currency, 5}, {"PricingUnit", c.PricingUnit, 3},
+		{"ReleaseStatus", c.ReleaseStatus, 1}} {
 		if len(f.v) > f.max {
 			return fmt.Errorf("%s %q is longer than %d", f.name, f.v, f.max)
 		}
@@ -162,8 +168,9 @@ func (s *Server) AddCondition(c Condition, o *ChangeOptions) (string, error) {
 }
 
 // ChangeCondition changes condition record (its number), as VK12 does: change gets the current condition to
-// edit (it runs with the master data locked, so it must not call the Server). Its key (type, table, material, sales area, customer) cannot change; a changed validity replaces the
-// record's periods and cuts those of the records with the same key.
+// edit (it runs with the master data locked, so it must not call the Server). Its key (type, table, material,
+// sales area, customer) cannot change. A changed validity replaces the record's periods; that or a changed release
+// status (a price approved) cuts the periods of the records that then have the same key.
 func (s *Server) ChangeCondition(record string, change func(*Condition), o *ChangeOptions) error {
 	idx, ok := conditionIndex(record)
 	now := s.opts.Now()
@@ -179,7 +186,9 @@ func (s *Server) ChangeCondition(record string, change func(*Condition), o *Chan
 	}
 	c := cur.c
 	change(&c)
-	if !c.sameKey(cur.c) {
+	keyed := c
+	keyed.ReleaseStatus = cur.c.ReleaseStatus
+	if !keyed.sameKey(cur.c) {
 		return fmt.Errorf("changing condition record %s: its key fields cannot change; add a new record", record)
 	}
 	i, _ := productIndex(c.Material)
@@ -189,8 +198,11 @@ func (s *Server) ChangeCondition(record string, change func(*Condition), o *Chan
 	stamp := now.UTC().Truncate(time.Millisecond)
 	next := &condState{c: c, rows: cur.rows, created: cur.created, changed: stamp}
 	var cuts map[int]*condState
-	if !c.ValidFrom.Equal(cur.c.ValidFrom) || !c.ValidTo.Equal(cur.c.ValidTo) {
+	validity := !c.ValidFrom.Equal(cur.c.ValidFrom) || !c.ValidTo.Equal(cur.c.ValidTo)
+	if validity {
 		next.rows = []period{{c.ValidFrom, c.ValidTo}}
+	}
+	if validity || c.ReleaseStatus != cur.c.ReleaseStatus {
 		var err error
 		if cuts, err = s.cutOthers(i, idx, c, now); err != nil {
 			return fmt.Errorf("changing condition record %s: %w", record, err)

@@ -200,6 +200,7 @@ func (st *condState) record(id string) record {
 		"ConditionQuantity":          c.PricingQuantity,
 		"ConditionQuantityUnit":      c.PricingUnit,
 		"ConditionIsDeleted":         c.IsDeleted,
+		"ConditionReleaseStatus":     c.ReleaseStatus,
 		"LastChangeDateTime":         st.changed,
 	}
 }
@@ -212,6 +213,7 @@ func (st *condState) validity(id string, p period) record {
 		"ConditionValidityStartDate": p.from,
 		"ConditionApplication":       "V",
 		"ConditionType":              c.ConditionType,
+		"ConditionReleaseStatus":     c.ReleaseStatus,
 		"Material":                   c.Material,
 		"Customer":                   c.Customer,
 		"SalesOrganization":          c.SalesOrganization,

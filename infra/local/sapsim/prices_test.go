@@ -26,6 +26,9 @@ func priceLine(pc sap.PriceCondition) string {
 	if r.ConditionIsDeleted {
 		s += " deleted"
 	}
+	if pc.ConditionReleaseStatus != "" {
+		s += " status " + pc.ConditionReleaseStatus
+	}
 	return s
 }
 
@@ -118,11 +121,16 @@ func TestConditionChanges(t *testing.T) {
 	})
 	pct := add(5, func(c *Condition) { c.RateValue, c.RateUnit, c.Customer = "-3", "%", CustomerID(1) })
 	usd := add(6, func(c *Condition) { c.RateValue, c.RateUnit, c.ValidFrom = "20", "USD", tomorrow })
+	blocked := add(7, func(c *Condition) { c.RateValue, c.RateUnit, c.ReleaseStatus = "55", "EUR", "A" })
+	approved := add(8, func(c *Condition) { c.RateValue, c.RateUnit, c.ReleaseStatus = "66", "EUR", "A" })
 	e.clock.Advance(time.Minute)
 	if err := e.sim.ChangeCondition(conditionRecordID(3), func(c *Condition) { c.RateValue = "99.99" }, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.sim.DeleteCondition(conditionRecordID(4), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.ChangeCondition(approved, func(c *Condition) { c.ReleaseStatus = "" }, nil); err != nil {
 		t.Fatal(err)
 	}
 	changedAt := e.clock.Now()
@@ -145,6 +153,10 @@ func TestConditionChanges(t *testing.T) {
 		{"a customer-specific percentage", 5, today, "PPR0 304 " + price(5) + " EUR/1 " + unit(5) + " C 2024-01-01..9999-12-31; " +
 			"PPR0 305 for " + CustomerID(1) + " -3 %/0  A 2025-03-04..9999-12-31 in "},
 		{"a price in USD from tomorrow", 6, tomorrow, "PPR0 304 20 USD/1 " + unit(6) + " C 2025-03-05..9999-12-31"},
+		{"a blocked price beside the released one", 7, today, "PPR0 304 " + price(7) + " EUR/1 " + unit(7) + " C 2024-01-01..9999-12-31; " +
+			"PPR0 304 55 EUR/1 " + unit(7) + " C 2025-03-04..9999-12-31 status A"},
+		{"an approved price cuts the old one", 8, time.Time{}, "PPR0 304 " + price(8) + " EUR/1 " + unit(8) + " C 2024-01-01..2025-03-03; " +
+			"PPR0 304 66 EUR/1 " + unit(8) + " C 2025-03-04..9999-12-31"},
 	}
 	for _, tc := range reads {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,8 +171,9 @@ func TestConditionChanges(t *testing.T) {
 		for _, pc := range e.prices(sap.PriceQuery{}) {
 			stamps[pc.ConditionRecord] = pc.Record.LastChangeDateTime.Time
 		}
-		for id, want := range map[string]time.Time{per100: now, april: now, pct: now, usd: now,
-			conditionRecordID(3): changedAt, conditionRecordID(4): changedAt, conditionRecordID(1): g.productChanged(1)} {
+		for id, want := range map[string]time.Time{per100: now, april: now, pct: now, usd: now, blocked: now,
+			approved: changedAt, conditionRecordID(3): changedAt, conditionRecordID(4): changedAt,
+			conditionRecordID(1): g.productChanged(1), conditionRecordID(8): g.productChanged(8)} {
 			if !stamps[id].Equal(want) {
 				t.Errorf("record %s stamped %v, want %v", id, stamps[id], want)
 			}
@@ -173,8 +186,8 @@ func TestConditionChanges(t *testing.T) {
 		for _, r := range rows {
 			ids = append(ids, r["ConditionRecord"].(string))
 		}
-		want := []string{conditionRecordID(3), conditionRecordID(4), per100, april, pct, usd}
-		if strings.Join(ids, ",") != strings.Join(want, ",") || count != "6" {
+		want := []string{conditionRecordID(3), conditionRecordID(4), per100, april, pct, usd, blocked, approved}
+		if strings.Join(ids, ",") != strings.Join(want, ",") || count != "8" {
 			t.Fatalf("records %v (count %s), want %v", ids, count, want)
 		}
 	})
@@ -205,8 +218,8 @@ func TestConditionChanges(t *testing.T) {
 	})
 	t.Run("every period, paged and counted", func(t *testing.T) {
 		rows, count := e.readAll(pricePath + "A_SlsPrcgCndnRecdValidity?$inlinecount=allpages")
-		// 10 generated, one of them split, and 4 added.
-		if len(rows) != 15 || count != "15" || rows[14]["ConditionRecord"] != usd {
+		// 10 generated, one of them split, and 6 added.
+		if len(rows) != 17 || count != "17" || rows[16]["ConditionRecord"] != approved {
 			t.Fatalf("%d rows, count %s, last %v", len(rows), count, rows[len(rows)-1])
 		}
 	})

@@ -102,7 +102,7 @@ func (v *masterView) unitPrice(i int, soldTo, currency string, on time.Time) (*b
 	for _, idx := range idxs {
 		st := v.condition(idx)
 		c := st.c
-		if c.IsDeleted || c.CalculationType != "C" || c.Currency != currency || c.RateUnit != currency ||
+		if c.IsDeleted || c.ReleaseStatus != "" || c.CalculationType != "C" || c.Currency != currency || c.RateUnit != currency ||
 			c.SalesOrganization != SalesOrganization || c.DistributionChannel != DistributionChannel ||
 			c.Customer != "" && c.Customer != soldTo || ratOf(c.PricingQuantity).Sign() <= 0 {
 			continue

@@ -108,9 +108,13 @@ func TestOrdersPricedByTheValidCondition(t *testing.T) {
 	}
 	key := Condition{ConditionType: "PPR0", SalesOrganization: SalesOrganization, DistributionChannel: DistributionChannel}
 	set(e.sim.ChangeCondition(conditionRecordID(1), func(c *Condition) { c.RateValue = "4.20" }, nil))
+	blocked := key
+	blocked.Material, blocked.RateValue, blocked.RateUnit, blocked.ReleaseStatus = ProductID(1), "1", "EUR", "A"
+	_, err := e.sim.AddCondition(blocked, nil)
+	set(err)
 	per100 := key
 	per100.Material, per100.RateValue, per100.RateUnit, per100.PricingQuantity = ProductID(2), "12.50", "EUR", "100"
-	_, err := e.sim.AddCondition(per100, nil)
+	_, err = e.sim.AddCondition(per100, nil)
 	set(err)
 	special := key
 	special.Material, special.Customer, special.RateValue, special.RateUnit = ProductID(3), CustomerID(0), "5", "EUR"
@@ -129,7 +133,7 @@ func TestOrdersPricedByTheValidCondition(t *testing.T) {
 		qty     string
 		want    string
 	}{
-		{"a changed rate", 1, CustomerID(1), "3", "12.60"},
+		{"a changed rate, not the blocked one", 1, CustomerID(1), "3", "12.60"},
 		{"per 100 units", 2, CustomerID(1), "10", "1.25"},
 		{"the customer's own price", 3, CustomerID(0), "2", "10.00"},
 		{"another customer pays the material price", 3, CustomerID(1), "2", ratOf(scaled(g.price(3), "2")).FloatString(2)},
