@@ -10,7 +10,8 @@ import (
 // (ChangeProduct, SetStock, RemoveStock, AddCondition, ChangeCondition, DeleteCondition); the simulator keeps only
 // the changed rows, as an overlay over the generated data, so a million unchanged products still cost nothing.
 // Every change is stamped with the clock (Options.Now) and served by every read: key reads, filters, $orderby,
-// paging, $inlinecount and $expand.
+// paging, $inlinecount and $expand. Each page is read from the data as it is then: a change that commits between
+// two pages of one read shifts the rows after it, so that read may see a row twice or miss one.
 
 // ChangeOptions are the optional parts of a master data change; nil means defaults.
 type ChangeOptions struct {
