@@ -2,8 +2,10 @@ package sapsim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +257,45 @@ func TestChangesAmongAMillionProducts(t *testing.T) {
 	}
 	if d := time.Since(startAt); d > 2*time.Second {
 		t.Fatalf("took %s", d)
+	}
+}
+
+// TestPagingShiftsWhenAChangeCommitsBetweenPages: each page reads the data as it is then, so a row removed before
+// the next page makes that page skip one row, and a row added makes it repeat one.
+func TestPagingShiftsWhenAChangeCommitsBetweenPages(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Server) error
+		want   string // the first row of the second page
+	}{
+		{"a row removed before the next page", func(s *Server) error {
+			return s.RemoveStock(StockRow{Material: ProductID(0), Plant: "1010", StorageLocation: "101A", InventoryStockType: "01"}, nil)
+		}, ProductID(2) + "/1020"},
+		{"a row added before the next page", func(s *Server) error {
+			return s.SetStock(StockRow{Material: ProductID(0), Plant: "1010", StorageLocation: "109Z", InventoryStockType: "01", Quantity: "1"}, nil)
+		}, ProductID(1) + "/1020"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newMasterEnv(t, Options{Products: 10, PageSize: 4})
+			resp, body := e.raw.do("GET", stockPath+"A_MatlStkInAcctMod?$select=Material,Plant", "", nil)
+			var p struct {
+				D page `json:"d"`
+			}
+			if resp.StatusCode != 200 || json.Unmarshal(body, &p) != nil || p.D.Next == "" {
+				t.Fatalf("first page: %d %s", resp.StatusCode, body)
+			}
+			if last := p.D.Results[3]; last["Material"] != ProductID(1) || last["Plant"] != "1020" {
+				t.Fatalf("first page ends with %v", last)
+			}
+			if err := tc.change(e.sim); err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(p.D.Next)
+			rows, _ := e.readAll(u.RequestURI())
+			if got := fmt.Sprint(rows[0]["Material"], "/", rows[0]["Plant"]); got != tc.want {
+				t.Fatalf("second page starts with %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
