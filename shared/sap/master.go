@@ -124,28 +124,34 @@ func (c *Client) Stock(ctx context.Context, q StockQuery) *Rows[StockRow] {
 // PriceCondition is A_SlsPrcgCndnRecdValidity (the validity and the key fields of a condition record) with its
 // record (rate, unit, currency) expanded.
 type PriceCondition struct {
-	ConditionRecord            string          `json:"ConditionRecord"`
-	ConditionValidityStartDate DateTime        `json:"ConditionValidityStartDate"`
-	ConditionValidityEndDate   DateTime        `json:"ConditionValidityEndDate"`
-	ConditionType              string          `json:"ConditionType"`
-	Material                   string          `json:"Material"`
-	Customer                   string          `json:"Customer"`
-	SalesOrganization          string          `json:"SalesOrganization"`
-	DistributionChannel        string          `json:"DistributionChannel"`
-	Record                     ConditionRecord `json:"to_SlsPrcgConditionRecord"`
+	ConditionRecord            string   `json:"ConditionRecord"`
+	ConditionValidityStartDate DateTime `json:"ConditionValidityStartDate"`
+	ConditionValidityEndDate   DateTime `json:"ConditionValidityEndDate"`
+	ConditionType              string   `json:"ConditionType"`
+	Material                   string   `json:"Material"`
+	Customer                   string   `json:"Customer"`
+	SalesOrganization          string   `json:"SalesOrganization"`
+	DistributionChannel        string   `json:"DistributionChannel"`
+	// ConditionReleaseStatus is "" for a released record; "A" blocked, "B"/"C" released for simulation only.
+	ConditionReleaseStatus string          `json:"ConditionReleaseStatus"`
+	Record                 ConditionRecord `json:"to_SlsPrcgConditionRecord"`
 }
 
-// ConditionRecord is A_SlsPrcgConditionRecord.
+// ConditionRecord is A_SlsPrcgConditionRecord. ConditionTable names the key combination the record was made for
+// (e.g. "304" material, "305" customer/material); ConditionCalculationType says how the rate applies ("C" per
+// quantity, "A" a percentage, whose ConditionRateValueUnit is "%").
 type ConditionRecord struct {
-	ConditionRecord        string         `json:"ConditionRecord"`
-	ConditionType          string         `json:"ConditionType"`
-	ConditionRateValue     Decimal        `json:"ConditionRateValue"`
-	ConditionRateValueUnit string         `json:"ConditionRateValueUnit"`
-	ConditionCurrency      string         `json:"ConditionCurrency"`
-	ConditionQuantity      Decimal        `json:"ConditionQuantity"`
-	ConditionQuantityUnit  string         `json:"ConditionQuantityUnit"`
-	ConditionIsDeleted     bool           `json:"ConditionIsDeleted"`
-	LastChangeDateTime     DateTimeOffset `json:"LastChangeDateTime"`
+	ConditionRecord          string         `json:"ConditionRecord"`
+	ConditionType            string         `json:"ConditionType"`
+	ConditionTable           string         `json:"ConditionTable"`
+	ConditionCalculationType string         `json:"ConditionCalculationType"`
+	ConditionRateValue       Decimal        `json:"ConditionRateValue"`
+	ConditionRateValueUnit   string         `json:"ConditionRateValueUnit"`
+	ConditionCurrency        string         `json:"ConditionCurrency"`
+	ConditionQuantity        Decimal        `json:"ConditionQuantity"`
+	ConditionQuantityUnit    string         `json:"ConditionQuantityUnit"`
+	ConditionIsDeleted       bool           `json:"ConditionIsDeleted"`
+	LastChangeDateTime       DateTimeOffset `json:"LastChangeDateTime"`
 }
 
 // PriceQuery selects price conditions valid on ValidOn (zero: every validity); empty fields are not filtered.
