@@ -61,7 +61,10 @@ func newWorld(t *testing.T, o options) *world {
 		o.pageSize = 40
 	}
 	acct := storetest.Account(t)
-	sim := sapsim.New(sapsim.Options{Username: "U", Password: "P", Products: o.products, Plants: []string{"1010", "1020", "1030"}, PageSize: o.pageSize})
+	// Stock in two storage locations per plant, with quality-inspection, blocked and sales-order stock beside the
+	// unrestricted stock that counts; a third plant the mapping leaves out.
+	sim := sapsim.New(sapsim.Options{Username: "U", Password: "P", Products: o.products, Plants: []string{"1010", "1020", "1030"},
+		PageSize: o.pageSize, StockVariety: true})
 	t.Cleanup(sim.Quiesce)
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
@@ -170,7 +173,7 @@ func (w *world) sapTruth(t *testing.T) map[string]sapProduct {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if row.InventoryStockType == "01" {
+		if row.InventoryStockType == "01" && row.InventorySpecialStockType == "" {
 			out[row.Material].stock.Add(out[row.Material].stock, row.Quantity.Rat())
 		}
 	}
@@ -308,5 +311,99 @@ func TestOverlappingTriggersRunOneSync(t *testing.T) {
 	if !slices.Equal(outcomes, []string{inventorysync.Complete, inventorysync.Skipped}) {
 		t.Fatalf("outcomes %v, want one complete and one skipped", outcomes)
 	}
+	w.checkD365(t)
+}
+
+// A change in SAP (a product's description, one stock row) appears in D365 after the next run, and nothing
+// else is written: one update per changed product, counted on the Dataverse simulator.
+func TestAChangeInSAPAppearsAfterTheNextRunAndNothingElseIsWritten(t *testing.T) {
+	w := newWorld(t, options{})
+	w.run(t, "timer")
+	renamed, restocked := sapsim.ProductID(5), sapsim.ProductID(7)
+	if _, err := w.sap.ChangeProduct(renamed, func(p *sapsim.ProductData) { p.Descriptions["EN"] = "Renamed in SAP" }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sap.SetStock(sapsim.StockRow{Material: restocked, Plant: "1020", StorageLocation: "101A", InventoryStockType: "01",
+		Quantity: "4321.987"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Stock the mapping leaves out changes nothing in D365: another plant, blocked stock.
+	if err := w.sap.SetStock(sapsim.StockRow{Material: renamed, Plant: "1030", StorageLocation: "101A", InventoryStockType: "01",
+		Quantity: "99"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sap.SetStock(sapsim.StockRow{Material: sapsim.ProductID(9), Plant: "1010", StorageLocation: "101A", InventoryStockType: "07",
+		Quantity: "12345"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := w.dv.Writes("products")
+	sum := w.run(t, "timer")
+	if got := w.dv.Writes("products").Sub(before); got != (dvsim.WriteCounts{Updates: 2}) {
+		t.Errorf("writes to products %+v, want 2 updates (summary products %+v, stock %+v)", got, sum.Products, sum.Stock)
+	}
+	w.checkD365(t)
+	if sum.Stock.Rounded < 1 {
+		t.Errorf("4321.987 and more came back as %d rounded values, want at least 1", sum.Stock.Rounded)
+	}
+}
+
+// A material SAP flags for deletion after D365 has it is retired (statecode 1, statuscode 2), never deleted;
+// when SAP clears the flag, the product the sync retired is active again.
+func TestAMaterialFlaggedForDeletionIsRetiredAndComesBack(t *testing.T) {
+	w := newWorld(t, options{})
+	w.run(t, "timer")
+	m := sapsim.ProductID(3)
+	flag := func(on bool) {
+		if _, err := w.sap.ChangeProduct(m, func(p *sapsim.ProductData) { p.IsMarkedForDeletion = on }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func() (string, string) {
+		rows := w.dv.Find("products", "productnumber", m)
+		if len(rows) != 1 {
+			t.Fatalf("%d products numbered %s", len(rows), m)
+		}
+		return jsonText(rows[0]["statecode"]), jsonText(rows[0]["statuscode"])
+	}
+	if st, _ := state(); st != "0" {
+		t.Fatalf("%s starts in state %s, want active", m, st)
+	}
+	flag(true)
+	before := w.dv.Writes("products")
+	w.run(t, "timer")
+	if st, sc := state(); st != "1" || sc != "2" {
+		t.Errorf("flagged: state %s status %s, want retired (1, 2)", st, sc)
+	}
+	if d := w.dv.Writes("products").Sub(before); d.Deletes != 0 || d.StateChanges != 1 {
+		t.Errorf("writes %+v, want one state change and no delete", d)
+	}
+	w.checkD365(t)
+	flag(false)
+	w.run(t, "timer")
+	if st, sc := state(); st != "0" || sc != "1" {
+		t.Errorf("flag cleared: state %s status %s, want active (0, 1)", st, sc)
+	}
+}
+
+// SAP stamps a change when its work begins and commits it later: a run in between misses it, and the next run
+// finds a stamp older than the high-water mark. The overlap reads it anyway.
+func TestALateCommitIsReadByTheOverlap(t *testing.T) {
+	w := newWorld(t, options{})
+	w.run(t, "timer")
+	late, early := sapsim.ProductID(11), sapsim.ProductID(12)
+	if _, err := w.sap.ChangeProduct(late, func(p *sapsim.ProductData) { p.Descriptions["EN"] = "Committed late" },
+		&sapsim.ChangeOptions{CommitDelay: 1500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if _, err := w.sap.ChangeProduct(early, func(p *sapsim.ProductData) { p.Descriptions["EN"] = "Committed at once" }, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := w.run(t, "timer")
+	if first.Products.Changed != 1 {
+		t.Fatalf("the run before the late commit changed %d products, want 1 (the early one)", first.Products.Changed)
+	}
+	time.Sleep(1600 * time.Millisecond)
+	w.run(t, "timer")
 	w.checkD365(t)
 }

@@ -93,7 +93,9 @@ func (r *run) stock(ctx context.Context) error {
 			}
 			cur = &stockValue{material: row.Material, sum: new(big.Rat)}
 		}
-		if row.InventoryStockType == "01" && sm.counts(row.Plant, row.StorageLocation) {
+		// Unrestricted use, and the plant's own: special stock (sales order stock "E", consignment, project stock)
+		// belongs to one order, supplier or project and cannot be promised to another customer.
+		if row.InventoryStockType == "01" && row.InventorySpecialStockType == "" && sm.counts(row.Plant, row.StorageLocation) {
 			cur.sum.Add(cur.sum, row.Quantity.Rat())
 		}
 	}
