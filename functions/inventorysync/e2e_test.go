@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net/http/httptest"
 	"slices"
@@ -35,6 +36,9 @@ type world struct {
 	container string
 	runs      inventorysync.TableRunLog
 	products  int
+	group     string // the D365 unit group "Default Unit"
+	mu        sync.Mutex
+	letters   map[string]string
 }
 
 type options struct {
@@ -82,6 +86,10 @@ func newWorld(t *testing.T, o options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The EUR price list of the shipped mapping.
+	if _, err := dv.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, u := range []string{"Each", "Piece", "Kilogram"} {
 		if _, err := dv.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"),
 			"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {
@@ -123,13 +131,13 @@ func newWorld(t *testing.T, o options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{sap: sim, dv: dv, acct: acct, queue: queue, container: container, products: o.products,
+	w := &world{sap: sim, dv: dv, acct: acct, queue: queue, container: container, products: o.products, group: group, letters: map[string]string{},
 		runs: inventorysync.TableRunLog{Rows: runRows}}
 	w.syncer = &inventorysync.Syncer{
 		SAP: inventorysync.SAPSource{Client: sc}, Dataverse: dc, Fingerprints: fps,
 		Checkpoints: checkpoint.Store{Table: state}, Runs: w.runs,
 		Locks:       inventorysync.BlobLocks{Blobs: acct, Container: container},
-		DeadLetters: inventorysync.DeadLetters{Store: &deadletter.Store{Blobs: acct, Container: container}},
+		DeadLetters: recordingLetters{next: inventorysync.DeadLetters{Store: &deadletter.Store{Blobs: acct, Container: container}}, w: w},
 		Continue:    inventorysync.QueueContinuer{Queue: acct, Name: queue},
 		Mapping:     m, Units: values.Must(valuemap.Units), BatchSize: o.batch, Overlap: 10 * time.Minute, Budget: o.budget,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Ready: func(context.Context) error { return nil },
@@ -406,4 +414,38 @@ func TestALateCommitIsReadByTheOverlap(t *testing.T) {
 	time.Sleep(1600 * time.Millisecond)
 	w.run(t, "timer")
 	w.checkD365(t)
+}
+
+func (w *world) sapBaseUnit(t *testing.T, i int) string {
+	t.Helper()
+	for p, err := range w.syncer.SAP.ProductsChangedSince(t.Context(), time.Time{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Product == sapsim.ProductID(i) {
+			return p.BaseUnit
+		}
+	}
+	return ""
+}
+
+// deadLetters are the reasons of the records the sync dead-lettered, by record key.
+func (w *world) deadLetters(t *testing.T) map[string]string {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.letters)
+}
+
+// recordingLetters passes each dead letter on to the store and remembers its reason.
+type recordingLetters struct {
+	next inventorysync.RecordDeadLetterer
+	w    *world
+}
+
+func (r recordingLetters) DeadLetterRecord(ctx context.Context, stream, key string, record any, cause error) error {
+	r.w.mu.Lock()
+	r.w.letters[key] += cause.Error()
+	r.w.mu.Unlock()
+	return r.next.DeadLetterRecord(ctx, stream, key, record, cause)
 }

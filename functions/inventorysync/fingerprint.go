@@ -30,6 +30,9 @@ type Fingerprint struct {
 	// RetiredBySync says the sync retired the product because SAP flagged it: only such a product is brought
 	// back when SAP clears the flag, never one a D365 user retired.
 	RetiredBySync bool `json:"rs,omitempty"`
+	// Prices are the price list items the prices stream wrote, by price list name, as JSON (an entity holds only
+	// flat properties): see priceItems.
+	Prices string `json:"pr,omitempty"`
 }
 
 // Fingerprints is what the sync needs of the state table's fingerprint rows (a *store.Table[Fingerprint] or a

@@ -61,6 +61,12 @@ func (s SAPSource) Stock(ctx context.Context, plants []string, after string) ite
 	return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: after, ByMaterial: true, PageSize: s.PageSize}).All()
 }
 
+// Prices implements SAP.
+func (s SAPSource) Prices(ctx context.Context, q sap.PriceQuery) iter.Seq2[sap.PriceCondition, error] {
+	q.PageSize = s.PageSize
+	return s.Client.PriceConditions(ctx, q).All()
+}
+
 // BlobLocks takes locks as blob leases in one container.
 type BlobLocks struct {
 	Blobs     lock.Blobs

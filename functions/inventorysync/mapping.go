@@ -24,6 +24,30 @@ type Mapping struct {
 	Language string          `json:"language"`
 	Products *ProductMapping `json:"products,omitempty"`
 	Stock    *StockMapping   `json:"stock,omitempty"`
+	Prices   *PriceMapping   `json:"prices,omitempty"`
+}
+
+// PriceMapping configures the prices stream: SAP sales price condition records valid today → D365 price list
+// items (productpricelevel) on the price list mapped from the record's currency.
+type PriceMapping struct {
+	Comment string `json:"comment,omitempty"`
+	// ConditionTypes are the condition types read ("PPR0" on S/4HANA, "PR00" with classic pricing).
+	ConditionTypes []string `json:"conditionTypes"`
+	// ConditionTables are the key combinations whose records count as a list price, best first (e.g. "304",
+	// material with release status): where several match a material, the first in this order wins. A
+	// customer-specific table (305) is a customer's price, not a list price, and belongs here only on purpose.
+	ConditionTables     []string `json:"conditionTables"`
+	SalesOrganization   string   `json:"salesOrganization"`
+	DistributionChannel string   `json:"distributionChannel"`
+	// PriceLists name the D365 price list (pricelevel.name) of each currency; a price in a currency not named
+	// here is dead-lettered, never written to another currency's list.
+	PriceLists []PriceList `json:"priceLists"`
+}
+
+// PriceList is the D365 price list of one currency.
+type PriceList struct {
+	Currency string `json:"currency"`
+	Name     string `json:"name"`
 }
 
 // ProductMapping configures the products stream: SAP A_Product → D365 product by productnumber.
@@ -117,13 +141,78 @@ func ParseMapping(b []byte) (*Mapping, error) {
 			bad("stock.quantityPrecision %d must be 0 to 10, as a Dataverse decimal column allows", s.QuantityPrecision)
 		}
 	}
-	if m.Products == nil && m.Stock == nil {
-		bad("the mapping names no stream: give products, stock or both")
+	if p := m.Prices; p != nil {
+		if m.Products == nil {
+			bad("prices needs products: price list items land on the products that stream writes")
+		}
+		checkCodes := func(field string, codes []string, max int) {
+			if len(codes) == 0 {
+				bad("prices.%s must name at least one", field)
+			}
+			for i, c := range codes {
+				if n := utf8.RuneCountInString(c); n == 0 || n > max || c != strings.TrimSpace(c) {
+					bad("prices.%s[%d] %q must be 1-%d characters without spaces", field, i, cut(c), max)
+				}
+				if slices.Index(codes, c) != i {
+					bad("prices.%s[%d] %q is named twice", field, i, cut(c))
+				}
+			}
+		}
+		checkCodes("conditionTypes", p.ConditionTypes, 4)
+		checkCodes("conditionTables", p.ConditionTables, 3)
+		if n := utf8.RuneCountInString(p.SalesOrganization); n == 0 || n > 4 {
+			bad("prices.salesOrganization %q must be 1-4 characters", cut(p.SalesOrganization))
+		}
+		if n := utf8.RuneCountInString(p.DistributionChannel); n == 0 || n > 2 {
+			bad("prices.distributionChannel %q must be 1-2 characters", cut(p.DistributionChannel))
+		}
+		if len(p.PriceLists) == 0 {
+			bad("prices.priceLists must name the price list of at least one currency")
+		}
+		seen := map[string]bool{}
+		for i, l := range p.PriceLists {
+			if !currencyCode(l.Currency) {
+				bad("prices.priceLists[%d].currency %q is not an ISO 4217 code", i, cut(l.Currency))
+			}
+			if seen[l.Currency] {
+				bad("prices.priceLists[%d].currency %q is named twice", i, cut(l.Currency))
+			}
+			seen[l.Currency] = true
+			if strings.TrimSpace(l.Name) == "" || l.Name != strings.TrimSpace(l.Name) {
+				bad("prices.priceLists[%d].name %q must name a D365 price list, without surrounding spaces", i, cut(l.Name))
+			}
+		}
+	}
+	if m.Products == nil && m.Stock == nil && m.Prices == nil {
+		bad("the mapping names no stream: give products, stock, prices")
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("inventory mapping: %s", strings.Join(errs, "; "))
 	}
 	return &m, nil
+}
+
+// currencyCode reports whether s looks like an ISO 4217 code: three capital letters.
+func currencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// priceList returns the price list name of a currency.
+func (p *PriceMapping) priceList(currency string) (string, bool) {
+	for _, l := range p.PriceLists {
+		if l.Currency == currency {
+			return l.Name, true
+		}
+	}
+	return "", false
 }
 
 // counts reports whether stock in a plant and storage location is summed.

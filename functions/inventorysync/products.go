@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ const maxName = 100
 type units struct {
 	group  string
 	byName map[string]string
+	// multiples are the group's units defined as N of another unit: "100 EA" is multiples[{EA's id, "100"}].
+	multiples map[multiple]string
 	// createdActive is the org's createproductswithoutparentinactivestate: products created without a family
 	// start active instead of as drafts, so publishing one would repeat its state, which Dataverse refuses.
 	createdActive bool
@@ -69,9 +72,11 @@ func (r *run) products(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if u.createdActive, err = r.createsActive(ctx); err != nil {
+	org, err := r.orgSettings(ctx)
+	if err != nil {
 		return err
 	}
+	u.createdActive = org.createdActive
 	batch := make([]sap.Product, 0, r.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -113,7 +118,7 @@ func (r *run) unitGroup(ctx context.Context, name string) (units, error) {
 	if err != nil {
 		return units{}, err
 	}
-	u := units{byName: map[string]string{}}
+	u := units{byName: map[string]string{}, multiples: map[multiple]string{}}
 	for rec, err := range r.Dataverse.List(ctx, "uomschedules", &dataverse.Query{Select: []string{"uomscheduleid", "name"}, Filter: f}) {
 		if err != nil {
 			return units{}, fmt.Errorf("finding unit group %q: %w", name, err)
@@ -127,25 +132,48 @@ func (r *run) unitGroup(ctx context.Context, name string) (units, error) {
 		return units{}, fmt.Errorf("finding unit group %q: D365 has none of that name (products.unitGroup in the inventory mapping)", name)
 	}
 	f, _ = dataverse.Filterf("_uomscheduleid_value eq %s", dataverse.GUID(u.group))
-	for rec, err := range r.Dataverse.List(ctx, "uoms", &dataverse.Query{Select: []string{"uomid", "name"}, Filter: f}) {
+	for rec, err := range r.Dataverse.List(ctx, "uoms", &dataverse.Query{Select: []string{"uomid", "name", "quantity", "_baseuom_value"}, Filter: f}) {
 		if err != nil {
 			return units{}, fmt.Errorf("reading the units of group %q: %w", name, err)
 		}
 		u.byName[rec.String("name")] = rec.String("uomid")
+		if base := rec.String("_baseuom_value"); base != "" {
+			if q, ok := new(big.Rat).SetString(rec.Number("quantity").String()); ok {
+				u.multiples[multiple{base, q.RatString()}] = rec.String("uomid")
+			}
+		}
 	}
 	return u, nil
 }
 
-// createsActive reads the organization setting that decides whether a product created through the API starts
-// active (true) or as a draft (false, a fresh org's default).
-func (r *run) createsActive(ctx context.Context) (bool, error) {
-	for rec, err := range r.Dataverse.List(ctx, "organizations", &dataverse.Query{Select: []string{"createproductswithoutparentinactivestate"}}) {
+// multiple names a unit of N base units.
+type multiple struct {
+	base     string // uomid of the unit it is a multiple of
+	quantity string // N, as big.Rat's RatString
+}
+
+// orgSettings are the organization settings the sync's writes depend on.
+type orgSettings struct {
+	// createdActive: products created without a family start active instead of as drafts.
+	createdActive bool
+	// pricingPrecision is pricingdecimalprecision, the decimals of price list amounts (2 on a fresh org).
+	pricingPrecision int
+}
+
+// orgSettings reads them once per run.
+func (r *run) orgSettings(ctx context.Context) (orgSettings, error) {
+	q := &dataverse.Query{Select: []string{"createproductswithoutparentinactivestate", "pricingdecimalprecision"}}
+	for rec, err := range r.Dataverse.List(ctx, "organizations", q) {
 		if err != nil {
-			return false, fmt.Errorf("reading the organization's product settings: %w", err)
+			return orgSettings{}, fmt.Errorf("reading the organization's product settings: %w", err)
 		}
-		return rec.Bool("createproductswithoutparentinactivestate"), nil
+		p, err := rec.Number("pricingdecimalprecision").Int64()
+		if err != nil || p < 0 || p > 10 {
+			p = 2
+		}
+		return orgSettings{createdActive: rec.Bool("createproductswithoutparentinactivestate"), pricingPrecision: int(p)}, nil
 	}
-	return false, nil
+	return orgSettings{pricingPrecision: 2}, nil
 }
 
 // wantedProduct is what D365 should hold of one SAP product.
@@ -251,10 +279,10 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		recs = append(recs, rec)
 		keys = append(keys, m)
 	}
-	landed, err := r.writeAll(ctx, "products", recs, keys, func(ctx context.Context, part []dataverse.Record) error {
+	landed, err := r.writeAll(ctx, "products", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
 		_, err := r.Dataverse.UpsertMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
 			AltKey: []string{"productnumber"}, ChunkSize: len(part), Workers: 1})
-		return err
+		return nil, err
 	}, st)
 	if err != nil {
 		return err

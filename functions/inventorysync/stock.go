@@ -177,10 +177,10 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		recs = append(recs, dataverse.Record{"productid": fp.ID, "quantityonhand": json.Number(text)})
 		keys = append(keys, v.material)
 	}
-	landed, err := r.writeAll(ctx, "stock", recs, keys, func(ctx context.Context, part []dataverse.Record) error {
+	landed, err := r.writeAll(ctx, "stock", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
 		_, err := r.Dataverse.UpdateMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
 			Key: "productid", ChunkSize: len(part), Workers: 1})
-		return err
+		return nil, err
 	}, st)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type Summary struct {
 	// Products and Stock are nil for a stream the run did not reach.
 	Products *StreamStats `json:"products,omitempty"`
 	Stock    *StreamStats `json:"stock,omitempty"`
+	Prices   *StreamStats `json:"prices,omitempty"`
 }
 
 // StreamStats counts one stream of a run.
@@ -68,7 +69,7 @@ type TableRunLog struct{ Rows RunRows }
 
 // Record writes s, keyed by its start so that the newest sorts first and a run recorded twice is one row.
 func (l TableRunLog) Record(ctx context.Context, s Summary) error {
-	for _, st := range []*StreamStats{s.Products, s.Stock} {
+	for _, st := range []*StreamStats{s.Products, s.Stock, s.Prices} {
 		if st != nil {
 			st.DurationMS = st.Duration.Milliseconds()
 		}

@@ -25,6 +25,8 @@ type SAP interface {
 	// Stock streams the stock rows of the plants from material after on (exclusive; "" from the start),
 	// ordered by material.
 	Stock(ctx context.Context, plants []string, after string) iter.Seq2[sap.StockRow, error]
+	// Prices streams the price condition validities q selects, with their records, ordered by material.
+	Prices(ctx context.Context, q sap.PriceQuery) iter.Seq2[sap.PriceCondition, error]
 }
 
 // Dataverse is what the sync writes and reads of Dataverse.
@@ -32,6 +34,8 @@ type Dataverse interface {
 	UpsertMultiple(ctx context.Context, set string, recs []dataverse.Record, o *dataverse.BulkOptions) (dataverse.BulkResult, error)
 	UpdateMultiple(ctx context.Context, set string, recs []dataverse.Record, o *dataverse.BulkOptions) (dataverse.BulkResult, error)
 	Update(ctx context.Context, set string, key dataverse.Key, rec dataverse.Record, o *dataverse.UpdateOptions) (dataverse.Written, error)
+	Create(ctx context.Context, set string, rec dataverse.Record, o *dataverse.CreateOptions) (dataverse.Written, error)
+	Delete(ctx context.Context, set string, key dataverse.Key, o *dataverse.DeleteOptions) error
 	List(ctx context.Context, set string, q *dataverse.Query) iter.Seq2[dataverse.Record, error]
 	Stats() dataverse.Stats
 }
@@ -91,8 +95,8 @@ const (
 // errBudget stops a stream at a batch boundary when the budget is spent.
 var errBudget = errors.New("time budget spent")
 
-// Run runs every stream the mapping names, products before stock so that stock lands on products that exist
-// and no product row is written by two streams at once. It returns the run's summary, also written to the run log.
+// Run runs every stream the mapping names, products before stock and prices so that they land on products
+// that exist and no product row is written by two streams at once. It returns the run's summary, also written to the run log.
 func (s *Syncer) Run(ctx context.Context, runID, trigger string) (Summary, error) {
 	sum := Summary{RunID: runID, Trigger: trigger, Started: s.Now().UTC()}
 	if err := s.Ready(ctx); err != nil {
@@ -128,6 +132,9 @@ func (s *Syncer) Run(ctx context.Context, runID, trigger string) (Summary, error
 	}
 	if err == nil && s.Mapping.Stock != nil {
 		err = r.stock(runCtx)
+	}
+	if err == nil && s.Mapping.Prices != nil {
+		err = r.prices(runCtx)
 	}
 	sum.Ended = s.Now().UTC()
 	switch {

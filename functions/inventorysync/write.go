@@ -23,8 +23,9 @@ func recordProblem(err error) bool {
 	return false
 }
 
-// sendFunc writes records in one request (the client splits nothing further when given at most its chunk size).
-type sendFunc func(ctx context.Context, recs []dataverse.Record) error
+// sendFunc writes records in one request (the client splits nothing further when given at most its chunk size)
+// and returns the ids Dataverse gave them, where it gives any.
+type sendFunc func(ctx context.Context, recs []dataverse.Record) ([]string, error)
 
 // writeAll sends recs and returns which landed. A bulk message on a standard table is all or nothing, so a
 // chunk Dataverse refuses for its records is split in halves until each refused record is alone; that record is
@@ -32,13 +33,24 @@ type sendFunc func(ctx context.Context, recs []dataverse.Record) error
 // returns the error: nothing after it is known to have landed, and the caller keeps its checkpoint.
 func (r *run) writeAll(ctx context.Context, stream string, recs []dataverse.Record, keys []string, send sendFunc,
 	st *StreamStats) ([]bool, error) {
+	landed, _, err := r.writeAllIDs(ctx, stream, recs, keys, send, st)
+	return landed, err
+}
+
+// writeAllIDs is writeAll that also returns the ids Dataverse gave the records that landed ("" where none).
+func (r *run) writeAllIDs(ctx context.Context, stream string, recs []dataverse.Record, keys []string, send sendFunc,
+	st *StreamStats) ([]bool, []string, error) {
 	landed := make([]bool, len(recs))
+	ids := make([]string, len(recs))
 	var split func(lo, hi int) error
 	split = func(lo, hi int) error {
-		err := send(ctx, recs[lo:hi])
+		got, err := send(ctx, recs[lo:hi])
 		if err == nil {
 			for i := lo; i < hi; i++ {
 				landed[i] = true
+				if i-lo < len(got) {
+					ids[i] = got[i-lo]
+				}
 			}
 			st.Written += int64(hi - lo)
 			return nil
@@ -61,10 +73,10 @@ func (r *run) writeAll(ctx context.Context, stream string, recs []dataverse.Reco
 		return split(mid, hi)
 	}
 	if len(recs) == 0 {
-		return landed, nil
+		return landed, ids, nil
 	}
 	if err := split(0, len(recs)); err != nil {
-		return landed, fmt.Errorf("writing %s: %w", stream, err)
+		return landed, ids, fmt.Errorf("writing %s: %w", stream, err)
 	}
-	return landed, nil
+	return landed, ids, nil
 }

@@ -162,7 +162,12 @@ type PriceQuery struct {
 	SalesOrganization   string
 	DistributionChannel string
 	ValidOn             time.Time
-	PageSize            int
+	// ConditionTypes keeps validities of any of these types (with ConditionType, of that one too).
+	ConditionTypes []string
+	// ByMaterial orders the validities by material, so one material's are adjacent and a reader can pick among
+	// them as they pass.
+	ByMaterial bool
+	PageSize   int
 }
 
 // PriceConditions streams condition validities with their records.
@@ -174,12 +179,23 @@ func (c *Client) PriceConditions(ctx context.Context, q PriceQuery) *Rows[PriceC
 			fs = append(fs, Eq(f.name, f.v))
 		}
 	}
+	if len(q.ConditionTypes) > 0 {
+		ts := make([]Filter, len(q.ConditionTypes))
+		for i, ct := range q.ConditionTypes {
+			ts[i] = Eq("ConditionType", ct)
+		}
+		fs = append(fs, Or(ts...))
+	}
 	if !q.ValidOn.IsZero() {
 		day := DateTime{q.ValidOn.UTC().Truncate(24 * time.Hour)}
 		fs = append(fs, Le("ConditionValidityStartDate", day), Ge("ConditionValidityEndDate", day))
 	}
+	var order []string
+	if q.ByMaterial {
+		order = []string{"Material", "ConditionRecord"}
+	}
 	return newRows[PriceCondition](ctx, c, ServicePricing, "A_SlsPrcgCndnRecdValidity",
-		Query{Filter: And(fs...), Expand: []string{"to_SlsPrcgConditionRecord"}, PageSize: q.PageSize})
+		Query{Filter: And(fs...), Expand: []string{"to_SlsPrcgConditionRecord"}, OrderBy: order, PageSize: q.PageSize})
 }
 
 // AvailabilityRecord is the result of DetermineAvailabilityAt.

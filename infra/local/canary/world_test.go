@@ -122,6 +122,10 @@ func newWorld(t *testing.T, sp spec) *world {
 		"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {
 		t.Fatal(err)
 	}
+	// The price list of the inventory sync's shipped mapping.
+	if _, err := w.dv.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, u := range []string{"Piece", "Kilogram"} {
 		if _, err := w.dv.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"),
 			"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {

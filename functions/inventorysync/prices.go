@@ -1,0 +1,462 @@
+package inventorysync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/store"
+)
+
+// pricesStream is the prices stream's checkpoint: the last material of the pass under way ("" between passes),
+// and (Extra) the digest of the price mapping.
+const pricesStream = "inventory-prices"
+
+// PriceItem is a price list item the prices stream wrote.
+type PriceItem struct {
+	ID     string `json:"id"`     // productpricelevelid
+	Unit   string `json:"unit"`   // uomid of the item
+	Amount string `json:"amount"` // amount written
+	Digest string `json:"digest"` // of the SAP record and the mapping it was written from
+}
+
+func priceItems(fp Fingerprint) map[string]PriceItem {
+	out := map[string]PriceItem{}
+	if fp.Prices != "" {
+		_ = json.Unmarshal([]byte(fp.Prices), &out) // written by this code only; a bad one is rewritten
+	}
+	return out
+}
+
+func setPriceItems(fp *Fingerprint, items map[string]PriceItem) {
+	if len(items) == 0 {
+		fp.Prices = ""
+		return
+	}
+	b, _ := json.Marshal(items)
+	fp.Prices = string(b)
+}
+
+// materialPrice is the validity a material's list price comes from, nil when SAP has none valid today.
+type materialPrice struct {
+	material string
+	cond     *sap.PriceCondition
+}
+
+// priceList is a D365 price list the stream writes to.
+type priceList struct {
+	id, name, currency string
+}
+
+// prices reads the price conditions valid today for the mapping's condition types, sales organization and
+// distribution channel, ordered by material, picks each material's list price by the mapping's condition
+// tables, and writes the items that differ from what was last written. SAP stamps a change on the record, not
+// on its validity, and a price whose validity begins or ends today changes nothing SAP stamps, so the stream
+// reads what is valid today in full each run, as stock is read; the fingerprints make an unchanged price cost
+// no Dataverse write.
+func (r *run) prices(ctx context.Context) error {
+	st := &StreamStats{}
+	r.sum.Prices = st
+	start, throttled := r.Now(), r.Dataverse.Stats().Throttled
+	defer func() {
+		st.Duration = r.Now().Sub(start)
+		st.Throttled = r.Dataverse.Stats().Throttled - throttled
+	}()
+	pm := r.Mapping.Prices
+	today := r.Now().UTC().Truncate(24 * time.Hour)
+	mapDigest := digest([]any{pm.ConditionTypes, pm.ConditionTables, pm.SalesOrganization, pm.DistributionChannel, pm.PriceLists,
+		r.Mapping.Products.UnitGroup})
+	cp, etag, _, err := r.Checkpoints.Get(ctx, pricesStream)
+	if err != nil {
+		return fmt.Errorf("reading the prices checkpoint: %w", err)
+	}
+	after := cp.Value
+	if cp.Extra != mapDigest {
+		after = ""
+	}
+	lists, err := r.priceLists(ctx, pm)
+	if err != nil {
+		return err
+	}
+	u, err := r.unitGroup(ctx, r.Mapping.Products.UnitGroup)
+	if err != nil {
+		return err
+	}
+	org, err := r.orgSettings(ctx)
+	if err != nil {
+		return err
+	}
+	batch := make([]materialPrice, 0, r.BatchSize)
+	flush := func(final bool) error {
+		hi := ""
+		if !final {
+			hi = batch[len(batch)-1].material
+		}
+		err := r.timed(func() error { return r.priceBatch(ctx, batch, after, hi, mapDigest, lists, u, org, st) })
+		if err != nil {
+			return err
+		}
+		cp.Value, cp.Extra, cp.RunID = hi, mapDigest, r.id
+		if etag, err = r.Checkpoints.Save(ctx, cp, etag); err != nil {
+			return fmt.Errorf("saving the prices checkpoint: %w", err)
+		}
+		after, batch = hi, batch[:0]
+		if !final && r.spent() {
+			return errBudget
+		}
+		return nil
+	}
+	var cur *materialPrice
+	curRank := 0
+	q := sap.PriceQuery{ConditionTypes: pm.ConditionTypes, SalesOrganization: pm.SalesOrganization,
+		DistributionChannel: pm.DistributionChannel, ValidOn: today, ByMaterial: true}
+	for c, err := range r.SAP.Prices(ctx, q) {
+		if err != nil {
+			return fmt.Errorf("reading SAP prices: %w", err)
+		}
+		st.Read++
+		if c.Material == "" || c.Material <= after {
+			continue // a customer-only record, or one before where this pass resumed
+		}
+		if cur == nil || c.Material != cur.material {
+			if cur != nil {
+				if c.Material < cur.material {
+					return fmt.Errorf("reading SAP prices: material %q came after %q: the rows are not ordered by material", c.Material, cur.material)
+				}
+				batch = append(batch, *cur)
+				if len(batch) == r.BatchSize {
+					if err := flush(false); err != nil {
+						return err
+					}
+				}
+			}
+			cur, curRank = &materialPrice{material: c.Material}, len(pm.ConditionTables)
+		}
+		rank := slices.Index(pm.ConditionTables, c.Record.ConditionTable)
+		if rank < 0 || c.Record.ConditionIsDeleted || c.ConditionReleaseStatus != "" {
+			continue // another key combination, deleted, or not released for pricing
+		}
+		if rank < curRank {
+			cc := c
+			cur.cond, curRank = &cc, rank
+		}
+	}
+	if cur != nil {
+		batch = append(batch, *cur)
+	}
+	return flush(true)
+}
+
+// priceLists finds the mapping's price lists by name.
+func (r *run) priceLists(ctx context.Context, pm *PriceMapping) (map[string]priceList, error) {
+	out := map[string]priceList{}
+	for _, l := range pm.PriceLists {
+		f, err := dataverse.Filterf("name eq %s", l.Name)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for rec, err := range r.Dataverse.List(ctx, "pricelevels", &dataverse.Query{Select: []string{"pricelevelid", "name"}, Filter: f}) {
+			if err != nil {
+				return nil, fmt.Errorf("finding price list %q: %w", l.Name, err)
+			}
+			n++
+			out[l.Currency] = priceList{id: rec.String("pricelevelid"), name: l.Name, currency: l.Currency}
+		}
+		if n != 1 {
+			return nil, fmt.Errorf("finding price list %q: D365 has %d of that name, want one (prices.priceLists in the inventory mapping)", l.Name, n)
+		}
+	}
+	return out, nil
+}
+
+// wantedPrice is the item a material's price becomes, or why it cannot be written.
+type wantedPrice struct {
+	list   priceList
+	unit   string // uomid
+	amount string
+	digest string
+	err    error // dead-letter reason
+}
+
+// want computes the item of one SAP price: per base unit when the per-unit amount fits the org's pricing
+// precision exactly; per a D365 unit of N base units when SAP prices per N and it does not; otherwise refused
+// with the reason, never rounded (D365 would store 12.50 per 100 as 0.13 per unit, 4% too much).
+func (r *run) wantPrice(c *sap.PriceCondition, lists map[string]priceList, u units, org orgSettings, mapDigest string) wantedPrice {
+	rec := c.Record
+	w := wantedPrice{digest: digest([]any{mapDigest, org.pricingPrecision, rec.ConditionRecord, rec.ConditionRateValue.String(),
+		rec.ConditionCurrency, rec.ConditionQuantity.String(), rec.ConditionQuantityUnit, rec.ConditionCalculationType})}
+	if rec.ConditionCalculationType == "A" || rec.ConditionRateValueUnit == "%" {
+		w.err = fmt.Errorf("condition record %s of %s is a percentage (%s %%), not a price", rec.ConditionRecord, c.Material, rec.ConditionRateValue)
+		return w
+	}
+	list, ok := lists[rec.ConditionCurrency]
+	if !ok {
+		w.err = fmt.Errorf("condition record %s of %s is in %s; the inventory mapping names a price list for %s only",
+			rec.ConditionRecord, c.Material, rec.ConditionCurrency, currencies(lists))
+		return w
+	}
+	w.list = list
+	unitName, ok := r.Units.D365(rec.ConditionQuantityUnit)
+	base := u.byName[unitName]
+	if !ok || base == "" {
+		w.err = fmt.Errorf("condition record %s of %s prices per %s, which has no D365 unit in unit group %q",
+			rec.ConditionRecord, c.Material, rec.ConditionQuantityUnit, r.Mapping.Products.UnitGroup)
+		return w
+	}
+	rate, n := rec.ConditionRateValue.Rat(), rec.ConditionQuantity.Rat()
+	if n.Sign() <= 0 {
+		n = big.NewRat(1, 1) // SAP's pricing quantity 0 means per one unit
+	}
+	if rate.Sign() < 0 {
+		w.err = fmt.Errorf("condition record %s of %s has a negative price %s", rec.ConditionRecord, c.Material, rec.ConditionRateValue)
+		return w
+	}
+	per := new(big.Rat).Quo(rate, n)
+	if text, exact := exactText(per, org.pricingPrecision); exact {
+		w.unit, w.amount = base, text
+		return w
+	}
+	if id := u.multiples[multiple{base, n.RatString()}]; id != "" {
+		if text, exact := exactText(rate, org.pricingPrecision); exact {
+			w.unit, w.amount = id, text
+			return w
+		}
+	}
+	w.err = fmt.Errorf("condition record %s of %s is %s %s per %s %s, %s per %s: more decimals than D365's pricing precision (%d) keeps, "+
+		"and unit group %q has no unit of %s %s to price it on; add that unit, or raise pricingdecimalprecision",
+		rec.ConditionRecord, c.Material, rec.ConditionRateValue, rec.ConditionCurrency, rec.ConditionQuantity, rec.ConditionQuantityUnit,
+		per.FloatString(org.pricingPrecision+4), rec.ConditionQuantityUnit, org.pricingPrecision, r.Mapping.Products.UnitGroup,
+		rec.ConditionQuantity, rec.ConditionQuantityUnit)
+	return w
+}
+
+// exactText writes v with prec decimals when that is exact.
+func exactText(v *big.Rat, prec int) (string, bool) {
+	text := v.FloatString(prec)
+	back, _ := new(big.Rat).SetString(text)
+	return text, back.Cmp(v) == 0
+}
+
+func currencies(lists map[string]priceList) []string {
+	var out []string
+	for c := range lists {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// priceOp is one change to one material's items.
+type priceOp struct {
+	material string
+	list     string // price list name
+	want     wantedPrice
+	old      PriceItem // the item written before, if any
+	had      bool
+}
+
+// priceBatch writes the prices of the materials in (lo, hi]: creates and updates items, replaces an item whose
+// unit changed, and deletes the items of prices SAP no longer has valid today.
+func (r *run) priceBatch(ctx context.Context, batch []materialPrice, lo, hi, mapDigest string, lists map[string]priceList,
+	u units, org orgSettings, st *StreamStats) error {
+	fps, err := r.fingerprintRange(ctx, batch, lo, hi)
+	if err != nil {
+		return err
+	}
+	byMaterial := map[string]*sap.PriceCondition{}
+	for _, p := range batch {
+		byMaterial[p.material] = p.cond
+	}
+	var ops []priceOp
+	for m, row := range fps {
+		fp := row.Value
+		items := priceItems(fp)
+		cond, inBatch := byMaterial[m]
+		if !inBatch && len(items) == 0 {
+			continue
+		}
+		if fp.ID == "" {
+			st.Skipped++ // no product in D365 that the products stream wrote or found
+			continue
+		}
+		var w wantedPrice
+		if cond != nil {
+			w = r.wantPrice(cond, lists, u, org, mapDigest)
+		}
+		if w.err != nil {
+			st.Changed++
+			st.Failed++
+			if derr := r.DeadLetters.DeadLetterRecord(ctx, "prices", m, cond, w.err); derr != nil {
+				return fmt.Errorf("dead-lettering the price of %s: %w", m, derr)
+			}
+			continue
+		}
+		for name, it := range items {
+			if cond == nil || name != w.list.name {
+				ops = append(ops, priceOp{material: m, list: name, old: it, had: true}) // no valid price on that list now
+			}
+		}
+		if cond != nil {
+			old, had := items[w.list.name]
+			if had && old.Digest == w.digest {
+				continue
+			}
+			ops = append(ops, priceOp{material: m, list: w.list.name, want: w, old: old, had: had})
+		}
+	}
+	for _, p := range batch {
+		if _, ok := fps[p.material]; !ok && p.cond != nil {
+			st.Skipped++
+		}
+	}
+	return r.applyPrices(ctx, ops, fps, st)
+}
+
+// fingerprintRange reads the fingerprints of materials in (lo, hi] (hi "" for the end), and of the batch's
+// materials whose escaped keys sort elsewhere.
+func (r *run) fingerprintRange(ctx context.Context, batch []materialPrice, lo, hi string) (map[string]store.Row[Fingerprint], error) {
+	fps := map[string]store.Row[Fingerprint]{}
+	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
+	if hi != "" {
+		opts.RowKeyBefore = rowKey(hi) + " "
+	}
+	for row, err := range r.Fingerprints.Query(ctx, fingerprintPartition, opts) {
+		if err != nil {
+			return nil, fmt.Errorf("reading fingerprints: %w", err)
+		}
+		if m := materialOf(row.RowKey); m != lo || lo == "" {
+			fps[m] = row
+		}
+	}
+	var missing []string
+	for _, p := range batch {
+		if _, ok := fps[p.material]; !ok {
+			missing = append(missing, p.material)
+		}
+	}
+	more, err := fingerprintsOf(ctx, r.Fingerprints, missing)
+	if err != nil {
+		return nil, err
+	}
+	for m, row := range more {
+		fps[m] = row
+	}
+	return fps, nil
+}
+
+// applyPrices runs the item changes, several at a time, and records what landed in the fingerprints.
+func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint], st *StreamStats) error {
+	var mu sync.Mutex
+	var errs []error
+	result := map[string]map[string]PriceItem{} // material → items after
+	for _, op := range ops {
+		if _, ok := result[op.material]; !ok {
+			result[op.material] = priceItems(fps[op.material].Value)
+		}
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, op := range ops {
+		st.Changed++
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			item, keep, err := r.applyPrice(ctx, op, fps[op.material].Value.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				st.Written++
+				if keep {
+					result[op.material][op.list] = item
+				} else {
+					delete(result[op.material], op.list)
+				}
+			case recordProblem(err):
+				st.Failed++
+				if derr := r.DeadLetters.DeadLetterRecord(ctx, "prices", op.material, op.want.amount, err); derr != nil {
+					errs = append(errs, derr)
+				}
+			default:
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	next := map[string]Fingerprint{}
+	for m, items := range result {
+		fp := fps[m].Value
+		setPriceItems(&fp, items)
+		next[m] = fp
+	}
+	if err := saveFingerprints(ctx, r.Fingerprints, next); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// applyPrice makes one item what op wants: deleted, updated in place, or created (after deleting an item on
+// another unit, since the unit of an item is part of what identifies it).
+func (r *run) applyPrice(ctx context.Context, op priceOp, product string) (PriceItem, bool, error) {
+	if op.want.list.id == "" { // no price on this list now
+		if err := r.Dataverse.Delete(ctx, "productpricelevels", dataverse.ID(op.old.ID), nil); err != nil && !isNotFound(err) {
+			return PriceItem{}, true, fmt.Errorf("deleting the price of %s on %s: %w", op.material, op.list, err)
+		}
+		return PriceItem{}, false, nil
+	}
+	item := PriceItem{Unit: op.want.unit, Amount: op.want.amount, Digest: op.want.digest}
+	if op.had && op.old.Unit == op.want.unit {
+		item.ID = op.old.ID
+		_, err := r.Dataverse.Update(ctx, "productpricelevels", dataverse.ID(op.old.ID),
+			dataverse.Record{"amount": json.Number(op.want.amount)}, nil)
+		if err == nil || !isNotFound(err) {
+			return item, err == nil, wrapPrice(err, op)
+		}
+		// Deleted in D365 meanwhile: create it again below.
+	} else if op.had {
+		if err := r.Dataverse.Delete(ctx, "productpricelevels", dataverse.ID(op.old.ID), nil); err != nil && !isNotFound(err) {
+			return PriceItem{}, true, fmt.Errorf("replacing the price of %s on %s: %w", op.material, op.list, err)
+		}
+	}
+	// An item for this product and unit may exist already (entered by hand, or written by a run that died before
+	// its fingerprint): price lists hold one per product and unit, so find it before creating.
+	f, _ := dataverse.Filterf("_pricelevelid_value eq %s and _productid_value eq %s and _uomid_value eq %s",
+		dataverse.GUID(op.want.list.id), dataverse.GUID(product), dataverse.GUID(op.want.unit))
+	for rec, err := range r.Dataverse.List(ctx, "productpricelevels", &dataverse.Query{Select: []string{"productpricelevelid"}, Filter: f}) {
+		if err != nil {
+			return PriceItem{}, true, wrapPrice(err, op)
+		}
+		item.ID = rec.String("productpricelevelid")
+		_, err := r.Dataverse.Update(ctx, "productpricelevels", dataverse.ID(item.ID), dataverse.Record{"amount": json.Number(op.want.amount)}, nil)
+		return item, err == nil, wrapPrice(err, op)
+	}
+	w, err := r.Dataverse.Create(ctx, "productpricelevels", dataverse.Record{
+		"pricelevelid@odata.bind": "/pricelevels(" + op.want.list.id + ")",
+		"productid@odata.bind":    "/products(" + product + ")",
+		"uomid@odata.bind":        "/uoms(" + op.want.unit + ")",
+		"amount":                  json.Number(op.want.amount),
+	}, nil)
+	item.ID = w.ID
+	return item, err == nil, wrapPrice(err, op)
+}
+
+func wrapPrice(err error, op priceOp) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("writing the price of %s on %s: %w", op.material, op.list, err)
+}
+
+func isNotFound(err error) bool {
+	var de *dataverse.Error
+	return errors.As(err, &de) && de.Kind == dataverse.KindNotFound
+}
