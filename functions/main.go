@@ -13,12 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/d365sap/d365sap/functions/health"
+	"github.com/d365sap/d365sap/functions/inventorysync"
+	"github.com/d365sap/d365sap/functions/inventorysyncqueue"
 	"github.com/d365sap/d365sap/functions/openapi"
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/functions/orderpushqueue"
@@ -27,6 +30,7 @@ import (
 	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/awslambda"
 	"github.com/d365sap/d365sap/shared/azfunc"
+	"github.com/d365sap/d365sap/shared/checkpoint"
 	"github.com/d365sap/d365sap/shared/config"
 	"github.com/d365sap/d365sap/shared/dataverse"
 	"github.com/d365sap/d365sap/shared/deadletter"
@@ -174,6 +178,30 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 	if err := push.Check(); err != nil {
 		return app{}, fmt.Errorf("checking the order push's times: %w", err)
 	}
+	inventory, err := inventorysync.LoadMapping(cfg.InventoryMappingFile)
+	if err != nil {
+		return app{}, fmt.Errorf("loading INVENTORY_MAPPING_FILE: %w", err)
+	}
+	fingerprints, err := store.NewTable[inventorysync.Fingerprint](account, cfg.StateTable)
+	if err != nil {
+		return app{}, err
+	}
+	runs, err := store.NewTable[inventorysync.RunEntity](account, cfg.StateTable)
+	if err != nil {
+		return app{}, err
+	}
+	dl := &deadletter.Store{Blobs: account, Container: cfg.DeadLetterContainer}
+	sync := &inventorysync.Syncer{
+		SAP: inventorysync.SAPSource{Client: sapClient}, Dataverse: dv, Fingerprints: fingerprints,
+		Checkpoints: checkpoint.Store{Table: state}, Runs: inventorysync.TableRunLog{Rows: runs},
+		Locks:       inventorysync.BlobLocks{Blobs: account, Container: cfg.LockContainer},
+		DeadLetters: inventorysync.DeadLetters{Store: dl},
+		Continue:    inventorysync.QueueContinuer{Queue: account, Name: cfg.InventorySyncQueue},
+		Mapping:     inventory, Units: values.Must(valuemap.Units),
+		BatchSize: cfg.InventorySyncBatchSize.N, Overlap: cfg.InventorySyncOverlap.D, Budget: cfg.InventorySyncBudget.D,
+		Log: log, Now: time.Now,
+		Ready: (&provisioner{account: account, cfg: cfg}).Ensure,
+	}
 	statusBase := ""
 	if cfg.WebsiteHostname != "" {
 		statusBase = "https://" + cfg.WebsiteHostname + "/api/orders/"
@@ -194,6 +222,8 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
 		func() (trigger.Function, error) { return orderpushsweep.Function(push, state, log) },
 		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
+		func() (trigger.Function, error) { return inventorysync.Function(sync) },
+		func() (trigger.Function, error) { return inventorysyncqueue.Function(sync, log) },
 	} {
 		fn, err := f()
 		if err != nil {
@@ -201,7 +231,6 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		}
 		fns = append(fns, fn)
 	}
-	dl := &deadletter.Store{Blobs: account, Container: cfg.DeadLetterContainer}
 	return app{functions: fns, deadLetters: dl}, nil
 }
 

@@ -28,12 +28,13 @@ func (p *provisioner) Ensure(ctx context.Context) error {
 	if err := p.account.EnsureTable(ctx, p.cfg.StateTable); err != nil {
 		return fmt.Errorf("creating table %s: %w", p.cfg.StateTable, err)
 	}
-	for _, q := range []string{p.cfg.OrderPushQueue, p.cfg.OrderPushQueue + "-poison", p.cfg.StatusEventsQueue, p.cfg.StatusEventsQueue + "-poison"} {
+	for _, q := range []string{p.cfg.OrderPushQueue, p.cfg.OrderPushQueue + "-poison", p.cfg.StatusEventsQueue, p.cfg.StatusEventsQueue + "-poison",
+		p.cfg.InventorySyncQueue, p.cfg.InventorySyncQueue + "-poison"} {
 		if err := p.account.EnsureQueue(ctx, q); err != nil {
 			return fmt.Errorf("creating queue %s: %w", q, err)
 		}
 	}
-	for _, c := range []string{p.cfg.ArchiveContainer, p.cfg.DeadLetterContainer} {
+	for _, c := range []string{p.cfg.ArchiveContainer, p.cfg.DeadLetterContainer, p.cfg.LockContainer} {
 		if err := p.account.EnsureContainer(ctx, c); err != nil {
 			return fmt.Errorf("creating container %s: %w", c, err)
 		}

@@ -132,6 +132,24 @@ param dataversePageSize string = '500'
 @description('INVENTORY_SYNC_SCHEDULE: NCRONTAB (six fields, seconds first) for the inventory sync timer.')
 param inventorySyncSchedule string = '0 */15 * * * *'
 
+@description('INVENTORY_SYNC_QUEUE: queue of inventory sync continuations; its -poison twin is created too.')
+param inventorySyncQueue string = 'inventory-sync'
+
+@description('INVENTORY_MAPPING_FILE: path of a custom inventory mapping file inside the package; empty uses the shipped defaults.')
+param inventoryMappingFile string = ''
+
+@description('INVENTORY_SYNC_BATCH_SIZE: records per Dataverse bulk write and per checkpoint (1-1000).')
+param inventorySyncBatchSize string = '1000'
+
+@description('INVENTORY_SYNC_OVERLAP: how far before its high-water mark the products stream reads SAP again.')
+param inventorySyncOverlap string = '10m'
+
+@description('INVENTORY_SYNC_BUDGET: how long one inventory sync invocation runs before it continues in another; below functionTimeout.')
+param inventorySyncBudget string = '4m'
+
+@description('LOCK_CONTAINER: blob container of the leases that keep one run of a sync at a time.')
+param lockContainer string = 'locks'
+
 @description('STATUS_EVENTS_QUEUE: queue of SAP status events; its -poison twin is created too.')
 param statusEventsQueue string = 'sap-events'
 
@@ -249,10 +267,13 @@ module storage 'modules/storage.bicep' = {
       '${statusEventsQueue}-poison'
       orderPushQueue
       '${orderPushQueue}-poison'
+      inventorySyncQueue
+      '${inventorySyncQueue}-poison'
     ]
     containerNames: [
       archiveContainer
       deadletterContainer
+      lockContainer
       packageContainer
     ]
     tableNames: [
@@ -327,6 +348,12 @@ var productSettings = {
   DATAVERSE_MAX_RETRIES: dataverseMaxRetries
   DATAVERSE_PAGE_SIZE: dataversePageSize
   INVENTORY_SYNC_SCHEDULE: inventorySyncSchedule
+  INVENTORY_SYNC_QUEUE: inventorySyncQueue
+  INVENTORY_MAPPING_FILE: inventoryMappingFile
+  INVENTORY_SYNC_BATCH_SIZE: inventorySyncBatchSize
+  INVENTORY_SYNC_OVERLAP: inventorySyncOverlap
+  INVENTORY_SYNC_BUDGET: inventorySyncBudget
+  LOCK_CONTAINER: lockContainer
   STATUS_EVENTS_QUEUE: statusEventsQueue
   ORDER_PUSH_QUEUE: orderPushQueue
   ARCHIVE_CONTAINER: archiveContainer

@@ -39,11 +39,18 @@ type Config struct {
 	HTTPMaxBodyBytes Int `env:"HTTP_MAX_BODY_BYTES, default=8388608"`
 
 	InventorySyncSchedule string `env:"INVENTORY_SYNC_SCHEDULE, default=0 */15 * * * *"`
-	StatusEventsQueue     string `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
-	OrderPushQueue        string `env:"ORDER_PUSH_QUEUE, default=order-push"`
-	ArchiveContainer      string `env:"ARCHIVE_CONTAINER, default=payload-archive"`
-	DeadLetterContainer   string `env:"DEADLETTER_CONTAINER, default=dead-letters"`
-	StateTable            string `env:"STATE_TABLE, default=integrationstate"`
+	// The inventory sync's knobs; see functions/inventorysync.
+	InventorySyncQueue     string   `env:"INVENTORY_SYNC_QUEUE, default=inventory-sync"`
+	InventoryMappingFile   string   `env:"INVENTORY_MAPPING_FILE"`
+	InventorySyncBatchSize Int      `env:"INVENTORY_SYNC_BATCH_SIZE, default=1000"`
+	InventorySyncOverlap   Duration `env:"INVENTORY_SYNC_OVERLAP, default=10m"`
+	InventorySyncBudget    Duration `env:"INVENTORY_SYNC_BUDGET, default=4m"`
+	LockContainer          string   `env:"LOCK_CONTAINER, default=locks"`
+	StatusEventsQueue      string   `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
+	OrderPushQueue         string   `env:"ORDER_PUSH_QUEUE, default=order-push"`
+	ArchiveContainer       string   `env:"ARCHIVE_CONTAINER, default=payload-archive"`
+	DeadLetterContainer    string   `env:"DEADLETTER_CONTAINER, default=dead-letters"`
+	StateTable             string   `env:"STATE_TABLE, default=integrationstate"`
 
 	OrderPushSyncTimeout Duration `env:"ORDER_PUSH_SYNC_TIMEOUT, default=45s"`
 	OrderMappingFile     string   `env:"ORDER_MAPPING_FILE"`
@@ -208,6 +215,13 @@ func (c Config) Validate() error {
 	if err := ValidateNCRONTAB(c.InventorySyncSchedule); err != nil {
 		v.add("INVENTORY_SYNC_SCHEDULE", "%v", err)
 	}
+	// UpsertMultiple takes at most 1,000 targets per request on a standard table.
+	v.intRange("INVENTORY_SYNC_BATCH_SIZE", c.InventorySyncBatchSize, 1, 1000)
+	v.duration("INVENTORY_SYNC_OVERLAP", c.InventorySyncOverlap, 0, 24*time.Hour)
+	// Below host.json's functionTimeout (5 min), checked by a test there, so a run stops before the host kills it.
+	v.duration("INVENTORY_SYNC_BUDGET", c.InventorySyncBudget, 10*time.Second, time.Hour)
+	v.storageName("INVENTORY_SYNC_QUEUE", c.InventorySyncQueue)
+	v.storageName("LOCK_CONTAINER", c.LockContainer)
 	v.storageName("STATUS_EVENTS_QUEUE", c.StatusEventsQueue)
 	v.storageName("ORDER_PUSH_QUEUE", c.OrderPushQueue)
 	v.storageName("ARCHIVE_CONTAINER", c.ArchiveContainer)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -21,8 +22,9 @@ type BulkOptions struct {
 	UseBatch bool
 }
 
-// BulkResult lists the ids of created or upserted rows in record order (UpdateMultiple leaves them empty),
-// and whether the $batch fallback was used.
+// BulkResult lists the ids of created rows in record order, and whether the $batch fallback was used.
+// UpdateMultiple and UpsertMultiple answer 204 without ids, so their IDs stay empty unless the $batch fallback
+// (which sees each row's OData-EntityId) wrote them.
 type BulkResult struct {
 	IDs      []string
 	Fallback bool
@@ -161,18 +163,18 @@ func bulkUnsupported(err error) bool {
 func (c *Client) bulkMessage(ctx context.Context, msg, set string, recs []Record, o *BulkOptions) ([]string, error) {
 	targets := make([]Record, len(recs))
 	for i, r := range recs {
-		t := make(Record, len(r)+2)
-		for k, v := range r {
-			t[k] = v
-		}
-		t["@odata.type"] = "Microsoft.Dynamics.CRM." + o.Entity
+		t := without(r)
 		if msg == "UpsertMultiple" && len(o.AltKey) > 0 {
 			seg, err := altKeyOf(r, o.AltKey).segment(set)
 			if err != nil {
 				return nil, fmt.Errorf("record %d: %w", i, err)
 			}
 			t["@odata.id"] = seg
+			// The key lives in @odata.id only: Dataverse fails the whole request (400 0x80040216) when a target
+			// that creates a row repeats a key column in its body.
+			t = without(t, o.AltKey...)
 		}
+		t["@odata.type"] = "Microsoft.Dynamics.CRM." + o.Entity
 		targets[i] = t
 	}
 	if msg != "CreateMultiple" {
@@ -228,7 +230,7 @@ func (c *Client) bulkBatch(ctx context.Context, msg, set string, recs []Record, 
 				b.Add(UpdateOp(set, ID(id), without(r, o.Key), ""))
 			default:
 				if len(o.AltKey) > 0 {
-					b.Add(UpsertOp(set, altKeyOf(r, o.AltKey), r, Upsert))
+					b.Add(UpsertOp(set, altKeyOf(r, o.AltKey), without(r, o.AltKey...), Upsert))
 				} else {
 					id, _ := r[o.Key].(string)
 					b.Add(UpsertOp(set, ID(id), without(r, o.Key), Upsert))
@@ -252,10 +254,11 @@ func (c *Client) bulkBatch(ctx context.Context, msg, set string, recs []Record, 
 	return ids, errors.Join(errs...)
 }
 
-func without(r Record, col string) Record {
+// without copies r leaving out cols.
+func without(r Record, cols ...string) Record {
 	out := make(Record, len(r))
 	for k, v := range r {
-		if k != col {
+		if !slices.Contains(cols, k) {
 			out[k] = v
 		}
 	}

@@ -496,10 +496,10 @@ func TestTypedErrors(t *testing.T) {
 			return err
 		}, dataverse.KindNotFound, dataverse.CodeObjectDoesNotExist},
 		{"duplicate alternate key on create", func() error {
-			if _, err := e.client.Create(c, "products", dataverse.Record{"name": "p", "productnumber": "P1"}, nil); err != nil {
+			if _, err := e.client.Create(c, "accounts", dataverse.Record{"name": "a", "accountnumber": "A1"}, nil); err != nil {
 				return err
 			}
-			_, err := e.client.Create(c, "products", dataverse.Record{"name": "p", "productnumber": "P1"}, nil)
+			_, err := e.client.Create(c, "accounts", dataverse.Record{"name": "a", "accountnumber": "A1"}, nil)
 			return err
 		}, dataverse.KindDuplicate, dataverse.CodeDuplicateRecord},
 	}
@@ -549,7 +549,8 @@ func TestAltKeyWithSpacesQuotesAndUnicode(t *testing.T) {
 func TestCreateReturnAndDelete(t *testing.T) {
 	e := newEnv(t, dvsim.Options{}, nil)
 	c := ctx(t)
-	w, err := e.client.Create(c, "products", dataverse.Record{"name": "P", "productnumber": "P-1", "price": json.Number("19.990")},
+	units := seedUnits(t, e)
+	w, err := e.client.Create(c, "products", withUnits(dataverse.Record{"name": "P", "productnumber": "P-1", "price": json.Number("19.990")}, units),
 		&dataverse.CreateOptions{Return: true, Select: []string{"productnumber", "price"}})
 	if err != nil {
 		t.Fatal(err)
@@ -587,7 +588,7 @@ func TestCreateReturnAndDelete(t *testing.T) {
 	if e.sim.Count("products") != 0 {
 		t.Error("product still there")
 	}
-	res, err := e.client.CreateMultiple(c, "products", products(5, 100), nil)
+	res, err := e.client.CreateMultiple(c, "products", products(5, 100, units), nil)
 	if err != nil || res.Fallback || e.sim.Count("products") != 5 {
 		t.Fatalf("CreateMultiple: %+v %v (rows %d)", res, err, e.sim.Count("products"))
 	}

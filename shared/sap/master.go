@@ -37,11 +37,13 @@ type ProductQuery struct {
 	PageSize         int
 }
 
-// ProductsChangedSince streams products whose LastChangeDateTime is after q.Since.
+// ProductsChangedSince streams products whose LastChangeDateTime is after q.Since, oldest change first (ties by
+// product), so that a reader can checkpoint at any row: every row before it has been read.
 func (c *Client) ProductsChangedSince(ctx context.Context, q ProductQuery) *Rows[Product] {
 	query := Query{
 		Filter:   Gt("LastChangeDateTime", DateTimeOffset{q.Since}),
 		Select:   []string{"Product", "ProductType", "BaseUnit", "ProductGroup", "Division", "IsMarkedForDeletion", "CreationDate", "LastChangeDateTime"},
+		OrderBy:  []string{"LastChangeDateTime", "Product"},
 		PageSize: q.PageSize,
 	}
 	if q.WithDescriptions {
@@ -68,12 +70,21 @@ type StockRow struct {
 	Quantity                  Decimal `json:"MatlWrhsStkQtyInMatlBaseUnit"`
 }
 
-// StockQuery narrows stock to a material and/or a plant (both optional).
+// StockQuery narrows stock (every field optional).
 type StockQuery struct {
 	Material string
 	Plant    string
-	PageSize int
-	Top      int
+	// Plants keeps rows of any of these plants.
+	Plants []string
+	// StockType keeps rows of one InventoryStockType ("01" is unrestricted use).
+	StockType string
+	// After keeps rows of materials after this one; with ByMaterial, a reader resumes where it stopped.
+	After string
+	// ByMaterial orders the rows by material (then plant and storage location), so one material's rows are
+	// adjacent and a reader can sum them as they pass.
+	ByMaterial bool
+	PageSize   int
+	Top        int
 }
 
 var stockSelect = []string{"Material", "Plant", "StorageLocation", "Batch", "Supplier", "Customer",
@@ -89,35 +100,58 @@ func (c *Client) Stock(ctx context.Context, q StockQuery) *Rows[StockRow] {
 	if q.Plant != "" {
 		fs = append(fs, Eq("Plant", q.Plant))
 	}
+	if len(q.Plants) > 0 {
+		ps := make([]Filter, len(q.Plants))
+		for i, p := range q.Plants {
+			ps[i] = Eq("Plant", p)
+		}
+		fs = append(fs, Or(ps...))
+	}
+	if q.StockType != "" {
+		fs = append(fs, Eq("InventoryStockType", q.StockType))
+	}
+	if q.After != "" {
+		fs = append(fs, Gt("Material", q.After))
+	}
+	var order []string
+	if q.ByMaterial {
+		order = []string{"Material", "Plant", "StorageLocation"}
+	}
 	return newRows[StockRow](ctx, c, ServiceMaterial, "A_MatlStkInAcctMod",
-		Query{Filter: And(fs...), Select: stockSelect, PageSize: q.PageSize, Top: q.Top})
+		Query{Filter: And(fs...), Select: stockSelect, OrderBy: order, PageSize: q.PageSize, Top: q.Top})
 }
 
 // PriceCondition is A_SlsPrcgCndnRecdValidity (the validity and the key fields of a condition record) with its
 // record (rate, unit, currency) expanded.
 type PriceCondition struct {
-	ConditionRecord            string          `json:"ConditionRecord"`
-	ConditionValidityStartDate DateTime        `json:"ConditionValidityStartDate"`
-	ConditionValidityEndDate   DateTime        `json:"ConditionValidityEndDate"`
-	ConditionType              string          `json:"ConditionType"`
-	Material                   string          `json:"Material"`
-	Customer                   string          `json:"Customer"`
-	SalesOrganization          string          `json:"SalesOrganization"`
-	DistributionChannel        string          `json:"DistributionChannel"`
-	Record                     ConditionRecord `json:"to_SlsPrcgConditionRecord"`
+	ConditionRecord            string   `json:"ConditionRecord"`
+	ConditionValidityStartDate DateTime `json:"ConditionValidityStartDate"`
+	ConditionValidityEndDate   DateTime `json:"ConditionValidityEndDate"`
+	ConditionType              string   `json:"ConditionType"`
+	Material                   string   `json:"Material"`
+	Customer                   string   `json:"Customer"`
+	SalesOrganization          string   `json:"SalesOrganization"`
+	DistributionChannel        string   `json:"DistributionChannel"`
+	// ConditionReleaseStatus is "" for a released record; "A" blocked, "B"/"C" released for simulation only.
+	ConditionReleaseStatus string          `json:"ConditionReleaseStatus"`
+	Record                 ConditionRecord `json:"to_SlsPrcgConditionRecord"`
 }
 
-// ConditionRecord is A_SlsPrcgConditionRecord.
+// ConditionRecord is A_SlsPrcgConditionRecord. ConditionTable names the key combination the record was made for
+// (e.g. "304" material, "305" customer/material); ConditionCalculationType says how the rate applies ("C" per
+// quantity, "A" a percentage, whose ConditionRateValueUnit is "%").
 type ConditionRecord struct {
-	ConditionRecord        string         `json:"ConditionRecord"`
-	ConditionType          string         `json:"ConditionType"`
-	ConditionRateValue     Decimal        `json:"ConditionRateValue"`
-	ConditionRateValueUnit string         `json:"ConditionRateValueUnit"`
-	ConditionCurrency      string         `json:"ConditionCurrency"`
-	ConditionQuantity      Decimal        `json:"ConditionQuantity"`
-	ConditionQuantityUnit  string         `json:"ConditionQuantityUnit"`
-	ConditionIsDeleted     bool           `json:"ConditionIsDeleted"`
-	LastChangeDateTime     DateTimeOffset `json:"LastChangeDateTime"`
+	ConditionRecord          string         `json:"ConditionRecord"`
+	ConditionType            string         `json:"ConditionType"`
+	ConditionTable           string         `json:"ConditionTable"`
+	ConditionCalculationType string         `json:"ConditionCalculationType"`
+	ConditionRateValue       Decimal        `json:"ConditionRateValue"`
+	ConditionRateValueUnit   string         `json:"ConditionRateValueUnit"`
+	ConditionCurrency        string         `json:"ConditionCurrency"`
+	ConditionQuantity        Decimal        `json:"ConditionQuantity"`
+	ConditionQuantityUnit    string         `json:"ConditionQuantityUnit"`
+	ConditionIsDeleted       bool           `json:"ConditionIsDeleted"`
+	LastChangeDateTime       DateTimeOffset `json:"LastChangeDateTime"`
 }
 
 // PriceQuery selects price conditions valid on ValidOn (zero: every validity); empty fields are not filtered.

@@ -134,6 +134,16 @@ func driveEveryPath(t *testing.T, w *world) {
 		waitFor(t, "the sweep's log line", 20*time.Second, func() bool { return w.app.Log.Contains(`"order push sweep"`) })
 		expectState(t, "the stuck push", w.waitFinal(t, stuck.id, 30*time.Second), http.StatusOK, "written-back")
 	})
+	t.Run("inventory sync, its continuation, and a message that is none", func(t *testing.T) {
+		w.admin(t, "inventorysync", "")
+		waitFor(t, "the sync's end", 60*time.Second, func() bool { return w.app.Log.Contains(`"outcome":"complete"`) })
+		w.app.Enqueue(t, w.prefix+"-inv", `{"action":"continue","reason":"canary"}`)
+		w.app.Enqueue(t, w.prefix+"-inv", `{"action":"drop everything"}`)
+		waitFor(t, "two sync ends", 60*time.Second, func() bool { return w.app.Log.Count(`"outcome":"complete"`) >= 2 })
+		waitFor(t, "the bad continuation dead-lettered", 20*time.Second, func() bool {
+			return w.app.Log.Count(`"message dead-lettered"`) >= 2
+		})
+	})
 	for _, st := range []orderpush.State{orderpush.StateAccepted, orderpush.StateInProgress, orderpush.StateCreated,
 		orderpush.StateWrittenBack, orderpush.StateRejected, orderpush.StateFailed} {
 		if !w.statesSeen()[string(st)] {
@@ -171,6 +181,11 @@ func driveRefused(t *testing.T, w *world) {
 		w.admin(t, "orderpushqueue", `{"salesorderid":"`+id+`","action":"push"}`)
 		w.admin(t, "orderpushsweep", "")
 		waitFor(t, "the sweep's log line", 20*time.Second, func() bool { return w.app.Log.Contains(`"order push sweep"`) })
+	})
+	t.Run("inventory sync and its continuation", func(t *testing.T) {
+		w.admin(t, "inventorysync", "")
+		w.app.Enqueue(t, w.prefix+"-inv", `{"action":"continue","reason":"canary"}`)
+		waitFor(t, "two failed syncs", 60*time.Second, func() bool { return w.app.Log.Count(`"outcome":"failed"`) >= 2 })
 	})
 }
 
@@ -282,5 +297,12 @@ func driveStorageRefused(t *testing.T, w *world) {
 	t.Run("sweeper", func(t *testing.T) {
 		w.admin(t, "orderpushsweep", "")
 		waitFor(t, "the sweep's log line", 20*time.Second, func() bool { return w.app.Log.Contains(`"order push sweep"`) })
+	})
+	t.Run("inventory sync", func(t *testing.T) {
+		w.admin(t, "inventorysync", "")
+		waitFor(t, "the failed sync", 30*time.Second, func() bool {
+			return w.app.Log.Contains(`"function":"inventorysync"`) &&
+				w.app.Log.Contains(`invocation failed`)
+		})
 	})
 }

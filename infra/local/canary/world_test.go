@@ -112,8 +112,21 @@ func newWorld(t *testing.T, sp spec) *world {
 		Password: sapPassword, OAuthClientID: sapClientID, OAuthClientSecret: sapSecret})
 	w.dv, w.dvRefuser, w.dvIn, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret}})
 	var err error
-	if w.uom, err = w.dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1")}); err != nil {
+	// The unit group the inventory sync gives new products (its shipped mapping's), with the units the value map
+	// reads SAP's base units as.
+	group, err := w.dv.Insert("uomschedules", map[string]any{"name": "Default Unit"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if w.uom, err = w.dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1"),
+		"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"Piece", "Kilogram"} {
+		if _, err := w.dv.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"),
+			"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	settings := map[string]string{
 		"LOG_LEVEL":    "debug", // the most the app ever logs
@@ -123,7 +136,8 @@ func newWorld(t *testing.T, sp spec) *world {
 		"DATAVERSE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
 		"STATE_TABLE":         w.prefix + "state", "ORDER_PUSH_QUEUE": w.prefix + "-push",
 		"STATUS_EVENTS_QUEUE": w.prefix + "-events", "ARCHIVE_CONTAINER": w.prefix + "-archive",
-		"DEADLETTER_CONTAINER": w.prefix + "-dead",
+		"DEADLETTER_CONTAINER": w.prefix + "-dead", "INVENTORY_SYNC_QUEUE": w.prefix + "-inv",
+		"LOCK_CONTAINER": w.prefix + "-locks",
 	}
 	for k, v := range scaled {
 		settings[k] = v

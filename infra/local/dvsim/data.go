@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Insert creates a row as the Web API would (same validation, binds with "<nav>@odata.bind", deep insert),
-// without authentication, limits or faults. It returns the new row's id.
+// Insert seeds a row: the Web API's validation of columns, types and binds ("<nav>@odata.bind", deep insert),
+// without authentication, limits or faults. A seed is not an API create: a product starts Active, as a published
+// catalog is, and needs no unit group (see catalog.go). It returns the new row's id.
 func (s *Server) Insert(set string, rec map[string]any) (string, error) {
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -26,6 +27,7 @@ func (s *Server) Insert(set string, rec map[string]any) (string, error) {
 		return "", fmt.Errorf("inserting into %s: no such table", set)
 	}
 	x := s.store.begin()
+	x.seed = true
 	r, _, aerr := s.create(x, td, body, nil)
 	if aerr != nil {
 		x.rollback()
@@ -130,16 +132,17 @@ type SeedOptions struct {
 
 // Seeded lists the ids Seed created, in creation order.
 type Seeded struct {
-	UoM        string   `json:"uom"`
-	PriceLevel string   `json:"priceLevel"`
-	Accounts   []string `json:"accounts"`
-	Products   []string `json:"products"`
-	Orders     []string `json:"orders"`
+	UoMSchedule string   `json:"uomSchedule"` // the unit group of UoM, "Default Unit"
+	UoM         string   `json:"uom"`
+	PriceLevel  string   `json:"priceLevel"`
+	Accounts    []string `json:"accounts"`
+	Products    []string `json:"products"`
+	Orders      []string `json:"orders"`
 }
 
-// Seed creates a unit, a price list, accounts (accountnumber 0000100001... unless AccountNumbers says), products
-// (productnumber MAT-000001... unless ProductNumbers says) with prices, and active orders whose lines point at the
-// products. Orders need at least one account and one product.
+// Seed creates a unit (in a unit group), a price list, accounts (accountnumber 0000100001... unless AccountNumbers
+// says), Active products (productnumber MAT-000001... unless ProductNumbers says) with prices, and active orders
+// whose lines point at the products. Orders need at least one account and one product.
 func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 	var out Seeded
 	var err error
@@ -150,8 +153,22 @@ func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 		}
 		return generated
 	}
-	if out.UoM, err = s.Insert("uoms", map[string]any{"name": "Primary Unit", "quantity": json.Number("1")}); err != nil {
+	// The unit group a fresh org has, with the units the shipped value map reads SAP's base units as, so that the
+	// inventory sync's shipped mapping finds what it gives new products.
+	group, err := s.Insert("uomschedules", map[string]any{"name": "Default Unit", "baseuomname": "Primary Unit"})
+	if err != nil {
 		return out, err
+	}
+	out.UoMSchedule = group
+	inGroup := "/uomschedules(" + group + ")"
+	if out.UoM, err = s.Insert("uoms", map[string]any{"name": "Primary Unit", "quantity": json.Number("1"),
+		"isschedulebaseuom": true, "uomscheduleid@odata.bind": inGroup}); err != nil {
+		return out, err
+	}
+	for _, u := range []string{"Each", "Piece", "Kilogram"} {
+		if _, err := s.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"), "uomscheduleid@odata.bind": inGroup}); err != nil {
+			return out, err
+		}
 	}
 	if out.PriceLevel, err = s.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
 		return out, err
@@ -168,7 +185,8 @@ func (s *Server) Seed(o SeedOptions) (Seeded, error) {
 	for i := 1; i <= o.Products; i++ {
 		id, err := s.Insert("products", map[string]any{"name": fmt.Sprintf("Material %d", i),
 			"productnumber": number(o.ProductNumbers, i, fmt.Sprintf("MAT-%06d", i)), "quantityonhand": json.Number("100"),
-			"defaultuomid@odata.bind": "/uoms(" + out.UoM + ")", "price": json.Number(fmt.Sprintf("%d.50", 10+i%90))})
+			"defaultuomid@odata.bind": "/uoms(" + out.UoM + ")", "defaultuomscheduleid@odata.bind": "/uomschedules(" + out.UoMSchedule + ")",
+			"quantitydecimal": json.Number("2"), "price": json.Number(fmt.Sprintf("%d.50", 10+i%90))})
 		if err != nil {
 			return out, err
 		}
@@ -264,7 +282,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.ExpireChangeTokens()
 		w.WriteHeader(204)
 	case path == "stats" && r.Method == http.MethodGet:
-		writeJSON(w, 200, map[string]any{"users": s.Stats(), "injected": s.Injected()})
+		writeJSON(w, 200, map[string]any{"users": s.Stats(), "injected": s.Injected(), "writes": s.AllWrites()})
 	case strings.HasPrefix(path, "rows/") && r.Method == http.MethodGet:
 		set, id, _ := strings.Cut(strings.TrimPrefix(path, "rows/"), "/")
 		row, ok := s.Get(set, id)

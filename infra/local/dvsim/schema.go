@@ -128,7 +128,8 @@ func StandardTables() []Table {
 				quantitydecimal:Int32`),
 				lookup("defaultuomid", "defaultuomid", "uoms"),
 				lookup("defaultuomscheduleid", "defaultuomscheduleid", "uomschedules"),
-				lookup("pricelevelid", "pricelevelid", "pricelevels")),
+				lookup("pricelevelid", "pricelevelid", "pricelevels"),
+				lookup("parentproductid", "parentproductid", "products")),
 				audit()...),
 			Bulk: true,
 		},
@@ -140,11 +141,19 @@ func StandardTables() []Table {
 		},
 		{
 			Entity: "productpricelevel", Set: "productpricelevels", Key: "productpricelevelid",
-			Columns: append(append(cols(`amount:Decimal productnumber:String:100`),
+			Columns: append(append(append(cols(`amount:Decimal`),
+				// Copied from the product; not valid for create or update.
+				Column{Name: "productnumber", Type: String, MaxLength: 100, ReadOnly: true}),
 				lookup("pricelevelid", "pricelevelid", "pricelevels"),
 				lookup("productid", "productid", "products"),
 				lookup("uomid", "uomid", "uoms"),
 				lookup("uomscheduleid", "uomscheduleid", "uomschedules")), audit()...),
+		},
+		{
+			// A unit group: every product has one, and its default unit must be one of the group's units.
+			Entity: "uomschedule", Set: "uomschedules", Key: "uomscheduleid",
+			Columns: append(cols(`name:String:200 description:String:2000 baseuomname:String:100
+				statecode:OptionSet statuscode:OptionSet`), audit()...),
 		},
 		{
 			Entity: "uom", Set: "uoms", Key: "uomid",

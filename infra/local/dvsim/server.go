@@ -9,10 +9,11 @@
 //     uoms: create, retrieve, update/upsert by key (If-Match, If-None-Match), delete, $select/$filter/
 //     $expand/$orderby/$top, paging (odata.maxpagesize, @odata.nextLink), change tracking (odata.track-changes,
 //     $deltatoken, $deletedEntity), $batch, <set>/Microsoft.Dynamics.CRM.{Create,Update,Upsert}Multiple,
-//     FulfillSalesOrder, CancelSalesOrder, WhoAmI.
+//     FulfillSalesOrder, CancelSalesOrder, WhoAmI; read-only sdkmessagefilters (which messages a table supports)
+//     and organizations (the settings in Options).
 //   - /_admin/ — POST faults, POST seed, POST expire-change-tokens, GET stats, GET rows/{set}/{id}.
 //
-// From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, ExpireChangeTokens.
+// From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, Writes, Version, ExpireChangeTokens.
 package dvsim
 
 import (
@@ -57,8 +58,15 @@ type Options struct {
 	// WebServers is how many web servers share the load (default 1). Each has its own limits per user; a
 	// request carrying an ARRAffinity cookie goes to that server, the others are spread round-robin.
 	WebServers int
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// CreateProductsWithoutParentInActiveState is the organization setting of that name: a product created through
+	// the API without a parent family starts Active instead of Draft. False, as on a fresh Dynamics 365 Sales install
+	// (orgs upgraded from older versions have true).
+	CreateProductsWithoutParentInActiveState bool
+	// PricingDecimalPrecision is organization.pricingdecimalprecision, the decimals kept on price columns such as
+	// productpricelevel.amount: 1 to 4, zero meaning 2, the default of a new org.
+	PricingDecimalPrecision int
+	Now                     func() time.Time
+	Logger                  *slog.Logger
 }
 
 // Server is the simulator; it is an http.Handler. Set BaseURL (SetBaseURL) once the listener is known.
@@ -103,6 +111,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.WebServers <= 0 {
 		opts.WebServers = 1
+	}
+	if opts.PricingDecimalPrecision == 0 {
+		opts.PricingDecimalPrecision = 2
+	}
+	if opts.PricingDecimalPrecision < 0 || opts.PricingDecimalPrecision > 4 {
+		return nil, fmt.Errorf("pricing decimal precision %d: want 1 to 4 (zero means 2)", opts.PricingDecimalPrecision)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -401,6 +415,11 @@ func (s *Server) dispatch(x *tx, req *apiRequest, refs map[string]string) *respo
 			"OrganizationId": "00000000-0000-0000-0000-0000000000c1"})
 	}
 	name, keyText, hasKey := strings.Cut(seg, "(")
+	if rest == "" {
+		if resp, ok := s.systemRead(name, keyText, hasKey, req); ok {
+			return resp
+		}
+	}
 	td, ok := s.store.tables[name]
 	if !ok {
 		if req.method == http.MethodPost && !hasKey && rest == "" {
@@ -744,94 +763,6 @@ func (s *Server) unboundAction(x *tx, name string, req *apiRequest) *response {
 	resp := newResponse(204)
 	resp.ops = 1
 	return resp
-}
-
-// bulk serves CreateMultiple, UpdateMultiple and UpsertMultiple: all targets succeed or none does.
-func (s *Server) bulk(x *tx, td *tableData, msg string, req *apiRequest) *response {
-	if msg != "CreateMultiple" && msg != "UpdateMultiple" && msg != "UpsertMultiple" {
-		return errorResponse(errf(404, "0x80060888", "Resource not found for the segment 'Microsoft.Dynamics.CRM.%s'.", msg))
-	}
-	if !td.def.Bulk {
-		return errorResponse(errf(400, "0x80040265", "The '%s' method does not support entities of type '%s'.", msg, td.def.Entity))
-	}
-	body, err := decodeBody(req.body)
-	if err != nil {
-		return errorResponse(err)
-	}
-	targets, _ := body["Targets"].([]any)
-	if len(targets) == 0 || len(targets) > s.opts.MaxBulk {
-		return errorResponse(errf(400, codeInvalidArgument, "Targets must hold between 1 and %d records.", s.opts.MaxBulk))
-	}
-	ids := make([]string, 0, len(targets))
-	for i, t := range targets {
-		rec, ok := t.(map[string]any)
-		if !ok {
-			return errorResponse(errf(400, codeInvalidArgument, "Target %d is not an object.", i))
-		}
-		if _, ok := rec["@odata.type"]; !ok {
-			return errorResponse(errf(400, codeInvalidArgument, "Target %d has no @odata.type.", i))
-		}
-		var r *row
-		var aerr *apiError
-		switch msg {
-		case "CreateMultiple":
-			r, _, aerr = s.create(x, td, rec, nil)
-		default:
-			k, kerr := bulkKey(td, rec)
-			if kerr != nil {
-				aerr = kerr
-				break
-			}
-			cond := condNone
-			if msg == "UpdateMultiple" {
-				cond = condUpdateOnly
-			}
-			r, _, aerr = s.upsert(x, td, k, cond, "", rec, nil)
-		}
-		if aerr != nil {
-			aerr.Message = fmt.Sprintf("%s (target %d)", aerr.Message, i)
-			return errorResponse(aerr)
-		}
-		ids = append(ids, r.id)
-	}
-	if msg == "UpdateMultiple" {
-		resp := newResponse(204)
-		resp.ops = len(targets)
-		return resp
-	}
-	resp := jsonResponse(200, map[string]any{"@odata.context": s.base() + apiPrefix + "$metadata#Microsoft.Dynamics.CRM." + msg + "Response", "Ids": ids})
-	resp.ops = len(targets)
-	return resp
-}
-
-// bulkKey finds the row a bulk target names: @odata.id, the primary key, or alternate key columns.
-func bulkKey(td *tableData, rec map[string]any) (keySpec, *apiError) {
-	if oid, ok := rec["@odata.id"].(string); ok {
-		if i := strings.Index(oid, apiPrefix); i >= 0 {
-			oid = oid[i+len(apiPrefix):]
-		}
-		oid = strings.TrimPrefix(oid, "/")
-		open := strings.Index(oid, "(")
-		if open < 0 || oid[:open] != td.def.Set || !strings.HasSuffix(oid, ")") {
-			return keySpec{}, errf(400, codeInvalidArgument, "Bad @odata.id %q.", oid)
-		}
-		return parseKey(oid[open+1 : len(oid)-1])
-	}
-	if id, ok := rec[td.def.Key].(string); ok && isGUID(id) {
-		return keySpec{id: strings.ToLower(id)}, nil
-	}
-	for _, cols := range td.def.AltKeys {
-		k := keySpec{alt: map[string]any{}}
-		for _, c := range cols {
-			if v, ok := rec[c]; ok && v != nil {
-				k.alt[c] = v
-			}
-		}
-		if len(k.alt) == len(cols) {
-			return k, nil
-		}
-	}
-	return keySpec{}, errf(400, codeInvalidArgument, "A target has neither a primary key nor an alternate key.")
 }
 
 // ---- token endpoint ----

@@ -32,6 +32,7 @@ const (
 	codeConcurrency     = "0x80060882" // ConcurrencyVersionMismatch
 	codeBadProperty     = "0x80060888" // property not found on type
 	codeInvalidArgument = "0x80040203"
+	codeUnexpected      = "0x80040216" // UnExpected: "An unexpected error occurred."
 	codeValidation      = "0x80044331"
 	codeExpiredVersion  = "0x80044352" // ExpiredVersionStamp
 	codeTooManyRequests = "0x80072322"
@@ -61,6 +62,7 @@ type tableData struct {
 	// refIndex finds the rows whose lookup column names a row: column → target id → row ids. $expand of a
 	// collection (an order's lines) reads it instead of scanning the whole child table.
 	refIndex map[string]map[string]map[string]bool
+	writes   WriteCounts
 }
 
 func (t *tableData) altKeyValue(k int, values map[string]any) (string, bool) {
@@ -105,12 +107,14 @@ func newStore(defs []Table, now func() time.Time) (*store, error) {
 
 // tx records the state before each touched row so a changeset or a bulk call can be undone.
 type tx struct {
-	s     *store
-	undo  []func()
-	touch map[string]bool
+	s       *store
+	undo    []func()
+	touch   map[string]bool
+	version int64 // the store's version when x began
+	seed    bool  // Insert: a seeded row, not an API create (see catalog.go)
 }
 
-func (s *store) begin() *tx { return &tx{s: s, touch: map[string]bool{}} }
+func (s *store) begin() *tx { return &tx{s: s, touch: map[string]bool{}, version: s.version} }
 
 func (x *tx) save(t *tableData, id string) {
 	key := t.def.Set + "/" + id
@@ -143,6 +147,9 @@ func (x *tx) rollback() {
 		x.undo[i]()
 	}
 	x.undo = nil
+	// Nothing outside x saw the versions it used (the store lock is held throughout), so a request that wrote
+	// nothing leaves Version as it was.
+	x.s.version = x.version
 }
 
 func (t *tableData) index(r *row) {
@@ -265,7 +272,7 @@ func (t *tableData) notFound(k keySpec, code string) *apiError {
 // write applies validated values to a new or existing row, keeping alternate keys unique.
 func (s *store) write(x *tx, t *tableData, id string, values map[string]any, create bool) (*row, *apiError) {
 	x.save(t, id)
-	var r *row
+	var r, prev *row
 	if create {
 		r = &row{id: id, values: map[string]any{}}
 		now := s.now().UTC().Format(time.RFC3339)
@@ -275,14 +282,14 @@ func (s *store) write(x *tx, t *tableData, id string, values map[string]any, cre
 				r.values[c.Name] = nil
 			}
 		}
-		if t.def.Entity == "salesorder" || t.def.Entity == "product" || t.def.Entity == "account" ||
-			t.def.Entity == "pricelevel" {
+		if t.def.Entity == "salesorder" || t.def.Entity == "account" || t.def.Entity == "pricelevel" {
 			r.values["statecode"] = json.Number("0")
 			r.values["statuscode"] = json.Number("1")
 		}
 	} else {
-		r = t.rows[id].clone()
-		t.unindex(t.rows[id])
+		prev = t.rows[id]
+		r = prev.clone()
+		t.unindex(prev)
 	}
 	for k, v := range values {
 		r.values[k] = v
@@ -310,12 +317,16 @@ func (s *store) write(x *tx, t *tableData, id string, values map[string]any, cre
 	t.rows[id] = r
 	delete(t.tombstones, id)
 	t.index(r)
+	if create {
+		x.count(t, WriteCounts{Creates: 1})
+	} else {
+		x.count(t, updateKind(prev.values, values))
+	}
 	return r, nil
 }
 
 var requiredColumns = map[string][]string{
 	"salesorder":       {"name"},
-	"product":          {"productnumber", "name"},
 	"salesorderdetail": {"quantity"},
 	"account":          {"name"},
 }
@@ -325,6 +336,7 @@ func (s *store) remove(x *tx, t *tableData, id string) {
 	t.unindex(t.rows[id])
 	delete(t.rows, id)
 	t.tombstones[id] = s.nextVersion()
+	x.count(t, WriteCounts{Deletes: 1})
 }
 
 // compareValues orders two stored values; numbers compare exactly.

@@ -214,6 +214,9 @@ func (s *Server) create(x *tx, td *tableData, body map[string]any, refs map[stri
 	if _, exists := td.rows[id]; exists {
 		return nil, 0, errf(412, codeDuplicate, "A record with matching key values already exists.")
 	}
+	if err := s.beforeCreate(x, td, values); err != nil {
+		return nil, 0, err
+	}
 	r, err := s.store.write(x, td, id, values, true)
 	if err != nil {
 		return nil, 0, err
@@ -286,6 +289,9 @@ func (s *Server) upsert(x *tx, td *tableData, k keySpec, cond condition, etagWan
 			}
 			values[col] = nv
 		}
+		if err := s.beforeCreate(x, td, values); err != nil {
+			return nil, false, err
+		}
 		r, err := s.store.write(x, td, id, values, true)
 		return r, true, err
 	}
@@ -299,6 +305,9 @@ func (s *Server) upsert(x *tx, td *tableData, k keySpec, cond condition, etagWan
 		}
 	}
 	if err := checkEditable(td, cur, values); err != nil {
+		return nil, false, err
+	}
+	if err := s.beforeUpdate(x, td, cur, values); err != nil {
 		return nil, false, err
 	}
 	delete(values, td.def.Key)

@@ -323,6 +323,9 @@ func (b *Buffer) String() string {
 // Contains reports whether the log holds s.
 func (b *Buffer) Contains(s string) bool { return strings.Contains(b.String(), s) }
 
+// Count is how many times s occurs in what was written so far.
+func (b *Buffer) Count(s string) int { return strings.Count(b.String(), s) }
+
 // QueueLength is the approximate number of messages on a queue (0 when the queue does not exist).
 func (a *App) QueueLength(t testing.TB, queue string) int {
 	t.Helper()

@@ -47,7 +47,8 @@ func TestHostile(t *testing.T) {
 		cases = append(cases, table(w)...)
 	}
 	runHTTP(t, w, tl, cases)
-	runQueue(t, w, tl, queueCases(w))
+	runQueue(t, w, tl, qtarget{w.queue, "orderpushqueue"}, queueCases(w))
+	runQueue(t, w, tl, qtarget{w.inventory, "inventorysyncqueue"}, inventoryQueueCases(w))
 	summary := "hostile: " + time.Since(start).Round(time.Millisecond).String() + "\n" + tl.String()
 	var problems []string
 	n, failed := tl.total()

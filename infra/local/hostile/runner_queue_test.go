@@ -16,6 +16,9 @@ import (
 )
 
 // qcase is one hostile message for the order-push queue function.
+// qtarget is a queue-triggered function and the queue it reads.
+type qtarget struct{ queue, function string }
+
 type qcase struct {
 	name string
 	body []byte // the message's content
@@ -38,10 +41,10 @@ const (
 
 // runQueue puts every message on the queue at once (they are independent), waits for each to end, then checks
 // each end and that the whole batch wrote nothing but its dead letters and poison messages.
-func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
+func runQueue(t *testing.T, w *world, tl *tally, to qtarget, cases []qcase) {
 	t.Helper()
 	ctx := t.Context()
-	q := w.st.queues.NewQueueClient(w.queue)
+	q := w.st.queues.NewQueueClient(to.queue)
 	want := allowance{}
 	for _, c := range cases {
 		switch c.want {
@@ -56,7 +59,7 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 	ids := make([]string, len(cases))
 	for i, c := range cases {
 		if c.admin {
-			w.app.Invoke(t, "orderpushqueue", string(c.body))
+			w.app.Invoke(t, to.function, string(c.body))
 			continue
 		}
 		text := base64.StdEncoding.EncodeToString(c.body)
@@ -69,7 +72,7 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 		}
 		ids[i] = *resp.Messages[0].MessageID
 	}
-	after := w.st.waitQueue(t, before, want)
+	after := w.st.waitQueue(t, before, want, to.queue)
 	delta := w.app.Log.String()[logFrom:]
 	for _, d := range want.diff(w, before, after) {
 		t.Errorf("the queue messages: not allowed: %s", d)
@@ -79,17 +82,17 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 	for _, c := range cases {
 		if c.want != poisoned {
 			reached++
-			tl.ran([]string{"orderpushqueue"})
+			tl.ran([]string{to.function})
 		}
 	}
-	if n := strings.Count(strings.Join(executed(delta), " "), "orderpushqueue"); n < reached {
+	if n := strings.Count(strings.Join(executed(delta), " "), to.function); n < reached {
 		t.Errorf("the queue function ran %d times for %d messages it should have read", n, reached)
 	}
 	letters := w.st.letters(t, before, after)
-	poison := w.st.peekAll(t, w.queue+funchost.PoisonSuffix)
+	poison := w.st.peekAll(t, to.queue+funchost.PoisonSuffix)
 	for i, c := range cases {
 		checked := false
-		ok := t.Run("queue/"+c.name, func(t *testing.T) {
+		ok := t.Run("queue/"+to.function+"/"+c.name, func(t *testing.T) {
 			checked = true
 			if strings.Contains(delta, "handler process exited") {
 				t.Fatal("the handler process exited while the queue messages ran")
@@ -100,7 +103,7 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 				if !found {
 					t.Fatalf("no dead letter (of %d written)", len(letters))
 				}
-				if l.Kind != c.kind || l.Function != "orderpushqueue" || !c.admin && l.DequeueCount != 1 {
+				if l.Kind != c.kind || l.Function != to.function || !c.admin && l.DequeueCount != 1 {
 					t.Errorf("dead letter: kind %q function %q dequeue count %d, want %s", l.Kind, l.Function, l.DequeueCount, c.kind)
 				}
 			case acknowledged, poisoned:
@@ -121,16 +124,16 @@ func runQueue(t *testing.T, w *world, tl *tally, cases []qcase) {
 // waitQueue waits until the push queue is back to where it was (every message deleted or moved) and either the
 // dead letters and poison messages the batch may write are all there, or nothing has changed for a while (some
 // message ended otherwise: the cases say which).
-func (s *storage) waitQueue(t *testing.T, before snapshot, a allowance) snapshot {
+func (s *storage) waitQueue(t *testing.T, before snapshot, a allowance, queue string) snapshot {
 	t.Helper()
 	const quiet = 2 * time.Second
 	deadline := time.Now().Add(60 * time.Second)
-	poison := s.w.queue + funchost.PoisonSuffix
+	poison := queue + funchost.PoisonSuffix
 	var last snapshot
 	var since time.Time
 	for {
 		after := s.snapshot(t)
-		back := after.queues[s.w.queue] <= before.queues[s.w.queue]
+		back := after.queues[queue] <= before.queues[queue]
 		if back && len(after.dead) >= len(before.dead)+a.deadLetters && after.queues[poison] >= before.queues[poison]+a.poison {
 			// A moment more, so a message handled twice or a late write shows in the snapshot.
 			time.Sleep(300 * time.Millisecond)
@@ -143,7 +146,7 @@ func (s *storage) waitQueue(t *testing.T, before snapshot, a allowance) snapshot
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the queue did not settle: push queue %d (was %d), dead letters %d (was %d, %d expected), poison %d",
-				after.queues[s.w.queue], before.queues[s.w.queue], len(after.dead), len(before.dead), a.deadLetters, after.queues[poison])
+				after.queues[queue], before.queues[queue], len(after.dead), len(before.dead), a.deadLetters, after.queues[poison])
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

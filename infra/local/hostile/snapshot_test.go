@@ -92,7 +92,8 @@ func (s *storage) snapshot(t *testing.T) snapshot {
 		snap.dead = names
 		keep(err)
 	})
-	for _, q := range []string{w.queue, w.queue + funchost.PoisonSuffix, w.events, w.events + funchost.PoisonSuffix} {
+	for _, q := range []string{w.queue, w.queue + funchost.PoisonSuffix, w.events, w.events + funchost.PoisonSuffix,
+		w.inventory, w.inventory + funchost.PoisonSuffix} {
 		wg.Go(func() {
 			n, err := s.queueLength(ctx, q)
 			keep(err)
@@ -238,7 +239,7 @@ func (a allowance) diff(w *world, before, after snapshot) []string {
 			if a.record != "" {
 				allowed++
 			}
-		case w.queue + funchost.PoisonSuffix:
+		case w.queue + funchost.PoisonSuffix, w.inventory + funchost.PoisonSuffix:
 			allowed = a.poison
 		}
 		if d := after.queues[q] - before.queues[q]; d != 0 && d > allowed || d < 0 {

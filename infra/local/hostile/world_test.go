@@ -47,6 +47,8 @@ type world struct {
 	st  *storage
 	// The app's storage names (STATE_TABLE, ORDER_PUSH_QUEUE, STATUS_EVENTS_QUEUE, the two containers).
 	table, queue, events, archive, dead string
+	// inventory is INVENTORY_SYNC_QUEUE, the sync's continuations.
+	inventory string
 
 	customer, product string // an SAP sold-to party and material that exist
 	// done was pushed and written back: pushing it again is a replay (200), its status 200.
@@ -75,13 +77,17 @@ func newWorld(t *testing.T) *world {
 	w := &world{sap: s, dv: dv, customer: sapsim.CustomerID(1), product: sapsim.ProductID(1)}
 	w.table, w.queue, w.events = storetest.Name(t, "hostile"), storetest.Name(t, "push-"), storetest.Name(t, "events-")
 	w.archive, w.dead = storetest.Name(t, "archive-"), storetest.Name(t, "dead-")
+	w.inventory = storetest.Name(t, "inv-")
 	settings := map[string]string{
 		"SAP_BASE_URL": sapURL, "SAP_USERNAME": simtest.Username, "SAP_PASSWORD": simtest.Password, "SAP_CLIENT": "",
 		"DATAVERSE_URL": dv.URL, "DATAVERSE_AUTHORITY_HOST": dv.URL, "DATAVERSE_CLIENT_ID": dvClient,
 		"DATAVERSE_CLIENT_SECRET": dvSecret, "DATAVERSE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
 		"STATE_TABLE": w.table, "ORDER_PUSH_QUEUE": w.queue, "STATUS_EVENTS_QUEUE": w.events,
 		"ARCHIVE_CONTAINER": w.archive, "DEADLETTER_CONTAINER": w.dead,
-		"HTTP_MAX_BODY_BYTES": fmt.Sprint(maxBody), funchost.SettingRequestBodyLimit: fmt.Sprint(hostLimit),
+		"INVENTORY_SYNC_QUEUE": w.inventory, "LOCK_CONTAINER": storetest.Name(t, "locks-"),
+		// A sync run writes products by design; its timer would write while cases take snapshots.
+		"AzureWebJobs.inventorysync.Disabled": "true",
+		"HTTP_MAX_BODY_BYTES":                 fmt.Sprint(maxBody), funchost.SettingRequestBodyLimit: fmt.Sprint(hostLimit),
 		"WEBSITE_HOSTNAME": publicHost,
 		// A lease longer than the suite: the safety-net message of a push a case lets reach SAP stays invisible
 		// until the suite has ended, so queue counts stay exact and nothing runs behind the cases' backs.

@@ -18,7 +18,7 @@ func functionParam(q url.Values, name string) (string, bool) {
 	return "", false
 }
 
-// availability answers DetermineAvailabilityAt: the plant's generated stock minus what open simulated orders
+// availability answers DetermineAvailabilityAt: the plant's unrestricted stock (no special stock) minus what open simulated orders
 // already confirmed from it.
 func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -47,13 +47,14 @@ func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusBadRequest, "V1/392", fmt.Sprintf("Material %s is not maintained in plant %s", mat, plant), "Material")
 		return
 	}
-	avail := ratOf(h.s.gen.stockQty(pi, p))
+	v := h.master()
+	avail := v.unrestricted(pi, plant)
 	orders, _ := h.s.store.snapshotOrders(nil, 0, time.Time{})
 	for _, so := range orders {
 		for _, it := range so["to_Item"].([]record) {
 			if it["Material"] == mat && it["ProductionPlant"] == plant && it["DeliveryStatus"] != "C" {
 				// Confirmed in the order unit; stock is in the base unit.
-				if q, ok := h.s.gen.toBase(pi, fmt.Sprint(it["RequestedQuantityUnit"]), ratOf(fmt.Sprint(it["ConfdDelivQtyInOrderQtyUnit"]))); ok {
+				if q, ok := v.toBase(pi, fmt.Sprint(it["RequestedQuantityUnit"]), ratOf(fmt.Sprint(it["ConfdDelivQtyInOrderQtyUnit"]))); ok {
 					avail.Sub(avail, q)
 				}
 			}
@@ -68,7 +69,7 @@ func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
 		"PeriodEndUTCDateTime":        validTo,
 		"PeriodEndTimeZone":           "UTC",
 		"AvailableQuantityInBaseUnit": avail.FloatString(3),
-		"BaseUnit":                    h.s.gen.baseUnit(pi),
+		"BaseUnit":                    v.baseUnit(pi),
 	}
 	b := []byte(`{"d":{"DetermineAvailabilityAt":{"__metadata":{"type":"API_PRODUCT_AVAILY_INFO_BASIC.AvailabilityRecord"}`)
 	for _, pr := range etAvailabilityRecord.Props {

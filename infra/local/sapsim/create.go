@@ -65,6 +65,7 @@ func (s *Server) commitOrder(in record, t *tx, from origin) (record, error) {
 	if currency == "" {
 		currency = "EUR"
 	}
+	v := s.view()
 	var outItems []record
 	for n, it := range items {
 		mat, _ := it["Material"].(string)
@@ -80,16 +81,20 @@ func (s *Server) commitOrder(in record, t *tx, from origin) (record, error) {
 		if v, _ := item["SalesOrderItem"].(string); v == "" {
 			item["SalesOrderItem"] = strconv.Itoa((n + 1) * 10)
 		}
-		setDefault(item, "RequestedQuantityUnit", s.gen.baseUnit(pi))
+		setDefault(item, "RequestedQuantityUnit", v.baseUnit(pi))
 		// SD accepts an order unit only if the material master has a conversion for it. SAP's exact message for
 		// a unit without one was not found: code and wording are the simulator's.
 		unit := item["RequestedQuantityUnit"].(string)
-		baseQty, ok := s.gen.toBase(pi, unit, ratOf(qty))
+		baseQty, ok := v.toBase(pi, unit, ratOf(qty))
 		if !ok {
 			return nil, &businessError{code: "V1/093", target: fmt.Sprintf("to_Item(%d)/RequestedQuantityUnit", n),
 				msg: fmt.Sprintf("Unit of measure %s is not defined for material %s", unit, mat)}
 		}
-		net := new(big.Rat).Mul(baseQty, ratOf(s.gen.price(pi)))
+		// The price valid today in the order's currency; without one SD leaves the item's pricing incomplete.
+		net := new(big.Rat)
+		if price, ok := v.unitPrice(pi, sold, currency, today); ok {
+			net.Mul(baseQty, price)
+		}
 		total.Add(total, net)
 		setDefault(item, "SalesOrderItemCategory", "TAN")
 		setDefault(item, "ProductionPlant", s.opts.Plants[0])

@@ -16,11 +16,17 @@ type generator struct {
 	deliv     int
 	billing   int
 	base      time.Time // first change timestamp of generated data
+	today     time.Time // the clock's day when the simulator started: "valid today" of generated prices
+
+	stockVariety bool
+	variety      PriceVariety
+	classic      bool
 }
 
 func newGenerator(o Options) *generator {
 	return &generator{seed: o.Seed, products: o.Products, plants: o.Plants, customers: o.Customers,
-		deliv: o.Deliveries, billing: o.BillingDocuments, base: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+		deliv: o.Deliveries, billing: o.BillingDocuments, base: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
+		today: day(o.Now()), stockVariety: o.StockVariety, variety: o.PriceVariety, classic: o.ClassicPricing}
 }
 
 // mix is SplitMix64 over (seed, kind, i): a cheap, well-spread hash for reproducible values.
@@ -102,7 +108,7 @@ func (g *generator) product(i int) record {
 		"CreatedByUser":       "CB9980000115",
 		"LastChangeDateTime":  g.productChanged(i),
 		"LastChangeDate":      g.productChanged(i).Truncate(24 * time.Hour),
-		"IsMarkedForDeletion": h%50 == 7,
+		"IsMarkedForDeletion": g.productMarked(i),
 		"ProductGroup":        fmt.Sprintf("L00%d", h%8),
 		"BaseUnit":            g.baseUnit(i),
 		"Division":            Division,
@@ -125,18 +131,6 @@ func (g *generator) stockQty(i, p int) string {
 	return fmt.Sprintf("%d.%03d", h%5000, (h>>20)%1000)
 }
 
-func (g *generator) stock(row int) record {
-	i, p := row/len(g.plants), row%len(g.plants)
-	return record{
-		"Material":                     ProductID(i),
-		"Plant":                        g.plants[p],
-		"StorageLocation":              "101A",
-		"InventoryStockType":           "01",
-		"MaterialBaseUnit":             g.baseUnit(i),
-		"MatlWrhsStkQtyInMatlBaseUnit": g.stockQty(i, p),
-	}
-}
-
 // price is the PPR0 price of product i per one base unit, with two decimals.
 func (g *generator) price(i int) string {
 	h := g.mix(5, uint64(i))
@@ -149,33 +143,6 @@ var (
 )
 
 func conditionRecordID(i int) string { return fmt.Sprintf("%010d", i+1) }
-
-func (g *generator) conditionRecord(i int) record {
-	return record{
-		"ConditionRecord":            conditionRecordID(i),
-		"ConditionType":              "PPR0",
-		"ConditionValidityStartDate": validFrom,
-		"ConditionValidityEndDate":   validTo,
-		"ConditionRateValue":         g.price(i),
-		"ConditionRateValueUnit":     "EUR",
-		"ConditionCurrency":          "EUR",
-		"ConditionQuantity":          "1",
-		"ConditionQuantityUnit":      g.baseUnit(i),
-		"LastChangeDateTime":         g.productChanged(i),
-	}
-}
-
-func (g *generator) conditionValidity(i int) record {
-	return record{
-		"ConditionRecord":            conditionRecordID(i),
-		"ConditionValidityEndDate":   validTo,
-		"ConditionValidityStartDate": validFrom,
-		"ConditionType":              "PPR0",
-		"Material":                   ProductID(i),
-		"SalesOrganization":          SalesOrganization,
-		"DistributionChannel":        DistributionChannel,
-	}
-}
 
 func (g *generator) businessPartner(i int) record {
 	changed := g.base.Add(time.Duration(i) * 24 * time.Hour)

@@ -39,6 +39,7 @@ type handler struct {
 	svc     serviceDef
 	service string
 	root    string
+	mv      *masterView // the master data this request reads (master())
 }
 
 // source is an entity set: n rows addressed by index, generated or copied from the store.
@@ -48,6 +49,8 @@ type source struct {
 	at     func(i int) record
 	find   func(keys map[string]string) (int, bool) // candidate index for a key lookup
 	narrow func(f *expr) (lo, hi int)
+	// view, when it gives a source, is the few scattered rows a filter can match (nil: use narrow).
+	view func(f *expr) *source
 }
 
 func (h *handler) source(set string, q url.Values) *source {
@@ -59,7 +62,6 @@ func (h *handler) source(set string, q url.Values) *source {
 	if !found {
 		return nil
 	}
-	P := len(g.plants)
 	byIndex := func(key string, parse func(string) (int, bool)) func(map[string]string) (int, bool) {
 		return func(k map[string]string) (int, bool) { return parse(k[key]) }
 	}
@@ -91,28 +93,29 @@ func (h *handler) source(set string, q url.Values) *source {
 		}
 		return &source{et: s.soType, n: len(orders), at: func(i int) record { return orders[i] }}
 	case "A_MatlStkInAcctMod":
-		return &source{et: etAMatlStkInAcctModType, n: g.products * P, at: g.stock,
+		v := h.master()
+		b := v.stockBlocks()
+		return &source{et: etAMatlStkInAcctModType, n: b.size(), at: b.at,
 			find: func(k map[string]string) (int, bool) {
 				pi, ok := productIndex(k["Material"])
-				for p, plant := range g.plants {
-					if plant == k["Plant"] && ok {
-						return pi*P + p, true
-					}
+				if !ok {
+					return 0, false
 				}
-				return 0, false
+				return b.find(pi, k, stockKeys)
 			},
 			narrow: func(f *expr) (int, int) {
 				if m, ok := f.eqConstraint("Material"); ok {
 					pi, ok := productIndex(m)
-					if !ok || pi >= g.products {
+					if !ok {
 						return 0, 0
 					}
-					return pi * P, pi*P + P
+					return b.span(pi)
 				}
-				return 0, g.products * P
+				return 0, b.size()
 			}}
 	case "A_Product":
-		return &source{et: etAProductType, n: g.products, at: g.product, find: byIndex("Product", productIndex),
+		v := h.master()
+		return &source{et: etAProductType, n: g.products, at: v.product, find: byIndex("Product", productIndex),
 			narrow: func(f *expr) (int, int) {
 				if m, ok := f.eqConstraint("Product"); ok {
 					pi, ok := productIndex(m)
@@ -121,32 +124,77 @@ func (h *handler) source(set string, q url.Values) *source {
 					}
 					return pi, pi + 1
 				}
-				if t, ok := f.lowerBound("LastChangeDateTime"); ok {
-					return g.productsChangedAfter(t, true), g.products
-				}
 				return 0, g.products
+			},
+			view: func(f *expr) *source {
+				if _, ok := f.eqConstraint("Product"); ok {
+					return nil
+				}
+				if t, ok := f.lowerBound("LastChangeDateTime"); ok {
+					all := &source{et: etAProductType, n: g.products, at: v.product}
+					return all.over(v.productsChangedSince(t))
+				}
+				return nil
 			}}
 	case "A_ProductDescription":
-		return &source{et: etAProductDescriptionType, n: g.products,
-			at: func(i int) record { return g.productDescriptions(i)[0] }, find: byIndex("Product", productIndex)}
-	case "A_ProductUnitsOfMeasure":
-		return g.unitsSource()
-	case "A_SlsPrcgConditionRecord":
-		return &source{et: etASlsPrcgConditionRecordType, n: g.products, at: g.conditionRecord,
-			find: byIndex("ConditionRecord", conditionIndex)}
-	case "A_SlsPrcgCndnRecdValidity":
-		return &source{et: etASlsPrcgCndnRecdValidityType, n: g.products, at: g.conditionValidity,
-			find: byIndex("ConditionRecord", conditionIndex),
+		b := h.master().descriptionBlocks()
+		return &source{et: etAProductDescriptionType, n: b.size(), at: b.at,
+			find: func(k map[string]string) (int, bool) {
+				pi, ok := productIndex(k["Product"])
+				if !ok {
+					return 0, false
+				}
+				return b.find(pi, k, etAProductDescriptionType.Keys)
+			},
 			narrow: func(f *expr) (int, int) {
-				if m, ok := f.eqConstraint("Material"); ok {
+				if m, ok := f.eqConstraint("Product"); ok {
 					pi, ok := productIndex(m)
-					if !ok || pi >= g.products {
+					if !ok {
 						return 0, 0
 					}
-					return pi, pi + 1
+					return b.span(pi)
 				}
-				return 0, g.products
+				return 0, b.size()
 			}}
+	case "A_ProductUnitsOfMeasure":
+		return h.master().unitsSource()
+	case "A_SlsPrcgConditionRecord":
+		v := h.master()
+		return &source{et: etASlsPrcgConditionRecordType, n: v.condCount(),
+			at: func(pos int) record { return v.conditionRecord(v.condIndex(pos)) },
+			find: func(k map[string]string) (int, bool) {
+				idx, ok := conditionIndex(k["ConditionRecord"])
+				if !ok {
+					return 0, false
+				}
+				return v.condPos(idx)
+			}}
+	case "A_SlsPrcgCndnRecdValidity":
+		v := h.master()
+		b := v.validityBlocks()
+		src := &source{et: etASlsPrcgCndnRecdValidityType, n: b.size(), at: b.at,
+			find: func(k map[string]string) (int, bool) {
+				idx, ok := conditionIndex(k["ConditionRecord"])
+				if !ok {
+					return 0, false
+				}
+				pos, ok := v.condPos(idx)
+				if !ok {
+					return 0, false
+				}
+				return b.find(pos, k, etASlsPrcgCndnRecdValidityType.Keys)
+			}}
+		src.view = func(f *expr) *source {
+			if m, ok := f.eqConstraint("Material"); ok {
+				pi, ok := productIndex(m)
+				if !ok || pi >= g.products {
+					return &source{et: src.et}
+				}
+				return src.over(v.validitySpans(pi))
+			}
+			return nil
+		}
+		return src
 	case "A_BusinessPartner":
 		return &source{et: etABusinessPartnerType, n: g.customers, at: s.businessPartner,
 			find: byIndex("BusinessPartner", customerIndex)}
@@ -237,20 +285,24 @@ func (h *handler) navValue(et *entityType, r record, name string) (any, bool) {
 	g := h.s.gen
 	switch et.Name + "/" + name {
 	case "A_ProductType/to_Description":
-		if i, ok := productIndex(fmt.Sprint(r["Product"])); ok {
-			return g.productDescriptions(i), true
+		if i, ok := productIndex(fmt.Sprint(r["Product"])); ok && i < g.products {
+			return h.master().descriptions(i), true
 		}
 	case "A_ProductType/to_ProductUnitsOfMeasure":
 		if i, ok := productIndex(fmt.Sprint(r["Product"])); ok && i < g.products {
-			return g.unitsOfMeasure(i), true
+			return h.master().unitsOfMeasure(i), true
 		}
 	case "A_SlsPrcgConditionRecordType/to_SlsPrcgCndnRecdValidity":
 		if i, ok := conditionIndex(fmt.Sprint(r["ConditionRecord"])); ok {
-			return []record{g.conditionValidity(i)}, true
+			if rows := h.master().conditionValidities(i); rows != nil {
+				return rows, true
+			}
 		}
 	case "A_SlsPrcgCndnRecdValidityType/to_SlsPrcgConditionRecord":
 		if i, ok := conditionIndex(fmt.Sprint(r["ConditionRecord"])); ok {
-			return g.conditionRecord(i), true
+			if rec := h.master().conditionRecord(i); rec != nil {
+				return rec, true
+			}
 		}
 	case "A_BusinessPartnerType/to_Customer":
 		if i, ok := customerIndex(fmt.Sprint(r["Customer"])); ok {

@@ -77,6 +77,11 @@ func (h *handler) collection(w http.ResponseWriter, r *http.Request, src *source
 		h.fail(w, http.StatusBadRequest, "/IWBEP/CM_MGW_RT/004", err.Error(), "")
 		return
 	}
+	if src.view != nil && o.filter != nil {
+		if v := src.view(o.filter); v != nil {
+			src = v
+		}
+	}
 	lo, hi := 0, src.n
 	if src.narrow != nil && o.filter != nil {
 		lo, hi = src.narrow(o.filter)

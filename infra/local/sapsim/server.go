@@ -6,6 +6,12 @@
 // Master data (products with their units of measure, plants, stock, prices, customers) is generated from a seed on
 // demand, so a million products cost no memory; sales orders (with header texts and custom YY1_*_SDH fields, see
 // Options.ExtensionFields and Options.TextIDs), partner changes and fulfilled documents are kept in memory.
+// Options.StockVariety and Options.PriceVariety make the generated stock and prices as untidy as a real system's.
+//
+// Master data changes (only the changed rows are kept): Server.ChangeProduct (texts, base unit, deletion flag),
+// Server.SetStock and Server.RemoveStock, Server.AddCondition, Server.ChangeCondition and Server.DeleteCondition.
+// Each is stamped with the clock (Options.Now; Clock is one a test moves) and served by every read;
+// ChangeOptions.CommitDelay makes it visible only later, with its earlier stamp, as SAP's late commits do.
 //
 // $metadata: when Options.EDMXDir holds <SERVICE>.edmx (SAP's own download) it is served as is, with the extension
 // fields added to A_SalesOrderType; otherwise the simulator writes a minimal EDMX from its own tables.
@@ -78,6 +84,17 @@ type Options struct {
 	Customers int
 	// Deliveries and BillingDocuments are the numbers of generated documents (default 20 each).
 	Deliveries, BillingDocuments int
+	// StockVariety gives every product, in every plant, the buckets a real plant has besides one of unrestricted
+	// stock in storage location 101A: stock in quality inspection ("02") and blocked ("07") there, unrestricted
+	// stock in a second storage location 102A, and sales order stock (special stock "E") in 102A. Only the first
+	// and the fourth are free to sell. Off: one unrestricted row per product and plant.
+	StockVariety bool
+	// PriceVariety makes some generated price conditions awkward (per 100 units, another currency, a
+	// percentage, validities starting tomorrow or ended yesterday, a customer-specific price too).
+	PriceVariety PriceVariety
+	// ClassicPricing generates PR00 conditions in tables 004/005, as ECC and older S/4HANA systems have, instead
+	// of PPR0 in 304/305.
+	ClassicPricing bool
 
 	// ExtensionFields are the custom header fields of A_SalesOrder (name → MaxLength), as the Custom Fields app
 	// publishes them to API_SALES_ORDER_SRV: YY1_<Name>_SDH, Edm.String, creatable, updatable and filterable. Nil
@@ -119,6 +136,7 @@ type Server struct {
 	soType    *entityType    // A_SalesOrderType with them
 	textIDs   []string
 	pending   pendingCommits
+	master    *master // changed products, stock and prices
 }
 
 // Stats counts what the simulator saw.
@@ -196,6 +214,7 @@ func New(opts Options) *Server {
 	}
 	s.gen = newGenerator(opts)
 	s.store = newStore()
+	s.master = newMaster()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /sapsim/faults", s.getFaults)
 	s.mux.HandleFunc("PUT /sapsim/faults", s.putFaults)

@@ -29,31 +29,31 @@ var productUnits = map[string][unitsPerProduct]unitConversion{
 	"KG": {{"BOX", 12, 1}, {"EA", 5, 2}, {"KG", 1, 1}},
 }
 
-func (g *generator) units(i int) [unitsPerProduct]unitConversion { return productUnits[g.baseUnit(i)] }
+func (v *masterView) units(i int) [unitsPerProduct]unitConversion { return productUnits[v.baseUnit(i)] }
 
 // unitOfMeasure is row slot of product i's units.
-func (g *generator) unitOfMeasure(i, slot int) record {
-	u := g.units(i)[slot]
+func (v *masterView) unitOfMeasure(i, slot int) record {
+	u := v.units(i)[slot]
 	return record{
 		"Product":             ProductID(i),
 		"AlternativeUnit":     u.unit,
 		"QuantityNumerator":   strconv.FormatInt(u.num, 10),
 		"QuantityDenominator": strconv.FormatInt(u.den, 10),
-		"BaseUnit":            g.baseUnit(i),
+		"BaseUnit":            v.baseUnit(i),
 	}
 }
 
-func (g *generator) unitsOfMeasure(i int) []record {
+func (v *masterView) unitsOfMeasure(i int) []record {
 	out := make([]record, unitsPerProduct)
 	for slot := range out {
-		out[slot] = g.unitOfMeasure(i, slot)
+		out[slot] = v.unitOfMeasure(i, slot)
 	}
 	return out
 }
 
 // toBase converts qty in unit to product i's base unit; false when the product has no such unit.
-func (g *generator) toBase(i int, unit string, qty *big.Rat) (*big.Rat, bool) {
-	for _, u := range g.units(i) {
+func (v *masterView) toBase(i int, unit string, qty *big.Rat) (*big.Rat, bool) {
+	for _, u := range v.units(i) {
 		if u.unit == unit {
 			return new(big.Rat).Mul(qty, big.NewRat(u.num, u.den)), true
 		}
@@ -63,15 +63,16 @@ func (g *generator) toBase(i int, unit string, qty *big.Rat) (*big.Rat, bool) {
 
 // unitsSource serves A_ProductUnitsOfMeasure: row r is unit r%3 of product r/3, so key reads and a filter on
 // Product find their rows without generating the others.
-func (g *generator) unitsSource() *source {
+func (v *masterView) unitsSource() *source {
+	g := v.g
 	return &source{et: etAProductUnitsOfMeasureType, n: g.products * unitsPerProduct,
-		at: func(r int) record { return g.unitOfMeasure(r/unitsPerProduct, r%unitsPerProduct) },
+		at: func(r int) record { return v.unitOfMeasure(r/unitsPerProduct, r%unitsPerProduct) },
 		find: func(k map[string]string) (int, bool) {
 			pi, ok := productIndex(k["Product"])
 			if !ok || pi >= g.products {
 				return 0, false
 			}
-			for slot, u := range g.units(pi) {
+			for slot, u := range v.units(pi) {
 				if u.unit == k["AlternativeUnit"] {
 					return pi*unitsPerProduct + slot, true
 				}

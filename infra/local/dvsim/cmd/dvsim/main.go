@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(url st
 	writeCost := fs.Duration("write-cost", 0, "execution time charged per row written")
 	secret := fs.String("client-secret", "", "when set with -client-id, the only accepted client credentials")
 	clientID := fs.String("client-id", "", "client id accepted with -client-secret")
+	productsActive := fs.Bool("create-products-active", false,
+		"organization setting createproductswithoutparentinactivestate: API-created products without a family start Active, not Draft")
 	seed := dvsim.SeedOptions{}
 	fs.IntVar(&seed.Accounts, "seed-accounts", 0, "accounts to seed")
 	fs.IntVar(&seed.Products, "seed-products", 0, "products to seed")
@@ -50,7 +52,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(url st
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	opts := dvsim.Options{Limits: dvsim.RealLimits().Scaled(*window), Costs: dvsim.Costs{Read: *readCost, Write: *writeCost}, Logger: log,
-		WebServers: *servers}
+		WebServers: *servers, CreateProductsWithoutParentInActiveState: *productsActive}
 	opts.Limits.DOPHint = *dop
 	if *clientID != "" && *secret != "" {
 		opts.Clients = map[string]string{*clientID: *secret}

@@ -50,6 +50,9 @@ func run(ctx context.Context, args []string, stdout *os.File) error {
 	extFields := fs.String("extension-fields", "", `custom A_SalesOrder fields NAME=MaxLength,... ("none": no custom fields; empty: YY1_D365OrderID_SDH=36)`)
 	fs.BoolVar(&o.ExtensionUpperCase, "extension-uppercase", false, "store custom field values upper-cased")
 	textIDs := fs.String("text-ids", "", "comma-separated header text IDs allowed (empty: 0001,0002,Z001)")
+	fs.BoolVar(&o.StockVariety, "stock-variety", false, "quality inspection, blocked and sales order stock, and a second storage location")
+	priceVariety := fs.String("price-variety", "", `awkward generated prices as JSON, e.g. {"perHundred":10,"percentage":25}`)
+	fs.BoolVar(&o.ClassicPricing, "classic-pricing", false, "PR00 conditions in tables 004/005 instead of PPR0 in 304/305")
 	faults := fs.String("faults", "", `initial faults as JSON, e.g. {"error503Rate":0.1,"retryAfterSeconds":2}`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,6 +65,13 @@ func run(ctx context.Context, args []string, stdout *os.File) error {
 	o.ExtensionFields = fields
 	if *textIDs != "" {
 		o.TextIDs = strings.Split(*textIDs, ",")
+	}
+	if *priceVariety != "" {
+		dec := json.NewDecoder(strings.NewReader(*priceVariety))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o.PriceVariety); err != nil {
+			return fmt.Errorf("reading -price-variety: %w", err)
+		}
 	}
 	if *faults != "" {
 		dec := json.NewDecoder(strings.NewReader(*faults))

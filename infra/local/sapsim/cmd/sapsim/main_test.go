@@ -23,7 +23,7 @@ func TestRunServesAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-user", "U", "-password", "P", "-products", "10",
-			"-faults", `{"fail503Next":1}`}, w)
+			"-faults", `{"fail503Next":1}`, "-stock-variety", "-price-variety", `{"perHundred":2,"customerSpecific":3}`}, w)
 		w.Close()
 	}()
 	line, err := bufio.NewReader(r).ReadBytes('\n')
@@ -60,7 +60,8 @@ func TestRunServesAndStops(t *testing.T) {
 
 func TestRunRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"-nope"}, {"-faults", `{"nope":1}`}, {"-faults", `{"gatewayStatus":500}`},
-		{"-faults", `{"slowCommitRate":2}`}, {"-extension-fields", "D365OrderID=36"}, {"-extension-fields", "YY1_X_SDH=0"}} {
+		{"-faults", `{"slowCommitRate":2}`}, {"-extension-fields", "D365OrderID=36"}, {"-extension-fields", "YY1_X_SDH=0"},
+		{"-price-variety", `{"perHundert":10}`}} {
 		if err := run(context.Background(), args, os.Stderr); err == nil {
 			t.Fatalf("%v was accepted", args)
 		}

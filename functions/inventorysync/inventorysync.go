@@ -1,0 +1,114 @@
+package inventorysync
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/d365sap/d365sap/shared/deadletter"
+	"github.com/d365sap/d365sap/shared/lock"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/store"
+	"github.com/d365sap/d365sap/shared/trigger"
+)
+
+//go:embed function.json
+var functionJSON []byte
+
+// Runner runs one sync (a *Syncer).
+type Runner interface {
+	Run(ctx context.Context, runID, trigger string) (Summary, error)
+}
+
+// Function is the timer: each tick runs the sync, which ends quietly when a continuation still holds the lock.
+func Function(r Runner) (trigger.Function, error) {
+	d, err := trigger.ParseDefinition(functionJSON)
+	if err != nil {
+		return trigger.Function{}, err
+	}
+	return trigger.Function{Name: "inventorysync", Definition: d, Timer: trigger.TimerFunc(func(ctx context.Context, t trigger.Timer) error {
+		_, err := r.Run(ctx, RunID(ctx), "timer")
+		return err
+	})}, nil
+}
+
+// RunID is the invocation's id, or a new one outside an invocation.
+func RunID(ctx context.Context) string {
+	if inv, ok := trigger.InvocationFrom(ctx); ok && inv.ID != "" {
+		return inv.ID
+	}
+	return uuid.NewString()
+}
+
+// SAPSource reads the streams from an SAP client.
+type SAPSource struct {
+	Client   *sap.Client
+	PageSize int
+}
+
+// ProductsChangedSince implements SAP.
+func (s SAPSource) ProductsChangedSince(ctx context.Context, since time.Time) iter.Seq2[sap.Product, error] {
+	return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: since, WithDescriptions: true, PageSize: s.PageSize}).All()
+}
+
+// Stock implements SAP: unrestricted-use rows only, ordered by material.
+func (s SAPSource) Stock(ctx context.Context, plants []string, after string) iter.Seq2[sap.StockRow, error] {
+	return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: after, ByMaterial: true, PageSize: s.PageSize}).All()
+}
+
+// BlobLocks takes locks as blob leases in one container.
+type BlobLocks struct {
+	Blobs     lock.Blobs
+	Container string
+}
+
+// Take implements Locks.
+func (l BlobLocks) Take(ctx context.Context, name string) (*lock.Held, error) {
+	return lock.Take(ctx, l.Blobs, l.Container, name)
+}
+
+// DeadLetters keeps refused records as dead letters of the inventorysync function, one per record, in the
+// format the replay tooling reads.
+type DeadLetters struct{ Store *deadletter.Store }
+
+// DeadLetterRecord implements RecordDeadLetterer.
+func (d DeadLetters) DeadLetterRecord(ctx context.Context, stream, key string, record any, cause error) error {
+	body, err := json.Marshal(map[string]any{"stream": stream, "key": key, "record": record})
+	if err != nil {
+		return fmt.Errorf("encoding the dead letter of %s %s: %w", stream, key, err)
+	}
+	id := fmt.Sprintf("%s-%s-%s", stream, key, RunID(ctx))
+	return d.Store.DeadLetter(ctx, "inventorysync", trigger.Message{ID: id, Body: body}, cause)
+}
+
+// Enqueuer sends queue messages (a *store.Account).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, queue string, body []byte, opts *store.EnqueueOptions) (string, error)
+}
+
+// QueueContinuer asks for a continuation with a message on the sync's queue.
+type QueueContinuer struct {
+	Queue Enqueuer
+	Name  string
+}
+
+// ContinuationMessage is the body of a continuation: the checkpoints say where to go on, so it carries only why.
+type ContinuationMessage struct {
+	Action string `json:"action"` // "continue"
+	Reason string `json:"reason"`
+	After  string `json:"after"` // the run that asked
+}
+
+// Continue implements Continuer.
+func (q QueueContinuer) Continue(ctx context.Context, reason string) error {
+	b, _ := json.Marshal(ContinuationMessage{Action: "continue", Reason: reason, After: RunID(ctx)})
+	if _, err := q.Queue.Enqueue(ctx, q.Name, b, nil); err != nil {
+		return fmt.Errorf("queueing an inventory sync continuation: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,356 @@
+package inventorysync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/sap"
+)
+
+// productsStream is the products stream's checkpoint: the latest SAP change time written, and (Extra) the digest
+// of the mapping it was written under.
+const productsStream = "inventory-products"
+
+// Product states (statecode) and the status (statuscode) each is set with.
+const (
+	stateActive  = 0
+	stateRetired = 1
+	stateDraft   = 2
+)
+
+var stateStatus = map[int]int{stateActive: 1, stateRetired: 2}
+
+// maxName is product.name's length in D365.
+const maxName = 100
+
+// units are the D365 unit group new products get and its units by name.
+type units struct {
+	group  string
+	byName map[string]string
+	// createdActive is the org's createproductswithoutparentinactivestate: products created without a family
+	// start active instead of as drafts, so publishing one would repeat its state, which Dataverse refuses.
+	createdActive bool
+}
+
+// products reads SAP's products changed since the checkpoint (less the overlap) and writes the changed ones.
+func (r *run) products(ctx context.Context) error {
+	st := &StreamStats{}
+	r.sum.Products = st
+	start, throttled := r.Now(), r.Dataverse.Stats().Throttled
+	defer func() {
+		st.Duration = r.Now().Sub(start)
+		st.Throttled = r.Dataverse.Stats().Throttled - throttled
+	}()
+	pm := r.Mapping.Products
+	mapDigest := digest([]any{r.Mapping.Language, pm.UnitGroup, pm.QuantityDecimal})
+	cp, etag, _, err := r.Checkpoints.Get(ctx, productsStream)
+	if err != nil {
+		return fmt.Errorf("reading the products checkpoint: %w", err)
+	}
+	since, err := cp.Time()
+	if err != nil {
+		return err
+	}
+	if cp.Extra != mapDigest {
+		// Another mapping wrote these values: read everything again; the fingerprints carry the old digest, so
+		// every product is rewritten.
+		since = time.Time{}
+	} else if !since.IsZero() {
+		since = since.Add(-r.Overlap)
+	}
+	u, err := r.unitGroup(ctx, pm.UnitGroup)
+	if err != nil {
+		return err
+	}
+	if u.createdActive, err = r.createsActive(ctx); err != nil {
+		return err
+	}
+	batch := make([]sap.Product, 0, r.BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := r.timed(func() error { return r.productBatch(ctx, batch, u, mapDigest, st) })
+		if err != nil {
+			return err
+		}
+		cp.SetTime(batch[len(batch)-1].LastChangeDateTime.Time)
+		cp.Extra, cp.RunID = mapDigest, r.id
+		if etag, err = r.Checkpoints.Save(ctx, cp, etag); err != nil {
+			return fmt.Errorf("saving the products checkpoint: %w", err)
+		}
+		batch = batch[:0]
+		if r.spent() {
+			return errBudget
+		}
+		return nil
+	}
+	for p, err := range r.SAP.ProductsChangedSince(ctx, since) {
+		if err != nil {
+			return fmt.Errorf("reading SAP products: %w", err)
+		}
+		st.Read++
+		batch = append(batch, p)
+		if len(batch) == r.BatchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// unitGroup finds the mapping's unit group and its units.
+func (r *run) unitGroup(ctx context.Context, name string) (units, error) {
+	f, err := dataverse.Filterf("name eq %s", name)
+	if err != nil {
+		return units{}, err
+	}
+	u := units{byName: map[string]string{}}
+	for rec, err := range r.Dataverse.List(ctx, "uomschedules", &dataverse.Query{Select: []string{"uomscheduleid", "name"}, Filter: f}) {
+		if err != nil {
+			return units{}, fmt.Errorf("finding unit group %q: %w", name, err)
+		}
+		if u.group != "" {
+			return units{}, fmt.Errorf("finding unit group %q: D365 has more than one of that name", name)
+		}
+		u.group = rec.String("uomscheduleid")
+	}
+	if u.group == "" {
+		return units{}, fmt.Errorf("finding unit group %q: D365 has none of that name (products.unitGroup in the inventory mapping)", name)
+	}
+	f, _ = dataverse.Filterf("_uomscheduleid_value eq %s", dataverse.GUID(u.group))
+	for rec, err := range r.Dataverse.List(ctx, "uoms", &dataverse.Query{Select: []string{"uomid", "name"}, Filter: f}) {
+		if err != nil {
+			return units{}, fmt.Errorf("reading the units of group %q: %w", name, err)
+		}
+		u.byName[rec.String("name")] = rec.String("uomid")
+	}
+	return u, nil
+}
+
+// createsActive reads the organization setting that decides whether a product created through the API starts
+// active (true) or as a draft (false, a fresh org's default).
+func (r *run) createsActive(ctx context.Context) (bool, error) {
+	for rec, err := range r.Dataverse.List(ctx, "organizations", &dataverse.Query{Select: []string{"createproductswithoutparentinactivestate"}}) {
+		if err != nil {
+			return false, fmt.Errorf("reading the organization's product settings: %w", err)
+		}
+		return rec.Bool("createproductswithoutparentinactivestate"), nil
+	}
+	return false, nil
+}
+
+// wantedProduct is what D365 should hold of one SAP product.
+type wantedProduct struct {
+	material string
+	name     string
+	unit     string // D365 uomid of SAP's base unit; "" when it has none
+	unitErr  error
+	deleted  bool
+}
+
+func (r *run) want(p sap.Product, u units) wantedProduct {
+	w := wantedProduct{material: p.Product, name: p.Product, deleted: p.IsMarkedForDeletion}
+	for _, d := range p.Descriptions.Results {
+		if d.Language == r.Mapping.Language && strings.TrimSpace(d.ProductDescription) != "" {
+			w.name = d.ProductDescription
+			break
+		}
+	}
+	if utf8.RuneCountInString(w.name) > maxName {
+		w.name = string([]rune(w.name)[:maxName])
+	}
+	unitName, ok := r.Units.D365(p.BaseUnit)
+	switch {
+	case !ok:
+		w.unitErr = fmt.Errorf("SAP base unit %q of %s has no D365 unit in the value map (units.fromSAP)", p.BaseUnit, p.Product)
+	case u.byName[unitName] == "":
+		w.unitErr = fmt.Errorf("D365 unit %q (SAP base unit %q of %s) is not in unit group %q", unitName, p.BaseUnit, p.Product, r.Mapping.Products.UnitGroup)
+	default:
+		w.unit = u.byName[unitName]
+	}
+	return w
+}
+
+func (w wantedProduct) digest(mapDigest string) string {
+	return digest([]any{mapDigest, w.name, w.unit, w.deleted})
+}
+
+// productBatch writes one batch of products: finds those D365 has that the sync has not written, upserts the
+// changed ones, publishes the new ones and retires (or brings back) the ones SAP flags, then records fingerprints.
+func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, mapDigest string, st *StreamStats) error {
+	// A product changed twice within the overlap is read twice: keep its latest row.
+	latest := map[string]sap.Product{}
+	var order []string
+	for _, p := range batch {
+		if _, seen := latest[p.Product]; !seen {
+			order = append(order, p.Product)
+		}
+		latest[p.Product] = p
+	}
+	fps, err := fingerprintsOf(ctx, r.Fingerprints, order)
+	if err != nil {
+		return err
+	}
+	var unknown []string
+	for _, m := range order {
+		if fps[m].Value.ID == "" {
+			unknown = append(unknown, m)
+		}
+	}
+	found, err := r.findProducts(ctx, unknown)
+	if err != nil {
+		return err
+	}
+	type item struct {
+		w     wantedProduct
+		fp    Fingerprint
+		isNew bool
+	}
+	var items []item
+	var recs []dataverse.Record
+	var keys []string
+	for _, m := range order {
+		w := r.want(latest[m], u)
+		fp := fps[m].Value
+		if f, ok := found[m]; ok {
+			fp.ID, fp.State = f.ID, f.State
+		}
+		if fp.Product == w.digest(mapDigest) {
+			continue
+		}
+		st.Changed++
+		isNew := fp.ID == ""
+		if isNew && w.deleted {
+			// Flagged for deletion before D365 ever had it: nothing to retire, and nothing worth creating.
+			st.Skipped++
+			continue
+		}
+		rec := dataverse.Record{"productnumber": m, "name": w.name}
+		if isNew {
+			if w.unitErr != nil {
+				st.Failed++
+				if err := r.DeadLetters.DeadLetterRecord(ctx, "products", m, latest[m], w.unitErr); err != nil {
+					return fmt.Errorf("dead-lettering product %s: %w", m, err)
+				}
+				continue
+			}
+			rec["defaultuomscheduleid@odata.bind"] = "/uomschedules(" + u.group + ")"
+			rec["defaultuomid@odata.bind"] = "/uoms(" + w.unit + ")"
+			rec["quantitydecimal"] = json.Number(fmt.Sprint(r.Mapping.Products.QuantityDecimal))
+		}
+		items = append(items, item{w: w, fp: fp, isNew: isNew})
+		recs = append(recs, rec)
+		keys = append(keys, m)
+	}
+	landed, err := r.writeAll(ctx, "products", recs, keys, func(ctx context.Context, part []dataverse.Record) error {
+		_, err := r.Dataverse.UpsertMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
+			AltKey: []string{"productnumber"}, ChunkSize: len(part), Workers: 1})
+		return err
+	}, st)
+	if err != nil {
+		return err
+	}
+	// States: a product created through the API starts as a draft, which quotes and orders cannot use.
+	done := map[string]Fingerprint{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var errs []error
+	sem := make(chan struct{}, 16)
+	for i, it := range items {
+		if !landed[i] {
+			continue
+		}
+		want := stateActive
+		if it.w.deleted {
+			want = stateRetired
+		}
+		fp := it.fp
+		fp.Product = it.w.digest(mapDigest)
+		if it.isNew {
+			fp.State = stateDraft
+			if u.createdActive {
+				fp.State = stateActive
+			}
+		}
+		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && it.isNew ||
+			fp.State == stateRetired && fp.RetiredBySync)
+		if !change {
+			mu.Lock()
+			done[it.w.material] = fp
+			mu.Unlock()
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			wr, err := r.Dataverse.Update(ctx, "products", dataverse.AltKey("productnumber", it.w.material),
+				dataverse.Record{"statecode": json.Number(fmt.Sprint(want)), "statuscode": json.Number(fmt.Sprint(stateStatus[want]))}, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				if wr.ID != "" {
+					fp.ID = wr.ID
+				}
+				fp.State, fp.RetiredBySync = want, want == stateRetired
+				done[it.w.material] = fp
+			case recordProblem(err):
+				st.Failed++
+				if derr := r.DeadLetters.DeadLetterRecord(ctx, "products", it.w.material,
+					map[string]any{"statecode": want}, fmt.Errorf("setting the state of product %s: %w", it.w.material, err)); derr != nil {
+					errs = append(errs, derr)
+				}
+			default:
+				errs = append(errs, fmt.Errorf("setting the state of product %s: %w", it.w.material, err))
+			}
+		}()
+	}
+	wg.Wait()
+	// Fingerprints of what landed, even when a state change failed, so that the next run does not write the
+	// same columns again; a failed state change leaves the old state in the fingerprint and is retried.
+	if err := saveFingerprints(ctx, r.Fingerprints, done); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// foundProduct is a product D365 has that the sync had no fingerprint of.
+type foundProduct struct {
+	ID    string
+	State int
+}
+
+// findProducts looks materials up in D365 by productnumber, fifty to a query so the URL stays short.
+func (r *run) findProducts(ctx context.Context, materials []string) (map[string]foundProduct, error) {
+	out := map[string]foundProduct{}
+	for i := 0; i < len(materials); i += 50 {
+		part := materials[i:min(i+50, len(materials))]
+		terms := make([]string, len(part))
+		for j, m := range part {
+			f, err := dataverse.Filterf("productnumber eq %s", m)
+			if err != nil {
+				return nil, err
+			}
+			terms[j] = f
+		}
+		q := &dataverse.Query{Select: []string{"productid", "productnumber", "statecode"}, Filter: strings.Join(terms, " or ")}
+		for rec, err := range r.Dataverse.List(ctx, "products", q) {
+			if err != nil {
+				return nil, fmt.Errorf("finding products in D365: %w", err)
+			}
+			n, _ := rec.Number("statecode").Int64()
+			out[rec.String("productnumber")] = foundProduct{ID: rec.String("productid"), State: int(n)}
+		}
+	}
+	return out, nil
+}

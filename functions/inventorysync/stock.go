@@ -1,0 +1,208 @@
+package inventorysync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/store"
+)
+
+// stockStream is the stock stream's checkpoint: the last material of the pass under way whose value is written
+// ("" between passes), and (Extra) the digest of the stock mapping.
+const stockStream = "inventory-stock"
+
+// maxQuantityOnHand is product.quantityonhand's largest value in D365.
+var maxQuantityOnHand = big.NewRat(1_000_000_000, 1)
+
+// stockValue is one material's summed stock.
+type stockValue struct {
+	material string
+	sum      *big.Rat
+}
+
+// stock reads all of SAP's stock of the mapped plants, ordered by material, sums each material's unrestricted
+// stock as its rows pass, and writes the sums that differ from what was last written. SAP stock has no change
+// stamp, so every run reads it all; the fingerprints make an unchanged value cost no Dataverse write. Memory is a
+// batch, whatever the number of materials.
+func (r *run) stock(ctx context.Context) error {
+	st := &StreamStats{}
+	r.sum.Stock = st
+	start, throttled := r.Now(), r.Dataverse.Stats().Throttled
+	defer func() {
+		st.Duration = r.Now().Sub(start)
+		st.Throttled = r.Dataverse.Stats().Throttled - throttled
+	}()
+	sm := r.Mapping.Stock
+	mapDigest := digest([]any{sm.Locations, sm.QuantityPrecision})
+	cp, etag, _, err := r.Checkpoints.Get(ctx, stockStream)
+	if err != nil {
+		return fmt.Errorf("reading the stock checkpoint: %w", err)
+	}
+	after := cp.Value
+	if cp.Extra != mapDigest {
+		after = "" // the mapping changed: a new pass, from the first material
+	}
+	plants := make([]string, len(sm.Locations))
+	for i, l := range sm.Locations {
+		plants[i] = l.Plant
+	}
+	batch := make([]stockValue, 0, r.BatchSize)
+	flush := func(final bool) error {
+		hi := ""
+		if !final {
+			hi = batch[len(batch)-1].material
+		}
+		err := r.timed(func() error { return r.stockBatch(ctx, batch, after, hi, mapDigest, st) })
+		if err != nil {
+			return err
+		}
+		cp.Value, cp.Extra, cp.RunID = hi, mapDigest, r.id
+		if etag, err = r.Checkpoints.Save(ctx, cp, etag); err != nil {
+			return fmt.Errorf("saving the stock checkpoint: %w", err)
+		}
+		after, batch = hi, batch[:0]
+		if !final && r.spent() {
+			return errBudget
+		}
+		return nil
+	}
+	var cur *stockValue
+	for row, err := range r.SAP.Stock(ctx, plants, after) {
+		if err != nil {
+			return fmt.Errorf("reading SAP stock: %w", err)
+		}
+		st.Read++
+		if row.Material <= after {
+			return fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, after)
+		}
+		if cur == nil || row.Material != cur.material {
+			if cur != nil {
+				if row.Material < cur.material {
+					return fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, cur.material)
+				}
+				batch = append(batch, *cur)
+				if len(batch) == r.BatchSize {
+					if err := flush(false); err != nil {
+						return err
+					}
+				}
+			}
+			cur = &stockValue{material: row.Material, sum: new(big.Rat)}
+		}
+		// Unrestricted use, and the plant's own: special stock (sales order stock "E", consignment, project stock)
+		// belongs to one order, supplier or project and cannot be promised to another customer.
+		if row.InventoryStockType == "01" && row.InventorySpecialStockType == "" && sm.counts(row.Plant, row.StorageLocation) {
+			cur.sum.Add(cur.sum, row.Quantity.Rat())
+		}
+	}
+	if cur != nil {
+		batch = append(batch, *cur)
+	}
+	// The last flush reaches past SAP's last material: products whose stock rows are all gone are set to zero.
+	return flush(true)
+}
+
+// stockBatch writes the values of one batch, the materials in (lo, hi] (hi "" for the end): those SAP summed,
+// and those with a fingerprint in that range that SAP no longer has stock of, which now hold zero.
+func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDigest string, st *StreamStats) error {
+	fps := map[string]store.Row[Fingerprint]{}
+	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
+	if hi != "" {
+		// RowKeys hold no control characters, so nothing sorts between hi and hi+" " but hi's own key.
+		opts.RowKeyBefore = rowKey(hi) + " "
+	}
+	for row, err := range r.Fingerprints.Query(ctx, fingerprintPartition, opts) {
+		if err != nil {
+			return fmt.Errorf("reading fingerprints: %w", err)
+		}
+		if m := materialOf(row.RowKey); m != lo || lo == "" {
+			fps[m] = row
+		}
+	}
+	// A material whose escaped key sorts elsewhere than the material (one holding / \ # ? %) is read by key.
+	var missing []string
+	summed := make(map[string]bool, len(batch))
+	for _, v := range batch {
+		summed[v.material] = true
+		if _, ok := fps[v.material]; !ok {
+			missing = append(missing, v.material)
+		}
+	}
+	more, err := fingerprintsOf(ctx, r.Fingerprints, missing)
+	if err != nil {
+		return err
+	}
+	for m, row := range more {
+		fps[m] = row
+	}
+	values := batch
+	for m, row := range fps {
+		if !summed[m] && row.Value.ID != "" && row.Value.Stock != "" {
+			values = append(values, stockValue{material: m, sum: new(big.Rat)})
+		}
+	}
+	prec := r.Mapping.Stock.QuantityPrecision
+	var recs []dataverse.Record
+	var keys []string
+	next := map[string]Fingerprint{}
+	for _, v := range values {
+		row, ok := fps[v.material]
+		if !ok || row.Value.ID == "" {
+			st.Skipped++ // no product in D365 that the products stream wrote or found
+			continue
+		}
+		text, adjusted := quantityText(v.sum, prec)
+		if row.Value.Stock == text && row.Value.StockMapping == mapDigest {
+			continue
+		}
+		st.Changed++
+		if adjusted {
+			st.Rounded++
+		}
+		if v.sum.Cmp(maxQuantityOnHand) > 0 {
+			st.Failed++
+			err := fmt.Errorf("stock %s of %s is above D365's largest quantity on hand (1,000,000,000)", v.sum.FloatString(3), v.material)
+			if derr := r.DeadLetters.DeadLetterRecord(ctx, "stock", v.material, map[string]string{"quantity": v.sum.FloatString(prec + 3)}, err); derr != nil {
+				return fmt.Errorf("dead-lettering stock of %s: %w", v.material, derr)
+			}
+			continue
+		}
+		fp := row.Value
+		fp.Stock, fp.StockMapping = text, mapDigest
+		next[v.material] = fp
+		recs = append(recs, dataverse.Record{"productid": fp.ID, "quantityonhand": json.Number(text)})
+		keys = append(keys, v.material)
+	}
+	landed, err := r.writeAll(ctx, "stock", recs, keys, func(ctx context.Context, part []dataverse.Record) error {
+		_, err := r.Dataverse.UpdateMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
+			Key: "productid", ChunkSize: len(part), Workers: 1})
+		return err
+	}, st)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if !landed[i] {
+			delete(next, k)
+		}
+	}
+	return errors.Join(saveFingerprints(ctx, r.Fingerprints, next))
+}
+
+// quantityText writes a stock sum with prec decimals, rounded down so that D365 never shows more than the
+// warehouse holds; negative stock (SAP allows it where configured) shows as zero, D365's smallest. adjusted says
+// the text is not the exact sum.
+func quantityText(sum *big.Rat, prec int) (string, bool) {
+	if sum.Sign() < 0 {
+		return new(big.Rat).FloatString(prec), true
+	}
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(prec)), nil)
+	scaled := new(big.Rat).Mul(sum, new(big.Rat).SetInt(scale))
+	floor := new(big.Int).Quo(scaled.Num(), scaled.Denom())
+	down := new(big.Rat).SetFrac(floor, scale)
+	return down.FloatString(prec), down.Cmp(sum) != 0
+}

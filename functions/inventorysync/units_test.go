@@ -1,0 +1,88 @@
+package inventorysync
+
+import (
+	"math/big"
+	"strings"
+	"testing"
+)
+
+func TestQuantityTextRoundsDownAndNeverBelowZero(t *testing.T) {
+	for _, c := range []struct {
+		sum      string
+		prec     int
+		want     string
+		adjusted bool
+	}{
+		{"12.345", 2, "12.34", true},
+		{"12.349", 2, "12.34", true},
+		{"12.3", 2, "12.30", false},
+		{"0", 2, "0.00", false},
+		{"-4.5", 2, "0.00", true},
+		{"7.99999", 0, "7", true},
+		{"1000000000", 2, "1000000000.00", false},
+	} {
+		r, _ := new(big.Rat).SetString(c.sum)
+		got, adj := quantityText(r, c.prec)
+		if got != c.want || adj != c.adjusted {
+			t.Errorf("quantityText(%s, %d) = %s, %v; want %s, %v", c.sum, c.prec, got, adj, c.want, c.adjusted)
+		}
+	}
+}
+
+func TestRowKeysEscapeWhatTablesRefuseAndReadBack(t *testing.T) {
+	for _, m := range []string{"SIM0000001", "A/B", `C\D`, "E#F?G", "100%", "ÄÖÜ-1", "x%2Fy"} {
+		k := rowKey(m)
+		if strings.ContainsAny(k, `/\#?`) {
+			t.Errorf("rowKey(%q) = %q holds a refused character", m, k)
+		}
+		if back := materialOf(k); back != m {
+			t.Errorf("materialOf(rowKey(%q)) = %q", m, back)
+		}
+	}
+	if rowKey("SIM0000001") != "SIM0000001" {
+		t.Error("a plain material number must stay as it is, so keys sort as SAP sorts")
+	}
+}
+
+func TestMappingProblemsAreAllNamed(t *testing.T) {
+	for _, c := range []struct{ name, doc, want string }{
+		{"no stream", `{"language":"EN"}`, "names no stream"},
+		{"bad language", `{"language":"ENG","products":{"unitGroup":"U","quantityDecimal":2}}`, "language"},
+		{"unknown field", `{"language":"EN","product":{}}`, "unknown field"},
+		{"stock without products", `{"language":"EN","stock":{"locations":[{"plant":"1010"}],"quantityPrecision":2}}`, "stock needs products"},
+		{"plant twice", `{"language":"EN","products":{"unitGroup":"U","quantityDecimal":2},"stock":{"locations":[{"plant":"1010"},{"plant":"1010"}],"quantityPrecision":2}}`, "named twice"},
+		{"plant too long", `{"language":"EN","products":{"unitGroup":"U","quantityDecimal":2},"stock":{"locations":[{"plant":"10100"}],"quantityPrecision":2}}`, "1-4 characters"},
+		{"quantity decimals", `{"language":"EN","products":{"unitGroup":"U","quantityDecimal":6}}`, "0 to 5"},
+		{"unit group spaces", `{"language":"EN","products":{"unitGroup":" U","quantityDecimal":2}}`, "surrounding spaces"},
+		{"two documents", `{"language":"EN","products":{"unitGroup":"U","quantityDecimal":2}} {}`, "more than one"},
+	} {
+		_, err := ParseMapping([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.want)
+		}
+	}
+	if _, err := LoadMapping(""); err != nil {
+		t.Errorf("the shipped mapping: %v", err)
+	}
+}
+
+func FuzzParseMapping(f *testing.F) {
+	f.Add(defaultMapping)
+	f.Add([]byte(`{"language":"EN","products":{"unitGroup":"U","quantityDecimal":2},"stock":{"locations":[{"plant":"1010","storageLocations":["101A"]}],"quantityPrecision":3}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseMapping(b)
+		if err != nil {
+			return
+		}
+		if m.Products == nil && m.Stock == nil {
+			t.Fatal("a mapping with no stream was accepted")
+		}
+		if m.Stock != nil {
+			for _, l := range m.Stock.Locations {
+				if l.Plant == "" {
+					t.Fatal("an empty plant was accepted")
+				}
+			}
+		}
+	})
+}

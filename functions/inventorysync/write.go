@@ -1,0 +1,70 @@
+package inventorysync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/d365sap/d365sap/shared/dataverse"
+)
+
+// recordProblem reports whether Dataverse refused the records themselves (a bad value, a row that is gone),
+// which splitting finds, rather than being unable to take any (throttled past its retries, down, refusing the
+// credentials), which only a later run can get past.
+func recordProblem(err error) bool {
+	var de *dataverse.Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch de.Kind {
+	case dataverse.KindBadRequest, dataverse.KindNotFound, dataverse.KindDuplicate, dataverse.KindConcurrency:
+		return true
+	}
+	return false
+}
+
+// sendFunc writes records in one request (the client splits nothing further when given at most its chunk size).
+type sendFunc func(ctx context.Context, recs []dataverse.Record) error
+
+// writeAll sends recs and returns which landed. A bulk message on a standard table is all or nothing, so a
+// chunk Dataverse refuses for its records is split in halves until each refused record is alone; that record is
+// dead-lettered with Dataverse's reason and the rest land. A failure that is not about the records (an outage)
+// returns the error: nothing after it is known to have landed, and the caller keeps its checkpoint.
+func (r *run) writeAll(ctx context.Context, stream string, recs []dataverse.Record, keys []string, send sendFunc,
+	st *StreamStats) ([]bool, error) {
+	landed := make([]bool, len(recs))
+	var split func(lo, hi int) error
+	split = func(lo, hi int) error {
+		err := send(ctx, recs[lo:hi])
+		if err == nil {
+			for i := lo; i < hi; i++ {
+				landed[i] = true
+			}
+			st.Written += int64(hi - lo)
+			return nil
+		}
+		if !recordProblem(err) {
+			return err
+		}
+		if hi-lo == 1 {
+			st.Failed++
+			r.Log.WarnContext(ctx, "inventory record refused by Dataverse: dead-lettered", "stream", stream, "key", keys[lo], "error", err)
+			if derr := r.DeadLetters.DeadLetterRecord(ctx, stream, keys[lo], recs[lo], err); derr != nil {
+				return fmt.Errorf("dead-lettering %s %s: %w", stream, keys[lo], derr)
+			}
+			return nil
+		}
+		mid := lo + (hi-lo)/2
+		if err := split(lo, mid); err != nil {
+			return err
+		}
+		return split(mid, hi)
+	}
+	if len(recs) == 0 {
+		return landed, nil
+	}
+	if err := split(0, len(recs)); err != nil {
+		return landed, fmt.Errorf("writing %s: %w", stream, err)
+	}
+	return landed, nil
+}
