@@ -11,9 +11,9 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
@@ -105,7 +105,7 @@ func ParseMapping(b []byte, values *valuemap.Set) (*Mapping, error) {
 	}
 	m.values = values
 	field := func(name, v string) {
-		switch n := utf8.RuneCountInString(v); {
+		switch n := sap.Length(v); {
 		case v == "":
 			bad("header.%s is required", name)
 		case n > sapLengths[name]:
@@ -135,7 +135,7 @@ func ParseMapping(b []byte, values *valuemap.Set) (*Mapping, error) {
 				bad("header.rules[%d].set.%s: can set only salesOrderType, salesOrganization, distributionChannel, organizationDivision", i, k)
 				continue
 			}
-			if n := utf8.RuneCountInString(v); n == 0 || n > max {
+			if n := sap.Length(v); n == 0 || n > max {
 				bad("header.rules[%d].set.%s %q must be 1-%d characters", i, k, v, max)
 			}
 		}

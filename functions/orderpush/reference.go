@@ -98,7 +98,7 @@ func (r Reference) For(o *Order) (string, error) {
 		if n == "" {
 			return "", fmt.Errorf("the mapping's reference mode %s needs the D365 order number, and order %s has none", RefOrderNumber, o.SalesOrderID)
 		}
-		if utf8.RuneCountInString(n) > 35 {
+		if sap.Length(n) > 35 {
 			return "", fmt.Errorf("order number %q is longer than SAP's customer reference (35 characters)", n)
 		}
 		return n, nil

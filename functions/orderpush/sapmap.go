@@ -43,17 +43,17 @@ func (m *Mapping) Map(ctx context.Context, o *Order, ref string, units Units) (s
 	}
 	switch r := m.Reference; r.Mode {
 	case RefExtensionField:
-		if utf8.RuneCountInString(ref) > r.MaxLength {
+		if sap.Length(ref) > r.MaxLength {
 			add("salesorderid", fmt.Sprintf("reference %q is longer than %s (%d characters)", ref, r.Field, r.MaxLength))
 		}
 		so.Extensions = map[string]string{r.Field: ref}
 	case RefHeaderText:
 		so.Texts = []sap.SalesOrderTextCreate{{Language: r.Language, LongTextID: r.TextID, LongText: refText(ref, strings.TrimSpace(o.OrderNumber))}}
 	}
-	if utf8.RuneCountInString(so.SoldToParty) > 10 {
+	if sap.Length(so.SoldToParty) > 10 {
 		add("customerAccountNumber", fmt.Sprintf("%q is longer than SAP's sold-to party (10 characters)", cutField(so.SoldToParty)))
 	}
-	if utf8.RuneCountInString(po) > 35 {
+	if sap.Length(po) > 35 {
 		add("purchaseOrderNumber", fmt.Sprintf("%q is longer than SAP's customer reference (35 characters)", cutField(po)))
 	}
 	if o.RequestedDeliveryDate != "" {
@@ -72,7 +72,7 @@ func (m *Mapping) Map(ctx context.Context, o *Order, ref string, units Units) (s
 	for i, l := range ordered(o.Lines) {
 		p := fmt.Sprintf("lines/%d/", i)
 		item := sap.SalesOrderItemCreate{SalesOrderItem: fmt.Sprint((i + 1) * 10), Material: strings.TrimSpace(l.ProductNumber)}
-		if utf8.RuneCountInString(item.Material) > 40 {
+		if sap.Length(item.Material) > 40 {
 			add(p+"productNumber", fmt.Sprintf("%q is longer than SAP's material (40 characters)", cutField(item.Material)))
 		}
 		qty := string(l.Quantity)

@@ -178,16 +178,25 @@ func TestMapSAPUnreachableReadingUnitsIsUnavailable(t *testing.T) {
 
 func TestMapPurchaseOrderLength(t *testing.T) {
 	m := loadShipped(t)
+	// SAP counts a field's positions in UTF-16 code units: an emoji takes two.
 	for _, tt := range []struct {
-		po string
-		ok bool
-	}{{strings.Repeat("P", 35), true}, {strings.Repeat("P", 36), false}} {
-		t.Run(fmt.Sprintf("%d characters", len(tt.po)), func(t *testing.T) {
+		name string
+		po   string
+		ok   bool
+	}{
+		{"35 letters", strings.Repeat("P", 35), true},
+		{"36 letters", strings.Repeat("P", 36), false},
+		{"35 umlauts", strings.Repeat("Ä", 35), true},
+		{"17 emoji and a letter, 35 positions", strings.Repeat("\U0001F600", 17) + "P", true},
+		{"18 emoji, 36 positions", strings.Repeat("\U0001F600", 18), false},
+		{"35 emoji, 70 positions", strings.Repeat("\U0001F600", 35), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			o := inlineOrder()
 			o.PurchaseOrderNumber = tt.po
 			_, err := m.Map(t.Context(), o, upperID, nil)
 			if (err == nil) != tt.ok {
-				t.Errorf("Map with a %d-character PO: err = %v", len(tt.po), err)
+				t.Errorf("Map with PO %q: err = %v", tt.po, err)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"unicode/utf8"
 )
 
 // fieldSpec is what SAP's EDMX says about a property the client writes.
@@ -117,7 +116,7 @@ func checkStruct(entityType string, rv reflect.Value, nested map[string]string, 
 		}
 		switch x := val.(type) {
 		case string:
-			if n := utf8.RuneCountInString(x); spec.MaxLength > 0 && n > spec.MaxLength {
+			if n := Length(x); spec.MaxLength > 0 && n > spec.MaxLength {
 				*problems = append(*problems, fmt.Sprintf("%s%s is %d characters, more than %d", prefix, name, n, spec.MaxLength))
 			}
 		case Decimal:

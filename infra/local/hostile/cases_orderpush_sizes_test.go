@@ -37,7 +37,13 @@ func orderPushSizeCases(w *world) []hcase {
 		{class: sizes, name: "body over the host's limit, sent after 100-continue", req: overHost, want: byHost(http.StatusRequestEntityTooLarge)},
 		{class: sizes, name: "10 GB declared, sent after 100-continue", req: declared, want: byHost(http.StatusRequestEntityTooLarge)},
 		refused("PO of 35 characters of two bytes", func(o, _ map[string]any) { o["purchaseOrderNumber"] = umlauts }),
-		refused("PO of 35 characters of four bytes", func(o, _ map[string]any) { o["purchaseOrderNumber"] = strings.Repeat("\U0001F600", 35) }),
+		// SAP counts UTF-16 code units: a character outside the BMP takes two of the PO's 35 positions.
+		refused("PO of 17 characters of four bytes and one, 35 positions", func(o, _ map[string]any) {
+			o["purchaseOrderNumber"] = strings.Repeat("\U0001F600", 17) + "P"
+		}),
+		{class: sizes, name: "PO of 18 characters of four bytes, 36 positions", req: w.post(w.inline(newID(), func(o, _ map[string]any) {
+			o["purchaseOrderNumber"] = strings.Repeat("\U0001F600", 18)
+		})), want: invalid("purchaseOrderNumber")},
 		refused("customer of 10 characters of two bytes", func(o, _ map[string]any) { o["customerAccountNumber"] = strings.Repeat("Ö", 10) }),
 		{class: sizes, name: "PO of 36 characters", req: w.post(w.inline(newID(), func(o, _ map[string]any) { o["purchaseOrderNumber"] = strings.Repeat("P", 36) })),
 			want: invalid("purchaseOrderNumber")},

@@ -35,6 +35,9 @@ func TestExtensionFieldsOnCreate(t *testing.T) {
 		{"landscape without custom fields", map[string]int{}, `"YY1_D365OrderID_SDH":"x"`, 400, "/IWBEP/CM_MGW_RT/004", "", ""},
 		{"configured field", map[string]int{"YY1_ExtRef_SDH": 10}, `"YY1_ExtRef_SDH":"REF-1"`, 201, "", "YY1_ExtRef_SDH", "REF-1"},
 		{"configured length is enforced", map[string]int{"YY1_ExtRef_SDH": 4}, `"YY1_ExtRef_SDH":"REF-1"`, 400, "/IWBEP/CM_MGW_RT/021", "", ""},
+		// ABAP counts UTF-16 code units: two emoji take four positions.
+		{"a character outside the BMP takes two positions", map[string]int{"YY1_ExtRef_SDH": 3}, `"YY1_ExtRef_SDH":"\ud83d\ude00\ud83d\ude00"`, 400, "/IWBEP/CM_MGW_RT/021", "", ""},
+		{"two emoji fit four positions", map[string]int{"YY1_ExtRef_SDH": 4}, `"YY1_ExtRef_SDH":"\ud83d\ude00\ud83d\ude00"`, 201, "", "YY1_ExtRef_SDH", "\U0001F600\U0001F600"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newSim(t, Options{ExtensionFields: tc.fields})

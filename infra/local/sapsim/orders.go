@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // OrderInfo is what a test needs to know about a stored sales order to count SAP orders per Dynamics order: the
@@ -95,7 +94,7 @@ func (s *Server) EnterOrder(m ManualOrder) (string, error) {
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Errorf("%s is not an extension field of this system", name))
-		case utf8.RuneCountInString(v) > n:
+		case abapLength(v) > n:
 			problems = append(problems, fmt.Errorf("%s is longer than %d characters", name, n))
 		default:
 			in[name] = v

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode/utf16"
 )
 
 // record is one entity: property name → value. Values are string (Edm.String, Edm.Decimal as canonical text,
@@ -312,7 +312,7 @@ func decodeValue(p prop, v json.RawMessage, path string) (any, *fieldError) {
 	}
 	switch p.Type {
 	case edmString, edmGuid:
-		if p.MaxLen > 0 && utf8.RuneCountInString(s) > p.MaxLen {
+		if p.MaxLen > 0 && abapLength(s) > p.MaxLen {
 			return nil, &fieldError{code: "/IWBEP/CM_MGW_RT/021", prop: p.Name,
 				msg: fmt.Sprintf("The value of property '%s' is longer than %d characters", path+p.Name, p.MaxLen)}
 		}
@@ -400,4 +400,14 @@ func ratOf(s string) *big.Rat {
 		return new(big.Rat)
 	}
 	return r
+}
+
+// abapLength is how many positions s takes in an ABAP character field: UTF-16 code units, so a character outside
+// the Basic Multilingual Plane (an emoji) takes two, and 35 of them do not fit a field of 35.
+func abapLength(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
