@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/d365sap/d365sap/shared/sap"
 )
 
 //go:embed mapping.json
@@ -87,7 +89,8 @@ func LoadMapping(path string) (*Mapping, error) {
 	return ParseMapping(b)
 }
 
-// ParseMapping decodes and validates a mapping, reporting every problem at once.
+// ParseMapping decodes and validates a mapping, reporting every problem at once. SAP codes are measured as ABAP
+// measures them (sap.Length: UTF-16 code units).
 func ParseMapping(b []byte) (*Mapping, error) {
 	var m Mapping
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -100,7 +103,7 @@ func ParseMapping(b []byte) (*Mapping, error) {
 	}
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	if n := utf8.RuneCountInString(m.Language); n != 2 {
+	if n := sap.Length(m.Language); n != 2 {
 		bad("language %q must be SAP's two-character language key (e.g. EN)", cut(m.Language))
 	}
 	if p := m.Products; p != nil {
@@ -121,7 +124,7 @@ func ParseMapping(b []byte) (*Mapping, error) {
 		}
 		seen := map[string]bool{}
 		for i, l := range s.Locations {
-			if n := utf8.RuneCountInString(l.Plant); n == 0 || n > 4 {
+			if n := sap.Length(l.Plant); n == 0 || n > 4 {
 				bad("stock.locations[%d].plant %q must be 1-4 characters, as SAP's Plant", i, cut(l.Plant))
 			}
 			if seen[l.Plant] {
@@ -129,7 +132,7 @@ func ParseMapping(b []byte) (*Mapping, error) {
 			}
 			seen[l.Plant] = true
 			for j, sl := range l.StorageLocations {
-				if n := utf8.RuneCountInString(sl); n == 0 || n > 4 {
+				if n := sap.Length(sl); n == 0 || n > 4 {
 					bad("stock.locations[%d].storageLocations[%d] %q must be 1-4 characters, as SAP's StorageLocation", i, j, cut(sl))
 				}
 				if slices.Index(l.StorageLocations, sl) != j {
@@ -150,7 +153,7 @@ func ParseMapping(b []byte) (*Mapping, error) {
 				bad("prices.%s must name at least one", field)
 			}
 			for i, c := range codes {
-				if n := utf8.RuneCountInString(c); n == 0 || n > max || c != strings.TrimSpace(c) {
+				if n := sap.Length(c); n == 0 || n > max || c != strings.TrimSpace(c) {
 					bad("prices.%s[%d] %q must be 1-%d characters without spaces", field, i, cut(c), max)
 				}
 				if slices.Index(codes, c) != i {
@@ -160,10 +163,10 @@ func ParseMapping(b []byte) (*Mapping, error) {
 		}
 		checkCodes("conditionTypes", p.ConditionTypes, 4)
 		checkCodes("conditionTables", p.ConditionTables, 3)
-		if n := utf8.RuneCountInString(p.SalesOrganization); n == 0 || n > 4 {
+		if n := sap.Length(p.SalesOrganization); n == 0 || n > 4 {
 			bad("prices.salesOrganization %q must be 1-4 characters", cut(p.SalesOrganization))
 		}
-		if n := utf8.RuneCountInString(p.DistributionChannel); n == 0 || n > 2 {
+		if n := sap.Length(p.DistributionChannel); n == 0 || n > 2 {
 			bad("prices.distributionChannel %q must be 1-2 characters", cut(p.DistributionChannel))
 		}
 		if len(p.PriceLists) == 0 {
