@@ -20,6 +20,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/d365sap/d365sap/functions/health"
+	"github.com/d365sap/d365sap/functions/inventoryruns"
 	"github.com/d365sap/d365sap/functions/inventorysync"
 	"github.com/d365sap/d365sap/functions/inventorysyncqueue"
 	"github.com/d365sap/d365sap/functions/openapi"
@@ -224,6 +225,9 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
 		func() (trigger.Function, error) { return inventorysync.Function(sync) },
 		func() (trigger.Function, error) { return inventorysyncqueue.Function(sync, log) },
+		func() (trigger.Function, error) {
+			return inventoryruns.Function(&inventoryruns.Handler{Runs: inventorysync.TableRunLog{Rows: runs}})
+		},
 	} {
 		fn, err := f()
 		if err != nil {

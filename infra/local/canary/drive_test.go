@@ -143,6 +143,8 @@ func driveEveryPath(t *testing.T, w *world) {
 		waitFor(t, "the bad continuation dead-lettered", 20*time.Second, func() bool {
 			return w.app.Log.Count(`"message dead-lettered"`) >= 2
 		})
+		expect(t, "the runs", read(w.do(t, http.MethodGet, "/api/inventory/runs?last=5", w.app.FunctionKey, nil, nil)), http.StatusOK)
+		expect(t, "the runs, a bad last", read(w.do(t, http.MethodGet, "/api/inventory/runs?last=all", w.app.FunctionKey, nil, nil)), http.StatusBadRequest)
 	})
 	for _, st := range []orderpush.State{orderpush.StateAccepted, orderpush.StateInProgress, orderpush.StateCreated,
 		orderpush.StateWrittenBack, orderpush.StateRejected, orderpush.StateFailed} {
@@ -298,7 +300,8 @@ func driveStorageRefused(t *testing.T, w *world) {
 		w.admin(t, "orderpushsweep", "")
 		waitFor(t, "the sweep's log line", 20*time.Second, func() bool { return w.app.Log.Contains(`"order push sweep"`) })
 	})
-	t.Run("inventory sync", func(t *testing.T) {
+	t.Run("inventory sync and its runs", func(t *testing.T) {
+		expect(t, "the runs", read(w.do(t, http.MethodGet, "/api/inventory/runs", w.app.FunctionKey, nil, nil)), http.StatusServiceUnavailable)
 		w.admin(t, "inventorysync", "")
 		waitFor(t, "the failed sync", 30*time.Second, func() bool {
 			return w.app.Log.Contains(`"function":"inventorysync"`) &&
