@@ -17,7 +17,9 @@ type fakeLog struct {
 	LastFn func(ctx context.Context, n int) ([]inventorysync.Summary, error)
 }
 
-func (f fakeLog) Last(ctx context.Context, n int) ([]inventorysync.Summary, error) { return f.LastFn(ctx, n) }
+func (f fakeLog) Last(ctx context.Context, n int) ([]inventorysync.Summary, error) {
+	return f.LastFn(ctx, n)
+}
 
 func TestRunsAnswersTheLastRunsAndRefusesABadLast(t *testing.T) {
 	for _, c := range []struct {
