@@ -165,7 +165,7 @@ func (w *world) sapTruth(t *testing.T) map[string]sapProduct {
 	t.Helper()
 	out := map[string]sapProduct{}
 	src := w.syncer.SAP
-	for p, err := range src.ProductsChangedSince(t.Context(), time.Time{}) {
+	for p, err := range src.ProductsChangedSince(t.Context(), time.Time{}).All() {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func (w *world) sapTruth(t *testing.T) map[string]sapProduct {
 		}
 		out[p.Product] = sapProduct{name: name, deleted: p.IsMarkedForDeletion, stock: new(big.Rat)}
 	}
-	for row, err := range src.Stock(t.Context(), []string{"1010", "1020"}, "") {
+	for row, err := range src.Stock(t.Context(), []string{"1010", "1020"}, "").All() {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +418,7 @@ func TestALateCommitIsReadByTheOverlap(t *testing.T) {
 
 func (w *world) sapBaseUnit(t *testing.T, i int) string {
 	t.Helper()
-	for p, err := range w.syncer.SAP.ProductsChangedSince(t.Context(), time.Time{}) {
+	for p, err := range w.syncer.SAP.ProductsChangedSince(t.Context(), time.Time{}).All() {
 		if err != nil {
 			t.Fatal(err)
 		}

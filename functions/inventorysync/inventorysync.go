@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,19 +51,20 @@ type SAPSource struct {
 }
 
 // ProductsChangedSince implements SAP.
-func (s SAPSource) ProductsChangedSince(ctx context.Context, since time.Time) iter.Seq2[sap.Product, error] {
-	return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: since, WithDescriptions: true, PageSize: s.PageSize}).All()
+func (s SAPSource) ProductsChangedSince(ctx context.Context, since time.Time) Stream[sap.Product] {
+	return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: since, WithDescriptions: true, InlineCount: true, PageSize: s.PageSize})
 }
 
 // Stock implements SAP: unrestricted-use rows only, ordered by material.
-func (s SAPSource) Stock(ctx context.Context, plants []string, after string) iter.Seq2[sap.StockRow, error] {
-	return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: after, ByMaterial: true, PageSize: s.PageSize}).All()
+func (s SAPSource) Stock(ctx context.Context, plants []string, after string) Stream[sap.StockRow] {
+	return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: after, ByMaterial: true, InlineCount: true,
+		PageSize: s.PageSize})
 }
 
 // Prices implements SAP.
-func (s SAPSource) Prices(ctx context.Context, q sap.PriceQuery) iter.Seq2[sap.PriceCondition, error] {
-	q.PageSize = s.PageSize
-	return s.Client.PriceConditions(ctx, q).All()
+func (s SAPSource) Prices(ctx context.Context, q sap.PriceQuery) Stream[sap.PriceCondition] {
+	q.PageSize, q.InlineCount = s.PageSize, true
+	return s.Client.PriceConditions(ctx, q)
 }
 
 // BlobLocks takes locks as blob leases in one container.

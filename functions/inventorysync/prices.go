@@ -117,11 +117,14 @@ func (r *run) prices(ctx context.Context) error {
 	curRank := 0
 	q := sap.PriceQuery{ConditionTypes: pm.ConditionTypes, SalesOrganization: pm.SalesOrganization,
 		DistributionChannel: pm.DistributionChannel, ValidOn: today, ByMaterial: true}
-	for c, err := range r.SAP.Prices(ctx, q) {
+	rows := r.SAP.Prices(ctx, q)
+	prog := r.progress("prices", st, rows.Count)
+	for c, err := range rows.All() {
 		if err != nil {
 			return fmt.Errorf("reading SAP prices: %w", err)
 		}
 		st.Read++
+		prog.tick()
 		if c.Material == "" || c.Material <= after {
 			continue // a customer-only record, or one before where this pass resumed
 		}

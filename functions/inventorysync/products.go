@@ -97,11 +97,14 @@ func (r *run) products(ctx context.Context) error {
 		}
 		return nil
 	}
-	for p, err := range r.SAP.ProductsChangedSince(ctx, since) {
+	rows := r.SAP.ProductsChangedSince(ctx, since)
+	prog := r.progress("products", st, rows.Count)
+	for p, err := range rows.All() {
 		if err != nil {
 			return fmt.Errorf("reading SAP products: %w", err)
 		}
 		st.Read++
+		prog.tick()
 		batch = append(batch, p)
 		if len(batch) == r.BatchSize {
 			if err := flush(); err != nil {

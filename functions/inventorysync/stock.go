@@ -71,11 +71,14 @@ func (r *run) stock(ctx context.Context) error {
 		return nil
 	}
 	var cur *stockValue
-	for row, err := range r.SAP.Stock(ctx, plants, after) {
+	rows := r.SAP.Stock(ctx, plants, after)
+	prog := r.progress("stock", st, rows.Count)
+	for row, err := range rows.All() {
 		if err != nil {
 			return fmt.Errorf("reading SAP stock: %w", err)
 		}
 		st.Read++
+		prog.tick()
 		if row.Material <= after {
 			return fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, after)
 		}

@@ -18,15 +18,21 @@ import (
 	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
+// Stream is one SAP read: its rows, and how many there are once the first page says (a *sap.Rows).
+type Stream[T any] interface {
+	All() iter.Seq2[T, error]
+	Count() (int64, bool)
+}
+
 // SAP is what the sync reads of SAP.
 type SAP interface {
 	// ProductsChangedSince streams products changed after since, oldest change first, with descriptions.
-	ProductsChangedSince(ctx context.Context, since time.Time) iter.Seq2[sap.Product, error]
+	ProductsChangedSince(ctx context.Context, since time.Time) Stream[sap.Product]
 	// Stock streams the stock rows of the plants from material after on (exclusive; "" from the start),
 	// ordered by material.
-	Stock(ctx context.Context, plants []string, after string) iter.Seq2[sap.StockRow, error]
+	Stock(ctx context.Context, plants []string, after string) Stream[sap.StockRow]
 	// Prices streams the price condition validities q selects, with their records, ordered by material.
-	Prices(ctx context.Context, q sap.PriceQuery) iter.Seq2[sap.PriceCondition, error]
+	Prices(ctx context.Context, q sap.PriceQuery) Stream[sap.PriceCondition]
 }
 
 // Dataverse is what the sync writes and reads of Dataverse.

@@ -1,9 +1,11 @@
 package inventorysync
 
 import (
+	"log/slog"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestQuantityTextRoundsDownAndNeverBelowZero(t *testing.T) {
@@ -85,4 +87,26 @@ func FuzzParseMapping(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A long stream logs where it is, how fast and when it will end.
+func TestProgressLogsRateAndETA(t *testing.T) {
+	var logged strings.Builder
+	clock := time.Unix(0, 0)
+	r := &run{Syncer: &Syncer{Log: slog.New(slog.NewJSONHandler(&logged, nil)), Now: func() time.Time { return clock }}, id: "r1"}
+	st := &StreamStats{}
+	p := r.progress("stock", st, func() (int64, bool) { return 10_240, true })
+	for range 2048 {
+		st.Read++
+		clock = clock.Add(10 * time.Millisecond) // 100 rows a second
+		p.tick()
+	}
+	out := logged.String()
+	if !strings.Contains(out, `"msg":"inventory sync progress"`) || !strings.Contains(out, `"rowsPerSecond":100`) ||
+		!strings.Contains(out, `"of":10240`) || !strings.Contains(out, `"eta":"1m22s"`) {
+		t.Fatalf("progress lines: %s", out)
+	}
+	if n := strings.Count(out, "\n"); n < 3 || n > 5 {
+		t.Errorf("%d progress lines over 20 s, want one every 5 s", n)
+	}
 }

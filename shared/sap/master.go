@@ -34,17 +34,20 @@ type ProductQuery struct {
 	Since time.Time
 	// WithDescriptions expands to_Description.
 	WithDescriptions bool
-	PageSize         int
+	// InlineCount asks for the number of rows with the first page (Rows.Count), for progress and ETA.
+	InlineCount bool
+	PageSize    int
 }
 
 // ProductsChangedSince streams products whose LastChangeDateTime is after q.Since, oldest change first (ties by
 // product), so that a reader can checkpoint at any row: every row before it has been read.
 func (c *Client) ProductsChangedSince(ctx context.Context, q ProductQuery) *Rows[Product] {
 	query := Query{
-		Filter:   Gt("LastChangeDateTime", DateTimeOffset{q.Since}),
-		Select:   []string{"Product", "ProductType", "BaseUnit", "ProductGroup", "Division", "IsMarkedForDeletion", "CreationDate", "LastChangeDateTime"},
-		OrderBy:  []string{"LastChangeDateTime", "Product"},
-		PageSize: q.PageSize,
+		Filter:      Gt("LastChangeDateTime", DateTimeOffset{q.Since}),
+		Select:      []string{"Product", "ProductType", "BaseUnit", "ProductGroup", "Division", "IsMarkedForDeletion", "CreationDate", "LastChangeDateTime"},
+		OrderBy:     []string{"LastChangeDateTime", "Product"},
+		PageSize:    q.PageSize,
+		InlineCount: q.InlineCount,
 	}
 	if q.WithDescriptions {
 		query.Expand = []string{"to_Description"}
@@ -83,8 +86,10 @@ type StockQuery struct {
 	// ByMaterial orders the rows by material (then plant and storage location), so one material's rows are
 	// adjacent and a reader can sum them as they pass.
 	ByMaterial bool
-	PageSize   int
-	Top        int
+	// InlineCount asks for the number of rows with the first page (Rows.Count).
+	InlineCount bool
+	PageSize    int
+	Top         int
 }
 
 var stockSelect = []string{"Material", "Plant", "StorageLocation", "Batch", "Supplier", "Customer",
@@ -118,7 +123,7 @@ func (c *Client) Stock(ctx context.Context, q StockQuery) *Rows[StockRow] {
 		order = []string{"Material", "Plant", "StorageLocation"}
 	}
 	return newRows[StockRow](ctx, c, ServiceMaterial, "A_MatlStkInAcctMod",
-		Query{Filter: And(fs...), Select: stockSelect, OrderBy: order, PageSize: q.PageSize, Top: q.Top})
+		Query{Filter: And(fs...), Select: stockSelect, OrderBy: order, PageSize: q.PageSize, Top: q.Top, InlineCount: q.InlineCount})
 }
 
 // PriceCondition is A_SlsPrcgCndnRecdValidity (the validity and the key fields of a condition record) with its
@@ -167,7 +172,9 @@ type PriceQuery struct {
 	// ByMaterial orders the validities by material, so one material's are adjacent and a reader can pick among
 	// them as they pass.
 	ByMaterial bool
-	PageSize   int
+	// InlineCount asks for the number of rows with the first page (Rows.Count).
+	InlineCount bool
+	PageSize    int
 }
 
 // PriceConditions streams condition validities with their records.
@@ -195,7 +202,8 @@ func (c *Client) PriceConditions(ctx context.Context, q PriceQuery) *Rows[PriceC
 		order = []string{"Material", "ConditionRecord"}
 	}
 	return newRows[PriceCondition](ctx, c, ServicePricing, "A_SlsPrcgCndnRecdValidity",
-		Query{Filter: And(fs...), Expand: []string{"to_SlsPrcgConditionRecord"}, OrderBy: order, PageSize: q.PageSize})
+		Query{Filter: And(fs...), Expand: []string{"to_SlsPrcgConditionRecord"}, OrderBy: order, PageSize: q.PageSize,
+			InlineCount: q.InlineCount})
 }
 
 // AvailabilityRecord is the result of DetermineAvailabilityAt.
