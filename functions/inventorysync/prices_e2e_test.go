@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/d365sap/d365sap/infra/local/dvsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
@@ -136,5 +137,119 @@ func TestPricesPerNUnitsLandExactlyAndWhatCannotIsDeadLettered(t *testing.T) {
 	}
 	if sum.Prices.Failed != 3 {
 		t.Errorf("prices %+v, want 3 failed", sum.Prices)
+	}
+}
+
+// The drift report finds nothing after a run, and after edits in D365 and a change in SAP it finds exactly
+// those, per stream, writing nothing itself.
+func TestTheDriftReportFindsExactlyWhatDiffers(t *testing.T) {
+	w, list, _ := priceWorld(t)
+	w.run(t, "timer")
+	rep, err := w.syncer.Drift(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Products.Differ+rep.Stock.Differ+rep.Prices.Differ != 0 || rep.Products.Compared == 0 || rep.Stock.Compared == 0 || rep.Prices.Compared == 0 {
+		t.Fatalf("after a run: %+v %+v %+v %v", rep.Products, *rep.Stock, *rep.Prices, rep.Differences)
+	}
+	truth := w.sapTruth(t)
+	var live []string
+	for i := range 40 {
+		if m := sapsim.ProductID(i); !truth[m].deleted {
+			live = append(live, m)
+		}
+	}
+	product := func(m string) map[string]any { return w.dv.Find("products", "productnumber", m)[0] }
+	// Edits in D365 behind the sync's back: a name, a quantity, a price list amount; and a rename in SAP.
+	if err := w.dv.Patch("products", product(live[0])["productid"].(string), map[string]any{"name": "Edited in D365"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.dv.Patch("products", product(live[1])["productid"].(string), map[string]any{"quantityonhand": json.Number("1.00")}); err != nil {
+		t.Fatal(err)
+	}
+	pid := product(live[2])["productid"]
+	for _, r := range w.dv.Find("productpricelevels", "", nil) {
+		if r["_productid_value"] == pid && r["_pricelevelid_value"] == list {
+			if err := w.dv.Patch("productpricelevels", r["productpricelevelid"].(string), map[string]any{"amount": json.Number("0.01")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.sap.ChangeProduct(live[3], func(p *sapsim.ProductData) { p.Descriptions["EN"] = "Renamed in SAP" }, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := w.dv.Version()
+	rep, err = w.syncer.Drift(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.dv.Version() != before {
+		t.Error("the drift report wrote to Dataverse")
+	}
+	got := map[string]string{}
+	for _, d := range rep.Differences {
+		got[d.Material] = d.Stream + "/" + d.Field
+	}
+	want := map[string]string{live[0]: "products/name", live[1]: "stock/quantityonhand", live[2]: "prices/amount", live[3]: "products/name"}
+	if len(got) != len(want) || rep.Products.Differ != 2 || rep.Stock.Differ != 1 || rep.Prices.Differ != 1 {
+		t.Fatalf("differences %v (counts %+v %+v %+v), want %v", rep.Differences, rep.Products, *rep.Stock, *rep.Prices, want)
+	}
+	for m, f := range want {
+		if got[m] != f {
+			t.Errorf("%s: %q, want %q", m, got[m], f)
+		}
+	}
+	small, _ := w.syncer.Drift(t.Context(), 2)
+	if len(small.Differences) != 2 || !small.Truncated {
+		t.Errorf("limit 2: %d differences, truncated %v", len(small.Differences), small.Truncated)
+	}
+}
+
+// A drift fix queues a run, and that run rewrites exactly the values that differed: one write per drifted
+// value, after which the report finds nothing.
+func TestADriftFixRewritesExactlyWhatDiffered(t *testing.T) {
+	w, list, _ := priceWorld(t)
+	w.run(t, "timer")
+	truth := w.sapTruth(t)
+	var live []string
+	for i := range 40 {
+		if m := sapsim.ProductID(i); !truth[m].deleted {
+			live = append(live, m)
+		}
+	}
+	product := func(m string) map[string]any { return w.dv.Find("products", "productnumber", m)[0] }
+	if err := w.dv.Patch("products", product(live[0])["productid"].(string), map[string]any{"name": "Edited in D365"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.dv.Patch("products", product(live[1])["productid"].(string), map[string]any{"quantityonhand": json.Number("1.00")}); err != nil {
+		t.Fatal(err)
+	}
+	pid := product(live[2])["productid"]
+	for _, r := range w.dv.Find("productpricelevels", "", nil) {
+		if r["_productid_value"] == pid && r["_pricelevelid_value"] == list {
+			if err := w.dv.Patch("productpricelevels", r["productpricelevelid"].(string), map[string]any{"amount": json.Number("0.01")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fix, err := w.syncer.FixDrift(t.Context())
+	if err != nil || fix.Differences != 3 || fix.Materials != 3 || !fix.Queued {
+		t.Fatalf("fix %+v %v", fix, err)
+	}
+	msgs, err := w.acct.Dequeue(t.Context(), w.queue, 32, time.Minute)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("queued %d continuations (%v), want one", len(msgs), err)
+	}
+	products, prices := w.dv.Writes("products"), w.dv.Writes("productpricelevels")
+	w.run(t, "continuation")
+	if d := w.dv.Writes("products").Sub(products); d != (dvsim.WriteCounts{Updates: 2}) {
+		t.Errorf("products writes %+v, want the name and the quantity", d)
+	}
+	if d := w.dv.Writes("productpricelevels").Sub(prices); d != (dvsim.WriteCounts{Updates: 1}) {
+		t.Errorf("price list writes %+v, want the one amount", d)
+	}
+	rep, err := w.syncer.Drift(t.Context(), 10)
+	if err != nil || len(rep.Differences) != 0 {
+		t.Fatalf("after the fix: %v %v", rep.Differences, err)
 	}
 }
