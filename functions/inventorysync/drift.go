@@ -12,7 +12,7 @@ import (
 
 // DriftReport compares D365 with SAP for every product SAP has, writing nothing.
 type DriftReport struct {
-	Products DriftCounts `json:"products"`
+	Products DriftCounts  `json:"products"`
 	Stock    *DriftCounts `json:"stock,omitempty"`
 	Prices   *DriftCounts `json:"prices,omitempty"`
 	// Differences are the first ones found, at most the limit asked for.
