@@ -20,6 +20,8 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/d365sap/d365sap/functions/health"
+	"github.com/d365sap/d365sap/functions/inventorydrift"
+	"github.com/d365sap/d365sap/functions/inventorydriftfix"
 	"github.com/d365sap/d365sap/functions/inventoryruns"
 	"github.com/d365sap/d365sap/functions/inventorysync"
 	"github.com/d365sap/d365sap/functions/inventorysyncqueue"
@@ -227,6 +229,10 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		func() (trigger.Function, error) { return inventorysyncqueue.Function(sync, log) },
 		func() (trigger.Function, error) {
 			return inventoryruns.Function(&inventoryruns.Handler{Runs: inventorysync.TableRunLog{Rows: runs}})
+		},
+		func() (trigger.Function, error) { return inventorydrift.Function(&inventorydrift.Handler{Drift: sync}) },
+		func() (trigger.Function, error) {
+			return inventorydriftfix.Function(&inventorydriftfix.Handler{Fix: sync})
 		},
 	} {
 		fn, err := f()

@@ -180,12 +180,14 @@ func TestDriftCatchesMismatches(t *testing.T) {
 		return `{"bindings":[{"type":"httpTrigger","authLevel":"` + auth + `","direction":"in","name":"req","methods":["` + method + `"],"route":"` + route + `"},{"type":"http","direction":"out","name":"res"}]}`
 	}
 	all := map[string]string{
-		"health":        httpFn("anonymous", "get", "health"),
-		"openapi":       strings.Replace(httpFn("anonymous", "get", "openapi.json"), `["get"]`, `["get","head"]`, 1),
-		"orderpush":     httpFn("function", "post", "orders"),
-		"orderstatus":   httpFn("function", "get", "orders/{salesorderid:guid}"),
-		"inventoryruns": httpFn("function", "get", "inventory/runs"),
-		"inventory":     `{"bindings":[{"type":"timerTrigger","direction":"in","name":"timer","schedule":"0 */15 * * * *"}]}`,
+		"health":            httpFn("anonymous", "get", "health"),
+		"openapi":           strings.Replace(httpFn("anonymous", "get", "openapi.json"), `["get"]`, `["get","head"]`, 1),
+		"orderpush":         httpFn("function", "post", "orders"),
+		"orderstatus":       httpFn("function", "get", "orders/{salesorderid:guid}"),
+		"inventoryruns":     httpFn("function", "get", "inventory/runs"),
+		"inventorydrift":    httpFn("function", "get", "inventory/drift"),
+		"inventorydriftfix": httpFn("function", "post", "inventory/drift/fix"),
+		"inventory":         `{"bindings":[{"type":"timerTrigger","direction":"in","name":"timer","schedule":"0 */15 * * * *"}]}`,
 	}
 	with := func(changes map[string]string) map[string]string {
 		out := map[string]string{}

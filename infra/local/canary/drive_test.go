@@ -145,6 +145,9 @@ func driveEveryPath(t *testing.T, w *world) {
 		})
 		expect(t, "the runs", read(w.do(t, http.MethodGet, "/api/inventory/runs?last=5", w.app.FunctionKey, nil, nil)), http.StatusOK)
 		expect(t, "the runs, a bad last", read(w.do(t, http.MethodGet, "/api/inventory/runs?last=all", w.app.FunctionKey, nil, nil)), http.StatusBadRequest)
+		expect(t, "the drift report", read(w.do(t, http.MethodGet, "/api/inventory/drift", w.app.FunctionKey, nil, nil)), http.StatusOK)
+		expect(t, "the drift report, a bad limit", read(w.do(t, http.MethodGet, "/api/inventory/drift?limit=0", w.app.FunctionKey, nil, nil)), http.StatusBadRequest)
+		expect(t, "the drift fix", read(w.do(t, http.MethodPost, "/api/inventory/drift/fix", w.app.FunctionKey, nil, nil)), http.StatusOK)
 	})
 	for _, st := range []orderpush.State{orderpush.StateAccepted, orderpush.StateInProgress, orderpush.StateCreated,
 		orderpush.StateWrittenBack, orderpush.StateRejected, orderpush.StateFailed} {
@@ -185,6 +188,8 @@ func driveRefused(t *testing.T, w *world) {
 		waitFor(t, "the sweep's log line", 20*time.Second, func() bool { return w.app.Log.Contains(`"order push sweep"`) })
 	})
 	t.Run("inventory sync and its continuation", func(t *testing.T) {
+		expect(t, "the drift report", read(w.do(t, http.MethodGet, "/api/inventory/drift", w.app.FunctionKey, nil, nil)), http.StatusServiceUnavailable)
+		expect(t, "the drift fix", read(w.do(t, http.MethodPost, "/api/inventory/drift/fix", w.app.FunctionKey, nil, nil)), http.StatusServiceUnavailable)
 		w.admin(t, "inventorysync", "")
 		w.app.Enqueue(t, w.prefix+"-inv", `{"action":"continue","reason":"canary"}`)
 		waitFor(t, "two failed syncs", 60*time.Second, func() bool { return w.app.Log.Count(`"outcome":"failed"`) >= 2 })

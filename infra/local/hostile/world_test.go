@@ -110,8 +110,17 @@ func newWorld(t *testing.T) *world {
 // plant makes the fixtures: a pushed order, a rejected one, a queued entry and an order never pushed.
 func (w *world) plant(t *testing.T) {
 	t.Helper()
-	uom, err := w.dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1")})
+	// The unit group and price list the inventory sync's shipped mapping names, so the drift report can answer.
+	group, err := w.dv.Insert("uomschedules", map[string]any{"name": "Default Unit"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	uom, err := w.dv.Insert("uoms", map[string]any{"name": "Each", "quantity": json.Number("1"),
+		"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dv.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
 		t.Fatal(err)
 	}
 	w.done = w.dvOrder(t, uom, w.customer)
