@@ -8,7 +8,6 @@ import (
 	"math/big"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/store"
 )
 
 // stockStream is the stock stream's checkpoint: the last material of the pass under way whose value is written
@@ -109,35 +108,13 @@ func (r *run) stock(ctx context.Context) error {
 // stockBatch writes the values of one batch, the materials in (lo, hi] (hi "" for the end): those SAP summed,
 // and those with a fingerprint in that range that SAP no longer has stock of, which now hold zero.
 func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDigest string, st *StreamStats) error {
-	fps := map[string]store.Row[Fingerprint]{}
-	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
-	if hi != "" {
-		// RowKeys hold no control characters, so nothing sorts between hi and hi+" " but hi's own key.
-		opts.RowKeyBefore = rowKey(hi) + " "
-	}
-	for row, err := range r.Fingerprints.Query(ctx, fingerprintPartition, opts) {
-		if err != nil {
-			return fmt.Errorf("reading fingerprints: %w", err)
-		}
-		if m := materialOf(row.RowKey); m != lo || lo == "" {
-			fps[m] = row
-		}
-	}
-	// A material whose escaped key sorts elsewhere than the material (one holding / \ # ? %) is read by key.
-	var missing []string
-	summed := make(map[string]bool, len(batch))
-	for _, v := range batch {
-		summed[v.material] = true
-		if _, ok := fps[v.material]; !ok {
-			missing = append(missing, v.material)
-		}
-	}
-	more, err := fingerprintsOf(ctx, r.Fingerprints, missing)
+	fps, err := fingerprintsBetween(ctx, r.Fingerprints, lo, hi)
 	if err != nil {
 		return err
 	}
-	for m, row := range more {
-		fps[m] = row
+	summed := make(map[string]bool, len(batch))
+	for _, v := range batch {
+		summed[v.material] = true
 	}
 	values := batch
 	for m, row := range fps {

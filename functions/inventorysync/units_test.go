@@ -44,6 +44,29 @@ func TestRowKeysEscapeWhatTablesRefuseAndReadBack(t *testing.T) {
 	}
 }
 
+// The stock and price streams read fingerprints by ranges of materials: keys must sort as the materials do,
+// whatever characters they hold, and no key may be a prefix of another's unless the material is.
+func TestRowKeysSortAsMaterialsDo(t *testing.T) {
+	ms := []string{"", "A", "A\x00", "A\x01", "A\x1f", "A 1", "A!1", "A\"1", "A#1", "A$1", "A%1", "A&1", "A-1", "A.1", "A/1",
+		"A01", "A=1", "A>1", "A?1", "A@1", "A[1", "A\\1", "A]1", "A}1", "A~1", "A\x7f1", "A\u00801", "A\u009f1", "A\u00a01",
+		"AÄ1F", "A\u00851F", "AB", "Z", "ÿ"}
+	for _, a := range ms {
+		if back := materialOf(rowKey(a)); back != a {
+			t.Errorf("materialOf(rowKey(%q)) = %q", a, back)
+		}
+		for _, b := range ms {
+			if (a < b) != (rowKey(a) < rowKey(b)) {
+				t.Errorf("%q < %q is %v, but their keys %q, %q say %v", a, b, a < b, rowKey(a), rowKey(b), rowKey(a) < rowKey(b))
+			}
+		}
+		for _, c := range rowKey(a) {
+			if c < 0x20 || c == 0x7f || c >= 0x80 && c <= 0x9f || strings.ContainsRune(`/\#?`, c) {
+				t.Errorf("rowKey(%q) = %q holds %q, which the Table service refuses", a, rowKey(a), c)
+			}
+		}
+	}
+}
+
 func TestMappingProblemsAreAllNamed(t *testing.T) {
 	for _, c := range []struct{ name, doc, want string }{
 		{"no stream", `{"language":"EN"}`, "names no stream"},
