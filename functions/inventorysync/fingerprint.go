@@ -30,6 +30,10 @@ type Fingerprint struct {
 	// RetiredBySync says the sync retired the product because SAP flagged it: only such a product is brought
 	// back when SAP clears the flag, never one a D365 user retired.
 	RetiredBySync bool `json:"rs,omitempty"`
+	// CreatedBySync says the sync sent the upsert that created the product, saved before it is sent: a run that
+	// dies (or meets an outage) between the create and the publish leaves a draft the next run finds and must
+	// publish, while a draft a D365 user made is left alone.
+	CreatedBySync bool `json:"cs,omitempty"`
 	// Prices are the price list items the prices stream wrote, by price list name, as JSON (an entity holds only
 	// flat properties): see priceItems.
 	Prices string `json:"pr,omitempty"`

@@ -244,6 +244,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		isNew bool
 	}
 	var items []item
+	pending := map[string]Fingerprint{}
 	var recs []dataverse.Record
 	var keys []string
 	for _, m := range order {
@@ -275,9 +276,18 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 			rec["defaultuomid@odata.bind"] = "/uoms(" + w.unit + ")"
 			rec["quantitydecimal"] = json.Number(fmt.Sprint(r.Mapping.Products.QuantityDecimal))
 		}
+		if isNew {
+			fp.CreatedBySync = true
+			pending[m] = fp
+		}
 		items = append(items, item{w: w, fp: fp, isNew: isNew})
 		recs = append(recs, rec)
 		keys = append(keys, m)
+	}
+	// Say which products this run creates before creating them: should it end before publishing them, the next
+	// run finds them as drafts and knows they are its own.
+	if err := saveFingerprints(ctx, r.Fingerprints, pending); err != nil {
+		return err
 	}
 	landed, err := r.writeAll(ctx, "products", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
 		_, err := r.Dataverse.UpsertMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
@@ -309,7 +319,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 				fp.State = stateActive
 			}
 		}
-		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && it.isNew ||
+		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && fp.CreatedBySync ||
 			fp.State == stateRetired && fp.RetiredBySync)
 		if !change {
 			mu.Lock()
@@ -344,8 +354,8 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		}()
 	}
 	wg.Wait()
-	// Fingerprints of what landed, even when a state change failed, so that the next run does not write the
-	// same columns again; a failed state change leaves the old state in the fingerprint and is retried.
+	// Fingerprints of what landed with the state it has; a product whose state change failed keeps its old
+	// fingerprint, so the next run writes it again and retries the change.
 	if err := saveFingerprints(ctx, r.Fingerprints, done); err != nil {
 		return err
 	}
