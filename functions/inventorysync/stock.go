@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/sap"
 )
 
 // stockStream is the stock stream's checkpoint: the last material of the pass under way whose value is written
@@ -70,6 +72,7 @@ func (r *run) stock(ctx context.Context) error {
 		return nil
 	}
 	var cur *stockValue
+	counted := map[string]*big.Rat{} // the current material's buckets read so far, by key
 	for row, err := range r.SAP.Stock(ctx, plants, after) {
 		if err != nil {
 			return fmt.Errorf("reading SAP stock: %w", err)
@@ -91,11 +94,21 @@ func (r *run) stock(ctx context.Context) error {
 				}
 			}
 			cur = &stockValue{material: row.Material, sum: new(big.Rat)}
+			clear(counted)
 		}
 		// Unrestricted use, and the plant's own: special stock (sales order stock "E", consignment, project stock)
 		// belongs to one order, supplier or project and cannot be promised to another customer.
 		if row.InventoryStockType == "01" && row.InventorySpecialStockType == "" && sm.counts(row.Plant, row.StorageLocation) {
-			cur.sum.Add(cur.sum, row.Quantity.Rat())
+			// SAP pages by counting rows: a row that appears before the page boundary between two pages makes
+			// the next page start with the last row again. A bucket counts once, with the quantity read last.
+			k := stockKey(row)
+			if old, ok := counted[k]; ok {
+				cur.sum.Sub(cur.sum, old)
+				st.Duplicates++
+			}
+			q := row.Quantity.Rat()
+			counted[k] = q
+			cur.sum.Add(cur.sum, q)
 		}
 	}
 	if cur != nil {
@@ -168,6 +181,12 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		}
 	}
 	return errors.Join(saveFingerprints(ctx, r.Fingerprints, next))
+}
+
+// stockKey is a stock row's key (A_MatlStkInAcctMod's key fields but the material's).
+func stockKey(r sap.StockRow) string {
+	return strings.Join([]string{r.Plant, r.StorageLocation, r.Batch, r.Supplier, r.Customer, r.WBSElementInternalID,
+		r.SDDocument, r.SDDocumentItem, r.InventorySpecialStockType, r.InventoryStockType}, "\x00")
 }
 
 // quantityText writes a stock sum with prec decimals, rounded down so that D365 never shows more than the
