@@ -47,6 +47,9 @@ type Fingerprints interface {
 	Transact(ctx context.Context, partition string, ops []store.Op[Fingerprint]) error
 }
 
+// keyFormat names rowKey's code; the products checkpoint carries it.
+const keyFormat = "keys2"
+
 // rowKey turns a material number into a RowKey that sorts as the material does. The Table service refuses
 // / \ # ? and control characters (C0, DEL, C1) in a key, so those become a code; and since the stock and price
 // streams read fingerprints by ranges of materials, the codes keep the order: every character of a group of
@@ -165,7 +168,11 @@ func fingerprintsBetween(ctx context.Context, t Fingerprints, lo, hi string) (ma
 		if err != nil {
 			return nil, fmt.Errorf("reading fingerprints: %w", err)
 		}
-		if m := materialOf(row.RowKey); m > lo && (hi == "" || m <= hi) {
+		m := materialOf(row.RowKey)
+		if rowKey(m) != row.RowKey {
+			continue // kept under an older key format (%XX): it could read as another material
+		}
+		if m > lo && (hi == "" || m <= hi) {
 			fps[m] = row
 		}
 	}

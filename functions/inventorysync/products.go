@@ -61,7 +61,10 @@ func (r *run) products(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cp.Extra != mapDigest {
+	// The checkpoint names the RowKey format too: fingerprints kept under an older one are not read (see
+	// fingerprintsBetween), so the products are read again from the start to find them in D365 once.
+	mark := mapDigest + " " + keyFormat
+	if cp.Extra != mark {
 		// Another mapping wrote these values: read everything again; the fingerprints carry the old digest, so
 		// every product is rewritten.
 		since = time.Time{}
@@ -87,7 +90,7 @@ func (r *run) products(ctx context.Context) error {
 			return err
 		}
 		cp.SetTime(batch[len(batch)-1].LastChangeDateTime.Time)
-		cp.Extra, cp.RunID = mapDigest, r.id
+		cp.Extra, cp.RunID = mark, r.id
 		if etag, err = r.Checkpoints.Save(ctx, cp, etag); err != nil {
 			return fmt.Errorf("saving the products checkpoint: %w", err)
 		}

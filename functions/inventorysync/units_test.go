@@ -1,9 +1,13 @@
 package inventorysync
 
 import (
+	"maps"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/d365sap/d365sap/shared/store"
 )
 
 func TestQuantityTextRoundsDownAndNeverBelowZero(t *testing.T) {
@@ -64,6 +68,26 @@ func TestRowKeysSortAsMaterialsDo(t *testing.T) {
 				t.Errorf("rowKey(%q) = %q holds %q, which the Table service refuses", a, rowKey(a), c)
 			}
 		}
+	}
+}
+
+// Fingerprints kept under the older key format (%XX escapes, "." written as it is) decode to other materials
+// ("MAT.10" reads as "MAT\x10", "A%231" as itself): a range read takes none of them for a material, or the
+// stock stream would zero that product as one SAP no longer has stock of.
+func TestFingerprintsUnderAnOlderKeyFormatAreNotRead(t *testing.T) {
+	tbl := store.NewMemTable[Fingerprint]("t")
+	for _, k := range []string{"MAT.10", "A%231", "A.1", rowKey("MAT.10")} {
+		if _, err := tbl.Upsert(t.Context(), store.Row[Fingerprint]{PartitionKey: fingerprintPartition, RowKey: k,
+			Value: Fingerprint{ID: "00000000-0000-0000-0000-000000000001", Stock: "5.00"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fps, err := fingerprintsBetween(t.Context(), tbl, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fps) != 1 || fps["MAT.10"].RowKey != rowKey("MAT.10") {
+		t.Errorf("read %v, want only MAT.10 under its current key", slices.Collect(maps.Keys(fps)))
 	}
 }
 
