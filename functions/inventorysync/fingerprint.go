@@ -30,6 +30,10 @@ type Fingerprint struct {
 	// RetiredBySync says the sync retired the product because SAP flagged it: only such a product is brought
 	// back when SAP clears the flag, never one a D365 user retired.
 	RetiredBySync bool `json:"rs,omitempty"`
+	// CreatedBySync says the sync sent the upsert that created the product, saved before it is sent: a run that
+	// dies (or meets an outage) between the create and the publish leaves a draft the next run finds and must
+	// publish, while a draft a D365 user made is left alone.
+	CreatedBySync bool `json:"cs,omitempty"`
 	// Prices are the price list items the prices stream wrote, by price list name, as JSON (an entity holds only
 	// flat properties): see priceItems.
 	Prices string `json:"pr,omitempty"`
@@ -43,38 +47,69 @@ type Fingerprints interface {
 	Transact(ctx context.Context, partition string, ops []store.Op[Fingerprint]) error
 }
 
-// rowKey escapes a material number into a RowKey: the Table service refuses / \ # ? and control characters, so
-// those (and the escape character %) become %XX. Every other character stays, so keys sort as SAP sorts
-// materials, which the stock stream's range reads rely on (and fall back from where escaping changes it).
+// keyFormat names rowKey's code; the products checkpoint carries it.
+const keyFormat = "keys2"
+
+// rowKey turns a material number into a RowKey that sorts as the material does. The Table service refuses
+// / \ # ? and control characters (C0, DEL, C1) in a key, so those become a code; and since the stock and price
+// streams read fingerprints by ranges of materials, the codes keep the order: every character of a group of
+// neighbours (the refused ones and the allowed one just below them, which leads the group) is written as the
+// leader and its value in two hex digits. "A#1" is `A"231`, after `A"221` ("A"1") and before "A$1". The codes
+// are prefix-free, so the order of keys is the order of materials, and a plain number ("SIM0000001") stays as
+// it is. A material is compared as Go compares strings, as the streams compare SAP's.
 func rowKey(material string) string {
-	if !strings.ContainsFunc(material, escaped) {
+	if !strings.ContainsFunc(material, func(r rune) bool { return keyGroup(r) != 0 }) {
 		return material
 	}
 	var b strings.Builder
-	for _, c := range []byte(material) {
-		if c < 0x80 && escaped(rune(c)) {
-			fmt.Fprintf(&b, "%%%02X", c)
+	for _, r := range material {
+		if lead := keyGroup(r); lead != 0 {
+			fmt.Fprintf(&b, "%c%02X", lead, r)
 		} else {
-			b.WriteByte(c)
+			b.WriteRune(r)
 		}
 	}
 	return b.String()
 }
 
-func escaped(r rune) bool {
-	return r == '/' || r == '\\' || r == '#' || r == '?' || r == '%' || r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
+// keyGroups are the leaders and the last character each covers, in order: ' ' covers U+0000-U+0020, '"' the
+// '"' and '#', '$' '$' and '%' (a % in a key trips URL handling), '.' '.' and '/', '>' '>' and '?', '[' '[' and '\',
+// '~' '~' through U+009F (DEL and the C1 controls).
+var keyGroups = []struct{ lead, last rune }{{' ', ' '}, {'"', '#'}, {'$', '%'}, {'.', '/'}, {'>', '?'}, {'[', '\\'}, {'~', 0x9f}}
+
+// keyGroup is the leader of r's group, 0 for a character written as it is.
+func keyGroup(r rune) rune {
+	for i, g := range keyGroups {
+		first := rune(0)
+		if i > 0 {
+			first = g.lead
+		}
+		if r >= first && r <= g.last {
+			return g.lead
+		}
+	}
+	return 0
+}
+
+func isLead(c byte) bool {
+	for _, g := range keyGroups {
+		if rune(c) == g.lead {
+			return true
+		}
+	}
+	return false
 }
 
 // materialOf reverses rowKey.
 func materialOf(key string) string {
-	if !strings.Contains(key, "%") {
+	if !strings.ContainsFunc(key, func(r rune) bool { return keyGroup(r) != 0 }) {
 		return key
 	}
 	var b strings.Builder
 	for i := 0; i < len(key); i++ {
-		if key[i] == '%' && i+2 < len(key) {
+		if isLead(key[i]) && i+2 < len(key) {
 			if c, err := strconv.ParseUint(key[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(c))
+				b.WriteRune(rune(c))
 				i += 2
 				continue
 			}
@@ -117,6 +152,31 @@ func fingerprintsOf(ctx context.Context, t Fingerprints, materials []string) (ma
 		return nil, fmt.Errorf("reading fingerprints: %w", err)
 	}
 	return out, nil
+}
+
+// fingerprintsBetween reads the fingerprints of the materials in (lo, hi], hi "" for the end: one range of
+// keys, since keys sort as materials do.
+func fingerprintsBetween(ctx context.Context, t Fingerprints, lo, hi string) (map[string]store.Row[Fingerprint], error) {
+	fps := map[string]store.Row[Fingerprint]{}
+	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
+	if hi != "" {
+		// Every key that extends hi's goes on with a code, the least of which is " 00": nothing sorts between
+		// hi's key and hi's key + " " but hi's own.
+		opts.RowKeyBefore = rowKey(hi) + " "
+	}
+	for row, err := range t.Query(ctx, fingerprintPartition, opts) {
+		if err != nil {
+			return nil, fmt.Errorf("reading fingerprints: %w", err)
+		}
+		m := materialOf(row.RowKey)
+		if rowKey(m) != row.RowKey {
+			continue // kept under an older key format (%XX): it could read as another material
+		}
+		if m > lo && (hi == "" || m <= hi) {
+			fps[m] = row
+		}
+	}
+	return fps, nil
 }
 
 // saveFingerprints writes rows in transactions of the service's maximum size (one partition holds them all).

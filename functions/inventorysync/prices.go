@@ -270,7 +270,7 @@ type priceOp struct {
 // unit changed, and deletes the items of prices SAP no longer has valid today.
 func (r *run) priceBatch(ctx context.Context, batch []materialPrice, lo, hi, mapDigest string, lists map[string]priceList,
 	u units, org orgSettings, st *StreamStats) error {
-	fps, err := r.fingerprintRange(ctx, batch, lo, hi)
+	fps, err := fingerprintsBetween(ctx, r.Fingerprints, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -321,38 +321,6 @@ func (r *run) priceBatch(ctx context.Context, batch []materialPrice, lo, hi, map
 		}
 	}
 	return r.applyPrices(ctx, ops, fps, st)
-}
-
-// fingerprintRange reads the fingerprints of materials in (lo, hi] (hi "" for the end), and of the batch's
-// materials whose escaped keys sort elsewhere.
-func (r *run) fingerprintRange(ctx context.Context, batch []materialPrice, lo, hi string) (map[string]store.Row[Fingerprint], error) {
-	fps := map[string]store.Row[Fingerprint]{}
-	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
-	if hi != "" {
-		opts.RowKeyBefore = rowKey(hi) + " "
-	}
-	for row, err := range r.Fingerprints.Query(ctx, fingerprintPartition, opts) {
-		if err != nil {
-			return nil, fmt.Errorf("reading fingerprints: %w", err)
-		}
-		if m := materialOf(row.RowKey); m != lo || lo == "" {
-			fps[m] = row
-		}
-	}
-	var missing []string
-	for _, p := range batch {
-		if _, ok := fps[p.material]; !ok {
-			missing = append(missing, p.material)
-		}
-	}
-	more, err := fingerprintsOf(ctx, r.Fingerprints, missing)
-	if err != nil {
-		return nil, err
-	}
-	for m, row := range more {
-		fps[m] = row
-	}
-	return fps, nil
 }
 
 // applyPrices runs the item changes, several at a time, and records what landed in the fingerprints.

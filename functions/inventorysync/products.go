@@ -61,7 +61,10 @@ func (r *run) products(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cp.Extra != mapDigest {
+	// The checkpoint names the RowKey format too: fingerprints kept under an older one are not read (see
+	// fingerprintsBetween), so the products are read again from the start to find them in D365 once.
+	mark := mapDigest + " " + keyFormat
+	if cp.Extra != mark {
 		// Another mapping wrote these values: read everything again; the fingerprints carry the old digest, so
 		// every product is rewritten.
 		since = time.Time{}
@@ -87,7 +90,7 @@ func (r *run) products(ctx context.Context) error {
 			return err
 		}
 		cp.SetTime(batch[len(batch)-1].LastChangeDateTime.Time)
-		cp.Extra, cp.RunID = mapDigest, r.id
+		cp.Extra, cp.RunID = mark, r.id
 		if etag, err = r.Checkpoints.Save(ctx, cp, etag); err != nil {
 			return fmt.Errorf("saving the products checkpoint: %w", err)
 		}
@@ -247,6 +250,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		isNew bool
 	}
 	var items []item
+	pending := map[string]Fingerprint{}
 	var recs []dataverse.Record
 	var keys []string
 	for _, m := range order {
@@ -278,9 +282,18 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 			rec["defaultuomid@odata.bind"] = "/uoms(" + w.unit + ")"
 			rec["quantitydecimal"] = json.Number(fmt.Sprint(r.Mapping.Products.QuantityDecimal))
 		}
+		if isNew {
+			fp.CreatedBySync = true
+			pending[m] = fp
+		}
 		items = append(items, item{w: w, fp: fp, isNew: isNew})
 		recs = append(recs, rec)
 		keys = append(keys, m)
+	}
+	// Say which products this run creates before creating them: should it end before publishing them, the next
+	// run finds them as drafts and knows they are its own.
+	if err := saveFingerprints(ctx, r.Fingerprints, pending); err != nil {
+		return err
 	}
 	landed, err := r.writeAll(ctx, "products", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
 		_, err := r.Dataverse.UpsertMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
@@ -312,7 +325,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 				fp.State = stateActive
 			}
 		}
-		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && it.isNew ||
+		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && fp.CreatedBySync ||
 			fp.State == stateRetired && fp.RetiredBySync)
 		if !change {
 			mu.Lock()
@@ -347,8 +360,8 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		}()
 	}
 	wg.Wait()
-	// Fingerprints of what landed, even when a state change failed, so that the next run does not write the
-	// same columns again; a failed state change leaves the old state in the fingerprint and is retried.
+	// Fingerprints of what landed with the state it has; a product whose state change failed keeps its old
+	// fingerprint, so the next run writes it again and retries the change.
 	if err := saveFingerprints(ctx, r.Fingerprints, done); err != nil {
 		return err
 	}

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
-	"github.com/d365sap/d365sap/shared/store"
+	"github.com/d365sap/d365sap/shared/sap"
 )
 
 // stockStream is the stock stream's checkpoint: the last material of the pass under way whose value is written
@@ -71,6 +72,7 @@ func (r *run) stock(ctx context.Context) error {
 		return nil
 	}
 	var cur *stockValue
+	counted := map[string]*big.Rat{} // the current material's buckets read so far, by key
 	rows := r.SAP.Stock(ctx, plants, after)
 	prog := r.progress("stock", st, rows.Count)
 	for row, err := range rows.All() {
@@ -95,11 +97,21 @@ func (r *run) stock(ctx context.Context) error {
 				}
 			}
 			cur = &stockValue{material: row.Material, sum: new(big.Rat)}
+			clear(counted)
 		}
 		// Unrestricted use, and the plant's own: special stock (sales order stock "E", consignment, project stock)
 		// belongs to one order, supplier or project and cannot be promised to another customer.
 		if row.InventoryStockType == "01" && row.InventorySpecialStockType == "" && sm.counts(row.Plant, row.StorageLocation) {
-			cur.sum.Add(cur.sum, row.Quantity.Rat())
+			// SAP pages by counting rows: a row that appears before the page boundary between two pages makes
+			// the next page start with the last row again. A bucket counts once, with the quantity read last.
+			k := stockKey(row)
+			if old, ok := counted[k]; ok {
+				cur.sum.Sub(cur.sum, old)
+				st.Duplicates++
+			}
+			q := row.Quantity.Rat()
+			counted[k] = q
+			cur.sum.Add(cur.sum, q)
 		}
 	}
 	if cur != nil {
@@ -112,35 +124,13 @@ func (r *run) stock(ctx context.Context) error {
 // stockBatch writes the values of one batch, the materials in (lo, hi] (hi "" for the end): those SAP summed,
 // and those with a fingerprint in that range that SAP no longer has stock of, which now hold zero.
 func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDigest string, st *StreamStats) error {
-	fps := map[string]store.Row[Fingerprint]{}
-	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
-	if hi != "" {
-		// RowKeys hold no control characters, so nothing sorts between hi and hi+" " but hi's own key.
-		opts.RowKeyBefore = rowKey(hi) + " "
-	}
-	for row, err := range r.Fingerprints.Query(ctx, fingerprintPartition, opts) {
-		if err != nil {
-			return fmt.Errorf("reading fingerprints: %w", err)
-		}
-		if m := materialOf(row.RowKey); m != lo || lo == "" {
-			fps[m] = row
-		}
-	}
-	// A material whose escaped key sorts elsewhere than the material (one holding / \ # ? %) is read by key.
-	var missing []string
-	summed := make(map[string]bool, len(batch))
-	for _, v := range batch {
-		summed[v.material] = true
-		if _, ok := fps[v.material]; !ok {
-			missing = append(missing, v.material)
-		}
-	}
-	more, err := fingerprintsOf(ctx, r.Fingerprints, missing)
+	fps, err := fingerprintsBetween(ctx, r.Fingerprints, lo, hi)
 	if err != nil {
 		return err
 	}
-	for m, row := range more {
-		fps[m] = row
+	summed := make(map[string]bool, len(batch))
+	for _, v := range batch {
+		summed[v.material] = true
 	}
 	values := batch
 	for m, row := range fps {
@@ -194,6 +184,12 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		}
 	}
 	return errors.Join(saveFingerprints(ctx, r.Fingerprints, next))
+}
+
+// stockKey is a stock row's key (A_MatlStkInAcctMod's key fields but the material's).
+func stockKey(r sap.StockRow) string {
+	return strings.Join([]string{r.Plant, r.StorageLocation, r.Batch, r.Supplier, r.Customer, r.WBSElementInternalID,
+		r.SDDocument, r.SDDocumentItem, r.InventorySpecialStockType, r.InventoryStockType}, "\x00")
 }
 
 // quantityText writes a stock sum with prec decimals, rounded down so that D365 never shows more than the

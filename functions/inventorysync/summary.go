@@ -36,6 +36,8 @@ type StreamStats struct {
 	Failed  int64 `json:"failed"`  // records dead-lettered
 	// Rounded counts stock sums with more decimals than D365 keeps, rounded down.
 	Rounded int64 `json:"rounded,omitempty"`
+	// Duplicates counts stock rows SAP sent twice (its paging shifted under a change) and counted once.
+	Duplicates int64 `json:"duplicates,omitempty"`
 	// Throttled is the 429s Dataverse answered while the stream ran.
 	Throttled  int64         `json:"throttled"`
 	Duration   time.Duration `json:"-"`

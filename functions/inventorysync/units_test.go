@@ -2,10 +2,14 @@ package inventorysync
 
 import (
 	"log/slog"
+	"maps"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/d365sap/d365sap/shared/store"
 )
 
 func TestQuantityTextRoundsDownAndNeverBelowZero(t *testing.T) {
@@ -43,6 +47,49 @@ func TestRowKeysEscapeWhatTablesRefuseAndReadBack(t *testing.T) {
 	}
 	if rowKey("SIM0000001") != "SIM0000001" {
 		t.Error("a plain material number must stay as it is, so keys sort as SAP sorts")
+	}
+}
+
+// The stock and price streams read fingerprints by ranges of materials: keys must sort as the materials do,
+// whatever characters they hold, and no key may be a prefix of another's unless the material is.
+func TestRowKeysSortAsMaterialsDo(t *testing.T) {
+	ms := []string{"", "A", "A\x00", "A\x01", "A\x1f", "A 1", "A!1", "A\"1", "A#1", "A$1", "A%1", "A&1", "A-1", "A.1", "A/1",
+		"A01", "A=1", "A>1", "A?1", "A@1", "A[1", "A\\1", "A]1", "A}1", "A~1", "A\x7f1", "A\u00801", "A\u009f1", "A\u00a01",
+		"AÄ1F", "A\u00851F", "AB", "Z", "ÿ"}
+	for _, a := range ms {
+		if back := materialOf(rowKey(a)); back != a {
+			t.Errorf("materialOf(rowKey(%q)) = %q", a, back)
+		}
+		for _, b := range ms {
+			if (a < b) != (rowKey(a) < rowKey(b)) {
+				t.Errorf("%q < %q is %v, but their keys %q, %q say %v", a, b, a < b, rowKey(a), rowKey(b), rowKey(a) < rowKey(b))
+			}
+		}
+		for _, c := range rowKey(a) {
+			if c < 0x20 || c == 0x7f || c >= 0x80 && c <= 0x9f || strings.ContainsRune(`/\#?`, c) {
+				t.Errorf("rowKey(%q) = %q holds %q, which the Table service refuses", a, rowKey(a), c)
+			}
+		}
+	}
+}
+
+// Fingerprints kept under the older key format (%XX escapes, "." written as it is) decode to other materials
+// ("MAT.10" reads as "MAT\x10", "A%231" as itself): a range read takes none of them for a material, or the
+// stock stream would zero that product as one SAP no longer has stock of.
+func TestFingerprintsUnderAnOlderKeyFormatAreNotRead(t *testing.T) {
+	tbl := store.NewMemTable[Fingerprint]("t")
+	for _, k := range []string{"MAT.10", "A%231", "A.1", rowKey("MAT.10")} {
+		if _, err := tbl.Upsert(t.Context(), store.Row[Fingerprint]{PartitionKey: fingerprintPartition, RowKey: k,
+			Value: Fingerprint{ID: "00000000-0000-0000-0000-000000000001", Stock: "5.00"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fps, err := fingerprintsBetween(t.Context(), tbl, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fps) != 1 || fps["MAT.10"].RowKey != rowKey("MAT.10") {
+		t.Errorf("read %v, want only MAT.10 under its current key", slices.Collect(maps.Keys(fps)))
 	}
 }
 

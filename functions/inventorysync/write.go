@@ -12,6 +12,9 @@ import (
 // which splitting finds, rather than being unable to take any (throttled past its retries, down, refusing the
 // credentials), which only a later run can get past.
 func recordProblem(err error) bool {
+	if errors.Is(err, dataverse.ErrKeyNotAddressable) {
+		return true // the record's key cannot be put in a URL: no request names it
+	}
 	var de *dataverse.Error
 	if !errors.As(err, &de) {
 		return false

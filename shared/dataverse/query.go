@@ -3,6 +3,7 @@ package dataverse
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -94,6 +95,10 @@ func AltKey(colValues ...any) Key {
 // forbiddenInKey are characters Dataverse cannot take in an alternate key value in a URL.
 const forbiddenInKey = `/<>*%&:\?+`
 
+// ErrKeyNotAddressable: an alternate key value holds a character of forbiddenInKey, so no request can name the
+// row by that key. It is about the record, not the service: a caller writing many records sets that one aside.
+var ErrKeyNotAddressable = errors.New("alternate key value Dataverse does not accept in a URL")
+
 func (k Key) segment(set string) (string, error) {
 	if k.id != "" {
 		if !guid.Valid(string(k.id)) {
@@ -110,7 +115,7 @@ func (k Key) segment(set string) (string, error) {
 			return "", fmt.Errorf("alternate key needs column/value pairs")
 		}
 		if s, ok := p.val.(string); ok && strings.ContainsAny(s, forbiddenInKey) {
-			return "", fmt.Errorf("alternate key value %q contains one of %s, which Dataverse does not accept in a URL", s, forbiddenInKey)
+			return "", fmt.Errorf("alternate key value %q contains one of %s: %w", s, forbiddenInKey, ErrKeyNotAddressable)
 		}
 		l, err := Literal(p.val)
 		if err != nil {
