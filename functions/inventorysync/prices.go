@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
@@ -323,46 +323,99 @@ func (r *run) priceBatch(ctx context.Context, batch []materialPrice, lo, hi, map
 	return r.applyPrices(ctx, ops, fps, st)
 }
 
-// applyPrices runs the item changes, several at a time, and records what landed in the fingerprints.
+// applyPrices runs the item changes in $batch requests of priceBatchOps operations (price list items have no
+// bulk message), and records what landed in the fingerprints. An item to create is first looked for, a query
+// per fifty products: the catalog holds one item per product and unit on a list, and one may exist already
+// (entered by hand, or written by a run that died before its fingerprint). A refused operation is
+// dead-lettered with Dataverse's reason; the others land.
 func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint], st *StreamStats) error {
-	var mu sync.Mutex
-	var errs []error
 	result := map[string]map[string]PriceItem{} // material → items after
 	for _, op := range ops {
 		if _, ok := result[op.material]; !ok {
 			result[op.material] = priceItems(fps[op.material].Value)
 		}
 	}
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
+	existing, err := r.existingItems(ctx, ops, fps)
+	if err != nil {
+		return err
+	}
+	type step struct {
+		op     dataverse.Op
+		pop    priceOp
+		item   PriceItem
+		keep   bool // the item stays on the list (false: deleted)
+		record bool // the step's outcome is the op's outcome (a replace's delete is not)
+	}
+	var steps []step
 	for _, op := range ops {
 		st.Changed++
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			item, keep, err := r.applyPrice(ctx, op, fps[op.material].Value.ID)
-			mu.Lock()
-			defer mu.Unlock()
+		product := fps[op.material].Value.ID
+		amount := dataverse.Record{"amount": json.Number(op.want.amount)}
+		item := PriceItem{Unit: op.want.unit, Amount: op.want.amount, Digest: op.want.digest}
+		switch {
+		case op.want.list.id == "": // no valid price on this list now
+			steps = append(steps, step{op: dataverse.DeleteOp("productpricelevels", dataverse.ID(op.old.ID)), pop: op, record: true})
+		case op.had && op.old.Unit == op.want.unit:
+			item.ID = op.old.ID
+			steps = append(steps, step{op: dataverse.UpdateOp("productpricelevels", dataverse.ID(op.old.ID), amount, ""), pop: op,
+				item: item, keep: true, record: true})
+		default:
+			if op.had { // the unit changed: the old item goes, the new one comes
+				steps = append(steps, step{op: dataverse.DeleteOp("productpricelevels", dataverse.ID(op.old.ID)), pop: op})
+			}
+			if id := existing[itemKey{op.want.list.id, product, op.want.unit}]; id != "" {
+				item.ID = id
+				steps = append(steps, step{op: dataverse.UpdateOp("productpricelevels", dataverse.ID(id), amount, ""), pop: op,
+					item: item, keep: true, record: true})
+				continue
+			}
+			steps = append(steps, step{op: dataverse.CreateOp("productpricelevels", dataverse.Record{
+				"pricelevelid@odata.bind": "/pricelevels(" + op.want.list.id + ")",
+				"productid@odata.bind":    "/products(" + product + ")",
+				"uomid@odata.bind":        "/uoms(" + op.want.unit + ")",
+				"amount":                  json.Number(op.want.amount),
+			}), pop: op, item: item, keep: true, record: true})
+		}
+	}
+	var errs []error
+	for start := 0; start < len(steps); start += priceBatchOps {
+		part := steps[start:min(start+priceBatchOps, len(steps))]
+		b := &dataverse.Batch{}
+		for _, s := range part {
+			b.Add(s.op)
+		}
+		results, err := r.Dataverse.ExecuteBatch(ctx, b, &dataverse.BatchOptions{ContinueOnError: true})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("writing prices: %w", err))
+			break // nothing after it is known to have landed; the checkpoint stays
+		}
+		for i, s := range part {
+			res := results[i]
 			switch {
-			case err == nil:
-				st.Written++
-				if keep {
-					result[op.material][op.list] = item
-				} else {
-					delete(result[op.material], op.list)
+			case res.Err == nil || !s.keep && isNotFound(res.Err):
+				if !s.record {
+					continue
 				}
-			case recordProblem(err):
+				st.Written++
+				if s.keep {
+					if res.ID != "" && s.item.ID == "" {
+						s.item.ID = res.ID
+					}
+					result[s.pop.material][s.pop.list] = s.item
+				} else {
+					delete(result[s.pop.material], s.pop.list)
+				}
+			case recordProblem(res.Err):
 				st.Failed++
-				if derr := r.DeadLetters.DeadLetterRecord(ctx, "prices", op.material, op.want.amount, err); derr != nil {
+				if derr := r.DeadLetters.DeadLetterRecord(ctx, "prices", s.pop.material, s.pop.want.amount,
+					wrapPrice(res.Err, s.pop)); derr != nil {
 					errs = append(errs, derr)
 				}
 			default:
-				errs = append(errs, err)
+				errs = append(errs, wrapPrice(res.Err, s.pop))
 			}
-		}()
+		}
 	}
-	wg.Wait()
 	next := map[string]Fingerprint{}
 	for m, items := range result {
 		fp := fps[m].Value
@@ -375,49 +428,45 @@ func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]sto
 	return errors.Join(errs...)
 }
 
-// applyPrice makes one item what op wants: deleted, updated in place, or created (after deleting an item on
-// another unit, since the unit of an item is part of what identifies it).
-func (r *run) applyPrice(ctx context.Context, op priceOp, product string) (PriceItem, bool, error) {
-	if op.want.list.id == "" { // no price on this list now
-		if err := r.Dataverse.Delete(ctx, "productpricelevels", dataverse.ID(op.old.ID), nil); err != nil && !isNotFound(err) {
-			return PriceItem{}, true, fmt.Errorf("deleting the price of %s on %s: %w", op.material, op.list, err)
-		}
-		return PriceItem{}, false, nil
-	}
-	item := PriceItem{Unit: op.want.unit, Amount: op.want.amount, Digest: op.want.digest}
-	if op.had && op.old.Unit == op.want.unit {
-		item.ID = op.old.ID
-		_, err := r.Dataverse.Update(ctx, "productpricelevels", dataverse.ID(op.old.ID),
-			dataverse.Record{"amount": json.Number(op.want.amount)}, nil)
-		if err == nil || !isNotFound(err) {
-			return item, err == nil, wrapPrice(err, op)
-		}
-		// Deleted in D365 meanwhile: create it again below.
-	} else if op.had {
-		if err := r.Dataverse.Delete(ctx, "productpricelevels", dataverse.ID(op.old.ID), nil); err != nil && !isNotFound(err) {
-			return PriceItem{}, true, fmt.Errorf("replacing the price of %s on %s: %w", op.material, op.list, err)
+// priceBatchOps is the operations per $batch of price list items: well under Dataverse's 1,000, so one slow
+// batch does not hold a whole stream's worth of execution time.
+const priceBatchOps = 100
+
+// itemKey identifies a price list item as the catalog does: one per price list, product and unit.
+type itemKey struct{ list, product, unit string }
+
+// existingItems finds the items the creates among ops would duplicate, fifty products to a query.
+func (r *run) existingItems(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint]) (map[itemKey]string, error) {
+	byList := map[string][]string{}
+	for _, op := range ops {
+		if op.want.list.id != "" && !(op.had && op.old.Unit == op.want.unit) {
+			byList[op.want.list.id] = append(byList[op.want.list.id], fps[op.material].Value.ID)
 		}
 	}
-	// An item for this product and unit may exist already (entered by hand, or written by a run that died before
-	// its fingerprint): price lists hold one per product and unit, so find it before creating.
-	f, _ := dataverse.Filterf("_pricelevelid_value eq %s and _productid_value eq %s and _uomid_value eq %s",
-		dataverse.GUID(op.want.list.id), dataverse.GUID(product), dataverse.GUID(op.want.unit))
-	for rec, err := range r.Dataverse.List(ctx, "productpricelevels", &dataverse.Query{Select: []string{"productpricelevelid"}, Filter: f}) {
-		if err != nil {
-			return PriceItem{}, true, wrapPrice(err, op)
+	out := map[itemKey]string{}
+	for list, products := range byList {
+		for i := 0; i < len(products); i += 50 {
+			part := products[i:min(i+50, len(products))]
+			terms := make([]string, len(part))
+			for j, p := range part {
+				f, err := dataverse.Filterf("_productid_value eq %s", dataverse.GUID(p))
+				if err != nil {
+					return nil, err
+				}
+				terms[j] = f
+			}
+			lf, _ := dataverse.Filterf("_pricelevelid_value eq %s", dataverse.GUID(list))
+			q := &dataverse.Query{Select: []string{"productpricelevelid", "_productid_value", "_uomid_value"},
+				Filter: lf + " and (" + strings.Join(terms, " or ") + ")"}
+			for rec, err := range r.Dataverse.List(ctx, "productpricelevels", q) {
+				if err != nil {
+					return nil, fmt.Errorf("finding price list items: %w", err)
+				}
+				out[itemKey{list, rec.String("_productid_value"), rec.String("_uomid_value")}] = rec.String("productpricelevelid")
+			}
 		}
-		item.ID = rec.String("productpricelevelid")
-		_, err := r.Dataverse.Update(ctx, "productpricelevels", dataverse.ID(item.ID), dataverse.Record{"amount": json.Number(op.want.amount)}, nil)
-		return item, err == nil, wrapPrice(err, op)
 	}
-	w, err := r.Dataverse.Create(ctx, "productpricelevels", dataverse.Record{
-		"pricelevelid@odata.bind": "/pricelevels(" + op.want.list.id + ")",
-		"productid@odata.bind":    "/products(" + product + ")",
-		"uomid@odata.bind":        "/uoms(" + op.want.unit + ")",
-		"amount":                  json.Number(op.want.amount),
-	}, nil)
-	item.ID = w.ID
-	return item, err == nil, wrapPrice(err, op)
+	return out, nil
 }
 
 func wrapPrice(err error, op priceOp) error {

@@ -3,11 +3,9 @@ package inventorysync
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -303,12 +301,24 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 	if err != nil {
 		return err
 	}
-	// States: a product created through the API starts as a draft, which quotes and orders cannot use.
+	// States: a product created through the API starts as a draft, which quotes and orders cannot use. The
+	// changes go in bulk (UpdateMultiple by productid, a request per batch): a PATCH each would spend the
+	// service protection limit's 6,000 requests per five minutes on a first load of 100,000 products in 17 hours.
+	// Bulk upserts answer no ids, so the products created just now are looked up once, fifty to a query.
+	var created []string
+	for i, it := range items {
+		if landed[i] && it.fp.ID == "" {
+			created = append(created, it.w.material)
+		}
+	}
+	ids, err := r.findProducts(ctx, created)
+	if err != nil {
+		return err
+	}
 	done := map[string]Fingerprint{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	sem := make(chan struct{}, 16)
+	var stateRecs []dataverse.Record
+	var stateKeys []string
+	stateFP := map[string]Fingerprint{}
 	for i, it := range items {
 		if !landed[i] {
 			continue
@@ -319,53 +329,40 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		}
 		fp := it.fp
 		fp.Product = it.w.digest(mapDigest)
-		if it.isNew {
-			fp.State = stateDraft
-			if u.createdActive {
-				fp.State = stateActive
-			}
+		if f, ok := ids[it.w.material]; ok && fp.ID == "" {
+			fp.ID, fp.State = f.ID, f.State
 		}
-		change := fp.State != want && (want == stateRetired || fp.State == stateDraft && fp.CreatedBySync ||
+		change := fp.ID != "" && fp.State != want && (want == stateRetired || fp.State == stateDraft && fp.CreatedBySync ||
 			fp.State == stateRetired && fp.RetiredBySync)
 		if !change {
-			mu.Lock()
+			if fp.ID == "" {
+				fp.Product = "" // landed, yet not found: written again, and looked up again, by the next run
+			}
 			done[it.w.material] = fp
-			mu.Unlock()
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			wr, err := r.Dataverse.Update(ctx, "products", dataverse.AltKey("productnumber", it.w.material),
-				dataverse.Record{"statecode": json.Number(fmt.Sprint(want)), "statuscode": json.Number(fmt.Sprint(stateStatus[want]))}, nil)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				if wr.ID != "" {
-					fp.ID = wr.ID
-				}
-				fp.State, fp.RetiredBySync = want, want == stateRetired
-				done[it.w.material] = fp
-			case recordProblem(err):
-				st.Failed++
-				if derr := r.DeadLetters.DeadLetterRecord(ctx, "products", it.w.material,
-					map[string]any{"statecode": want}, fmt.Errorf("setting the state of product %s: %w", it.w.material, err)); derr != nil {
-					errs = append(errs, derr)
-				}
-			default:
-				errs = append(errs, fmt.Errorf("setting the state of product %s: %w", it.w.material, err))
-			}
-		}()
+		fp.State, fp.RetiredBySync = want, want == stateRetired
+		stateFP[it.w.material] = fp
+		stateRecs = append(stateRecs, dataverse.Record{"productid": fp.ID, "statecode": json.Number(fmt.Sprint(want)),
+			"statuscode": json.Number(fmt.Sprint(stateStatus[want]))})
+		stateKeys = append(stateKeys, it.w.material)
 	}
-	wg.Wait()
+	stateLanded, err := r.writeAllCounted(ctx, "products", stateRecs, stateKeys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
+		_, err := r.Dataverse.UpdateMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
+			Key: "productid", ChunkSize: len(part), Workers: 1})
+		return nil, err
+	}, st, false)
+	for i, m := range stateKeys {
+		if i < len(stateLanded) && stateLanded[i] {
+			done[m] = stateFP[m]
+		}
+	}
 	// Fingerprints of what landed with the state it has; a product whose state change failed keeps its old
 	// fingerprint, so the next run writes it again and retries the change.
-	if err := saveFingerprints(ctx, r.Fingerprints, done); err != nil {
-		return err
+	if serr := saveFingerprints(ctx, r.Fingerprints, done); serr != nil {
+		return serr
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // foundProduct is a product D365 has that the sync had no fingerprint of.

@@ -15,11 +15,13 @@ type failingStates struct {
 	down atomic.Bool
 }
 
-func (f *failingStates) Update(ctx context.Context, set string, key dataverse.Key, rec dataverse.Record, o *dataverse.UpdateOptions) (dataverse.Written, error) {
-	if _, state := rec["statecode"]; state && f.down.Load() {
-		return dataverse.Written{}, &dataverse.Error{Status: 503, Kind: dataverse.KindServer, Message: "Service Unavailable"}
+func (f *failingStates) UpdateMultiple(ctx context.Context, set string, recs []dataverse.Record, o *dataverse.BulkOptions) (dataverse.BulkResult, error) {
+	for _, rec := range recs {
+		if _, state := rec["statecode"]; state && f.down.Load() {
+			return dataverse.BulkResult{}, &dataverse.Error{Status: 503, Kind: dataverse.KindServer, Message: "Service Unavailable"}
+		}
 	}
-	return f.Dataverse.Update(ctx, set, key, rec, o)
+	return f.Dataverse.UpdateMultiple(ctx, set, recs, o)
 }
 
 // A run creates products (drafts), and the publish that follows fails (an outage: the run fails, as a run killed

@@ -40,8 +40,7 @@ type Dataverse interface {
 	UpsertMultiple(ctx context.Context, set string, recs []dataverse.Record, o *dataverse.BulkOptions) (dataverse.BulkResult, error)
 	UpdateMultiple(ctx context.Context, set string, recs []dataverse.Record, o *dataverse.BulkOptions) (dataverse.BulkResult, error)
 	Update(ctx context.Context, set string, key dataverse.Key, rec dataverse.Record, o *dataverse.UpdateOptions) (dataverse.Written, error)
-	Create(ctx context.Context, set string, rec dataverse.Record, o *dataverse.CreateOptions) (dataverse.Written, error)
-	Delete(ctx context.Context, set string, key dataverse.Key, o *dataverse.DeleteOptions) error
+	ExecuteBatch(ctx context.Context, b *dataverse.Batch, o *dataverse.BatchOptions) ([]dataverse.BatchResult, error)
 	List(ctx context.Context, set string, q *dataverse.Query) iter.Seq2[dataverse.Record, error]
 	Stats() dataverse.Stats
 }

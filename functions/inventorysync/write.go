@@ -36,7 +36,18 @@ type sendFunc func(ctx context.Context, recs []dataverse.Record) ([]string, erro
 // returns the error: nothing after it is known to have landed, and the caller keeps its checkpoint.
 func (r *run) writeAll(ctx context.Context, stream string, recs []dataverse.Record, keys []string, send sendFunc,
 	st *StreamStats) ([]bool, error) {
+	return r.writeAllCounted(ctx, stream, recs, keys, send, st, true)
+}
+
+// writeAllCounted is writeAll that counts the records written in st.Written only when count says so (a second
+// write of records already counted, such as a state change after an upsert, is not another value written).
+func (r *run) writeAllCounted(ctx context.Context, stream string, recs []dataverse.Record, keys []string, send sendFunc,
+	st *StreamStats, count bool) ([]bool, error) {
+	written := st.Written
 	landed, _, err := r.writeAllIDs(ctx, stream, recs, keys, send, st)
+	if !count {
+		st.Written = written
+	}
 	return landed, err
 }
 
