@@ -455,3 +455,48 @@ func (r recordingLetters) DeadLetterRecord(ctx context.Context, stream, key stri
 	r.w.mu.Unlock()
 	return r.next.DeadLetterRecord(ctx, stream, key, record, cause)
 }
+
+// A product a D365 user deletes is forgotten, not dead-lettered run after run: its stock update meets a 404
+// once, the rest of the batch lands, later runs leave it alone, and when SAP changes it the sync creates it
+// again, published.
+func TestAProductDeletedInD365IsForgottenAndCreatedAgainWhenSAPChangesIt(t *testing.T) {
+	w := newWorld(t, options{})
+	w.run(t, "timer")
+	m := sapsim.ProductID(6)
+	rows := w.dv.Find("products", "productnumber", m)
+	if len(rows) != 1 {
+		t.Fatalf("%d products numbered %s", len(rows), m)
+	}
+	if err := w.dv.Delete("products", rows[0]["productid"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sap.SetStock(sapsim.StockRow{Material: m, Plant: "1010", StorageLocation: "101A", InventoryStockType: "01",
+		Quantity: "777"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sap.SetStock(sapsim.StockRow{Material: sapsim.ProductID(8), Plant: "1010", StorageLocation: "101A",
+		InventoryStockType: "01", Quantity: "888"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := w.run(t, "timer")
+	if second.Stock.Failed != 0 || second.Stock.Written != 1 {
+		t.Errorf("stock after the deletion %+v: want the other product written and nothing dead-lettered", second.Stock)
+	}
+	if got := w.deadLetters(t)[m]; got != "" {
+		t.Errorf("the deleted product was dead-lettered: %s", got)
+	}
+	third := w.run(t, "timer")
+	if third.Stock.Changed != 0 {
+		t.Errorf("a later run still tries the deleted product: %+v", third.Stock)
+	}
+	if _, err := w.sap.ChangeProduct(m, func(p *sapsim.ProductData) { p.Descriptions["EN"] = "Back in D365" }, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.run(t, "timer")
+	w.run(t, "timer") // the stock of a product created again lands on the run after
+	back := w.dv.Find("products", "productnumber", m)
+	if len(back) != 1 || jsonText(back[0]["statecode"]) != "0" || back[0]["name"] != "Back in D365" {
+		t.Fatalf("after SAP changed it: %v", back)
+	}
+	w.checkD365(t)
+}

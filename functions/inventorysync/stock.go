@@ -170,6 +170,8 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		recs = append(recs, dataverse.Record{"productid": fp.ID, "quantityonhand": json.Number(text)})
 		keys = append(keys, v.material)
 	}
+	r.gone = map[string]bool{}
+	defer func() { r.gone = nil }()
 	landed, err := r.writeAll(ctx, "stock", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
 		_, err := r.Dataverse.UpdateMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
 			Key: "productid", ChunkSize: len(part), Workers: 1})
@@ -182,6 +184,11 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		if !landed[i] {
 			delete(next, k)
 		}
+	}
+	for k := range r.gone {
+		// Forgotten: no id, no digests, so stock and prices skip it and the products stream creates it again
+		// (and publishes it: the sync made it) when SAP next changes it or a drift fix asks.
+		next[k] = Fingerprint{}
 	}
 	return errors.Join(saveFingerprints(ctx, r.Fingerprints, next))
 }

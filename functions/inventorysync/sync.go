@@ -170,6 +170,8 @@ type run struct {
 	sum      *Summary
 	// batchTook is how long the slowest batch took: the run stops when less than twice that is left.
 	batchTook time.Duration
+	// gone, when set, collects the keys of records updated by id that Dataverse no longer has (see writeAll).
+	gone map[string]bool
 }
 
 // spent reports whether another batch could outlast the budget.

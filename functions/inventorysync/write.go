@@ -72,6 +72,16 @@ func (r *run) writeAllIDs(ctx context.Context, stream string, recs []dataverse.R
 		if !recordProblem(err) {
 			return err
 		}
+		if hi-lo == 1 && isNotFound(err) && r.gone != nil {
+			// Updated by id and not found: someone deleted the product in D365. Dead-lettering it would repeat
+			// every run (and split its batch every run); instead the caller forgets the product, so nothing is
+			// written to it again until it is created again (when SAP changes it, or by a drift fix).
+			st.Skipped++
+			r.gone[keys[lo]] = true
+			r.Log.WarnContext(ctx, "inventory product deleted in D365: forgotten until SAP changes it or a drift fix recreates it",
+				"stream", stream, "key", keys[lo])
+			return nil
+		}
 		if hi-lo == 1 {
 			st.Failed++
 			r.Log.WarnContext(ctx, "inventory record refused by Dataverse: dead-lettered", "stream", stream, "key", keys[lo], "error", err)
