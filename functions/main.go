@@ -201,7 +201,7 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		DeadLetters: inventorysync.DeadLetters{Store: dl},
 		Continue:    inventorysync.QueueContinuer{Queue: account, Name: cfg.InventorySyncQueue},
 		Mapping:     inventory, Units: values.Must(valuemap.Units),
-		BatchSize: cfg.InventorySyncBatchSize.N, Overlap: cfg.InventorySyncOverlap.D, Budget: cfg.InventorySyncBudget.D,
+		BatchSize: cfg.InventorySyncBatchSize.N, Parallel: cfg.InventorySyncParallel.N, Overlap: cfg.InventorySyncOverlap.D, Budget: cfg.InventorySyncBudget.D,
 		Log: log, Now: time.Now,
 		Ready: (&provisioner{account: account, cfg: cfg}).Ensure,
 	}

@@ -141,6 +141,9 @@ param inventoryMappingFile string = ''
 @description('INVENTORY_SYNC_BATCH_SIZE: records per Dataverse bulk write and per checkpoint (1-1000).')
 param inventorySyncBatchSize string = '1000'
 
+@description('INVENTORY_SYNC_PARALLEL: bulk writes the inventory sync keeps in flight (1-52).')
+param inventorySyncParallel string = '8'
+
 @description('INVENTORY_SYNC_OVERLAP: how far before its high-water mark the products stream reads SAP again.')
 param inventorySyncOverlap string = '10m'
 
@@ -351,6 +354,7 @@ var productSettings = {
   INVENTORY_SYNC_QUEUE: inventorySyncQueue
   INVENTORY_MAPPING_FILE: inventoryMappingFile
   INVENTORY_SYNC_BATCH_SIZE: inventorySyncBatchSize
+  INVENTORY_SYNC_PARALLEL: inventorySyncParallel
   INVENTORY_SYNC_OVERLAP: inventorySyncOverlap
   INVENTORY_SYNC_BUDGET: inventorySyncBudget
   LOCK_CONTAINER: lockContainer

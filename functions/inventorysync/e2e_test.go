@@ -47,6 +47,7 @@ type options struct {
 	budget    time.Duration
 	mapping   string
 	pageSize  int
+	parallel  int
 	dataverse func(*dataverse.Options)
 }
 
@@ -60,6 +61,9 @@ func newWorld(t *testing.T, o options) *world {
 	}
 	if o.budget == 0 {
 		o.budget = time.Hour
+	}
+	if o.parallel == 0 {
+		o.parallel = 3 // writes in flight together, as in production, so every test meets the concurrency
 	}
 	if o.pageSize == 0 {
 		o.pageSize = 40
@@ -139,7 +143,7 @@ func newWorld(t *testing.T, o options) *world {
 		Locks:       inventorysync.BlobLocks{Blobs: acct, Container: container},
 		DeadLetters: recordingLetters{next: inventorysync.DeadLetters{Store: &deadletter.Store{Blobs: acct, Container: container}}, w: w},
 		Continue:    inventorysync.QueueContinuer{Queue: acct, Name: queue},
-		Mapping:     m, Units: values.Must(valuemap.Units), BatchSize: o.batch, Overlap: 10 * time.Minute, Budget: o.budget,
+		Mapping:     m, Units: values.Must(valuemap.Units), BatchSize: o.batch, Parallel: o.parallel, Overlap: 10 * time.Minute, Budget: o.budget,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Ready: func(context.Context) error { return nil },
 	}
 	return w

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/d365sap/d365sap/shared/dataverse"
@@ -93,7 +94,7 @@ func (r *run) prices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	batch := make([]materialPrice, 0, r.BatchSize)
+	batch := make([]materialPrice, 0, r.group())
 	flush := func(final bool) error {
 		hi := ""
 		if !final {
@@ -134,7 +135,7 @@ func (r *run) prices(ctx context.Context) error {
 					return fmt.Errorf("reading SAP prices: material %q came after %q: the rows are not ordered by material", c.Material, cur.material)
 				}
 				batch = append(batch, *cur)
-				if len(batch) == r.BatchSize {
+				if len(batch) >= r.group() {
 					if err := flush(false); err != nil {
 						return err
 					}
@@ -378,44 +379,56 @@ func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]sto
 		}
 	}
 	var errs []error
+	var mu sync.Mutex // guards result, st and errs
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(r.Parallel, 1))
 	for start := 0; start < len(steps); start += priceBatchOps {
 		part := steps[start:min(start+priceBatchOps, len(steps))]
-		b := &dataverse.Batch{}
-		for _, s := range part {
-			b.Add(s.op)
-		}
-		results, err := r.Dataverse.ExecuteBatch(ctx, b, &dataverse.BatchOptions{ContinueOnError: true})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("writing prices: %w", err))
-			break // nothing after it is known to have landed; the checkpoint stays
-		}
-		for i, s := range part {
-			res := results[i]
-			switch {
-			case res.Err == nil || !s.keep && isNotFound(res.Err):
-				if !s.record {
-					continue
-				}
-				st.Written++
-				if s.keep {
-					if res.ID != "" && s.item.ID == "" {
-						s.item.ID = res.ID
-					}
-					result[s.pop.material][s.pop.list] = s.item
-				} else {
-					delete(result[s.pop.material], s.pop.list)
-				}
-			case recordProblem(res.Err):
-				st.Failed++
-				if derr := r.DeadLetters.DeadLetterRecord(ctx, "prices", s.pop.material, s.pop.want.amount,
-					wrapPrice(res.Err, s.pop)); derr != nil {
-					errs = append(errs, derr)
-				}
-			default:
-				errs = append(errs, wrapPrice(res.Err, s.pop))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b := &dataverse.Batch{}
+			for _, s := range part {
+				b.Add(s.op)
 			}
-		}
+			results, err := r.Dataverse.ExecuteBatch(ctx, b, &dataverse.BatchOptions{ContinueOnError: true})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				// Nothing of this part is known to have landed; the checkpoint stays, and the next run redoes it.
+				errs = append(errs, fmt.Errorf("writing prices: %w", err))
+				return
+			}
+			for i, s := range part {
+				res := results[i]
+				switch {
+				case res.Err == nil || !s.keep && isNotFound(res.Err):
+					if !s.record {
+						continue
+					}
+					st.Written++
+					if s.keep {
+						if res.ID != "" && s.item.ID == "" {
+							s.item.ID = res.ID
+						}
+						result[s.pop.material][s.pop.list] = s.item
+					} else {
+						delete(result[s.pop.material], s.pop.list)
+					}
+				case recordProblem(res.Err):
+					st.Failed++
+					if derr := r.DeadLetters.DeadLetterRecord(ctx, "prices", s.pop.material, s.pop.want.amount,
+						wrapPrice(res.Err, s.pop)); derr != nil {
+						errs = append(errs, derr)
+					}
+				default:
+					errs = append(errs, wrapPrice(res.Err, s.pop))
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	next := map[string]Fingerprint{}
 	for m, items := range result {
 		fp := fps[m].Value

@@ -78,7 +78,7 @@ func (r *run) products(ctx context.Context) error {
 		return err
 	}
 	u.createdActive = org.createdActive
-	batch := make([]sap.Product, 0, r.BatchSize)
+	batch := make([]sap.Product, 0, r.group())
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -107,7 +107,7 @@ func (r *run) products(ctx context.Context) error {
 		st.Read++
 		prog.tick()
 		batch = append(batch, p)
-		if len(batch) == r.BatchSize {
+		if len(batch) >= r.group() {
 			if err := flush(); err != nil {
 				return err
 			}

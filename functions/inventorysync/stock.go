@@ -51,7 +51,7 @@ func (r *run) stock(ctx context.Context) error {
 	for i, l := range sm.Locations {
 		plants[i] = l.Plant
 	}
-	batch := make([]stockValue, 0, r.BatchSize)
+	batch := make([]stockValue, 0, r.group())
 	flush := func(final bool) error {
 		hi := ""
 		if !final {
@@ -90,7 +90,7 @@ func (r *run) stock(ctx context.Context) error {
 					return fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, cur.material)
 				}
 				batch = append(batch, *cur)
-				if len(batch) == r.BatchSize {
+				if len(batch) >= r.group() {
 					if err := flush(false); err != nil {
 						return err
 					}

@@ -73,8 +73,10 @@ type Syncer struct {
 	Continue     Continuer
 	Mapping      *Mapping
 	Units        *valuemap.Map
-	// BatchSize is the records per Dataverse write and per checkpoint.
+	// BatchSize is the records per Dataverse write; Parallel is how many writes are in flight at once. A
+	// checkpoint follows every BatchSize × Parallel values: a run killed anywhere repeats at most those.
 	BatchSize int
+	Parallel  int
 	// Overlap is how far before its high-water mark the products stream reads again: SAP stamps a change when
 	// its work begins and commits it later, so a change can appear with a stamp older than the last one read.
 	Overlap time.Duration
@@ -173,6 +175,9 @@ type run struct {
 	// gone, when set, collects the keys of records updated by id that Dataverse no longer has (see writeAll).
 	gone map[string]bool
 }
+
+// group is the values a stream collects before it writes them and checkpoints.
+func (r *run) group() int { return max(r.BatchSize, 1) * max(r.Parallel, 1) }
 
 // spent reports whether another batch could outlast the budget.
 func (r *run) spent() bool {

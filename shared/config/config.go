@@ -43,6 +43,7 @@ type Config struct {
 	InventorySyncQueue     string   `env:"INVENTORY_SYNC_QUEUE, default=inventory-sync"`
 	InventoryMappingFile   string   `env:"INVENTORY_MAPPING_FILE"`
 	InventorySyncBatchSize Int      `env:"INVENTORY_SYNC_BATCH_SIZE, default=1000"`
+	InventorySyncParallel  Int      `env:"INVENTORY_SYNC_PARALLEL, default=8"`
 	InventorySyncOverlap   Duration `env:"INVENTORY_SYNC_OVERLAP, default=10m"`
 	InventorySyncBudget    Duration `env:"INVENTORY_SYNC_BUDGET, default=4m"`
 	LockContainer          string   `env:"LOCK_CONTAINER, default=locks"`
@@ -217,6 +218,8 @@ func (c Config) Validate() error {
 	}
 	// UpsertMultiple takes at most 1,000 targets per request on a standard table.
 	v.intRange("INVENTORY_SYNC_BATCH_SIZE", c.InventorySyncBatchSize, 1, 1000)
+	// Dataverse answers 429 at once above 52 concurrent requests per user.
+	v.intRange("INVENTORY_SYNC_PARALLEL", c.InventorySyncParallel, 1, 52)
 	v.duration("INVENTORY_SYNC_OVERLAP", c.InventorySyncOverlap, 0, 24*time.Hour)
 	// Below host.json's functionTimeout (5 min), checked by a test there, so a run stops before the host kills it.
 	v.duration("INVENTORY_SYNC_BUDGET", c.InventorySyncBudget, 10*time.Second, time.Hour)
