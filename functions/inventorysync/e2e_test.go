@@ -42,16 +42,21 @@ type world struct {
 }
 
 type options struct {
-	products  int
-	batch     int
-	budget    time.Duration
-	mapping   string
-	pageSize  int
-	parallel  int
-	dataverse func(*dataverse.Options)
+	products int
+	batch    int
+	budget   time.Duration
+	mapping  string
+	pageSize int
+	parallel int
+	// dvLimits and dvCosts are the Dataverse simulator's (zero: the real limits, no cost); plainStock is one
+	// plant with one unrestricted row per product, as a benchmark wants it.
+	dvLimits   dvsim.Limits
+	dvCosts    dvsim.Costs
+	plainStock bool
+	dataverse  func(*dataverse.Options)
 }
 
-func newWorld(t *testing.T, o options) *world {
+func newWorld(t testing.TB, o options) *world {
 	t.Helper()
 	if o.products == 0 {
 		o.products = 120
@@ -71,8 +76,12 @@ func newWorld(t *testing.T, o options) *world {
 	acct := storetest.Account(t)
 	// Stock in two storage locations per plant, with quality-inspection, blocked and sales-order stock beside the
 	// unrestricted stock that counts; a third plant the mapping leaves out.
-	sim := sapsim.New(sapsim.Options{Username: "U", Password: "P", Products: o.products, Plants: []string{"1010", "1020", "1030"},
-		PageSize: o.pageSize, StockVariety: true})
+	so := sapsim.Options{Username: "U", Password: "P", Products: o.products, Plants: []string{"1010", "1020", "1030"},
+		PageSize: o.pageSize, StockVariety: true}
+	if o.plainStock {
+		so.Plants, so.StockVariety = []string{"1010"}, false
+	}
+	sim := sapsim.New(so)
 	t.Cleanup(sim.Quiesce)
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
@@ -81,7 +90,7 @@ func newWorld(t *testing.T, o options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dv, err := dvsim.Start(dvsim.Options{Clients: map[string]string{"app": "secret"}})
+	dv, err := dvsim.Start(dvsim.Options{Clients: map[string]string{"app": "secret"}, Limits: o.dvLimits, Costs: o.dvCosts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +158,7 @@ func newWorld(t *testing.T, o options) *world {
 	return w
 }
 
-func (w *world) run(t *testing.T, trigger string) inventorysync.Summary {
+func (w *world) run(t testing.TB, trigger string) inventorysync.Summary {
 	t.Helper()
 	sum, err := w.syncer.Run(t.Context(), inventorysync.RunID(t.Context()), trigger)
 	if err != nil {

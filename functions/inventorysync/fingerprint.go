@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"strconv"
 	"strings"
@@ -12,9 +13,21 @@ import (
 	"github.com/d365sap/d365sap/shared/store"
 )
 
-// fingerprintPartition holds one row per material the sync has written: what it last wrote, so that a value
+// fingerprintPartition prefixes the partitions that hold one row per material the sync has written: what it
+// last wrote, so that a value
 // read again unchanged costs no Dataverse write.
 const fingerprintPartition = "inventory-product"
+
+// fingerprintShards spreads the rows over partitions by a hash of the material: Table Storage serves about
+// 2,000 entities a second per partition, which one partition would make the sync's limit, not Dataverse's.
+const fingerprintShards = 16
+
+// partitionOf is the partition of a material's fingerprint.
+func partitionOf(material string) string {
+	h := fnv.New32a()
+	h.Write([]byte(material))
+	return fmt.Sprintf("%s-%02d", fingerprintPartition, h.Sum32()%fingerprintShards)
+}
 
 // Fingerprint is what the sync last wrote of one product.
 type Fingerprint struct {
@@ -48,7 +61,7 @@ type Fingerprints interface {
 }
 
 // keyFormat names rowKey's code; the products checkpoint carries it.
-const keyFormat = "keys2"
+const keyFormat = "keys3" // keys2 and sharded partitions
 
 // rowKey turns a material number into a RowKey that sorts as the material does. The Table service refuses
 // / \ # ? and control characters (C0, DEL, C1) in a key, so those become a code; and since the stock and price
@@ -131,7 +144,7 @@ func fingerprintsOf(ctx context.Context, t Fingerprints, materials []string) (ma
 		go func() {
 			defer wg.Done()
 			for m := range work {
-				row, err := t.Get(ctx, fingerprintPartition, rowKey(m))
+				row, err := t.Get(ctx, partitionOf(m), rowKey(m))
 				mu.Lock()
 				switch {
 				case err == nil:
@@ -155,7 +168,7 @@ func fingerprintsOf(ctx context.Context, t Fingerprints, materials []string) (ma
 }
 
 // fingerprintsBetween reads the fingerprints of the materials in (lo, hi], hi "" for the end: one range of
-// keys, since keys sort as materials do.
+// keys in each partition, since keys sort as materials do, the partitions read at once.
 func fingerprintsBetween(ctx context.Context, t Fingerprints, lo, hi string) (map[string]store.Row[Fingerprint], error) {
 	fps := map[string]store.Row[Fingerprint]{}
 	opts := &store.QueryOptions{RowKeyFrom: rowKey(lo), PageSize: 1000}
@@ -164,42 +177,76 @@ func fingerprintsBetween(ctx context.Context, t Fingerprints, lo, hi string) (ma
 		// hi's key and hi's key + " " but hi's own.
 		opts.RowKeyBefore = rowKey(hi) + " "
 	}
-	for row, err := range t.Query(ctx, fingerprintPartition, opts) {
-		if err != nil {
-			return nil, fmt.Errorf("reading fingerprints: %w", err)
-		}
-		m := materialOf(row.RowKey)
-		if rowKey(m) != row.RowKey {
-			continue // kept under an older key format (%XX): it could read as another material
-		}
-		if m > lo && (hi == "" || m <= hi) {
-			fps[m] = row
-		}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for shard := range fingerprintShards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			partition := fmt.Sprintf("%s-%02d", fingerprintPartition, shard)
+			for row, err := range t.Query(ctx, partition, opts) {
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				m := materialOf(row.RowKey)
+				// A row under an older key format (%XX) could read as another material; one in another shard
+				// than its material's was written by hand or by another version: neither is this material's.
+				if rowKey(m) == row.RowKey && partitionOf(m) == partition && m > lo && (hi == "" || m <= hi) {
+					fps[m] = row
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("reading fingerprints: %w", err)
 	}
 	return fps, nil
 }
 
-// saveFingerprints writes rows in transactions of the service's maximum size (one partition holds them all).
+// saveFingerprints writes rows in transactions of the service's maximum size (one partition holds them all),
+// several at once: a group of 8,000 values is 80 transactions, which one after another would take longer than
+// the Dataverse writes they record.
 func saveFingerprints(ctx context.Context, t Fingerprints, rows map[string]Fingerprint) error {
-	ops := make([]store.Op[Fingerprint], 0, min(len(rows), store.MaxTransactionOps))
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		err := t.Transact(ctx, fingerprintPartition, ops)
-		ops = ops[:0]
-		return err
+	type txn struct {
+		partition string
+		ops       []store.Op[Fingerprint]
 	}
+	byPartition := map[string][]store.Op[Fingerprint]{}
 	for m, fp := range rows {
-		ops = append(ops, store.Op[Fingerprint]{Kind: store.OpUpsert,
-			Row: store.Row[Fingerprint]{PartitionKey: fingerprintPartition, RowKey: rowKey(m), Value: fp}})
-		if len(ops) == store.MaxTransactionOps {
-			if err := flush(); err != nil {
-				return fmt.Errorf("saving fingerprints: %w", err)
-			}
+		p := partitionOf(m)
+		byPartition[p] = append(byPartition[p], store.Op[Fingerprint]{Kind: store.OpUpsert,
+			Row: store.Row[Fingerprint]{PartitionKey: p, RowKey: rowKey(m), Value: fp}})
+	}
+	var txns []txn
+	for p, ops := range byPartition {
+		for i := 0; i < len(ops); i += store.MaxTransactionOps {
+			txns = append(txns, txn{p, ops[i:min(i+store.MaxTransactionOps, len(ops))]})
 		}
 	}
-	if err := flush(); err != nil {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, txn := range txns {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := t.Transact(ctx, txn.partition, txn.ops); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("saving fingerprints: %w", err)
 	}
 	return nil

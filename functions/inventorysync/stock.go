@@ -3,7 +3,6 @@ package inventorysync
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -171,8 +170,19 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		keys = append(keys, v.material)
 	}
 	r.gone = map[string]bool{}
-	defer func() { r.gone = nil }()
-	landed, err := r.writeAll(ctx, "stock", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
+	// Each chunk's fingerprints are saved as soon as it lands, while the other chunks are still on their way to
+	// Dataverse: storage and Dataverse work at once instead of one after the other.
+	r.afterChunk = func(lo, hi int, landed []bool) error {
+		part := map[string]Fingerprint{}
+		for i := lo; i < hi; i++ {
+			if landed[i] {
+				part[keys[i]] = next[keys[i]]
+			}
+		}
+		return saveFingerprints(ctx, r.Fingerprints, part)
+	}
+	defer func() { r.gone, r.afterChunk = nil, nil }()
+	_, err = r.writeAll(ctx, "stock", recs, keys, func(ctx context.Context, part []dataverse.Record) ([]string, error) {
 		_, err := r.Dataverse.UpdateMultiple(ctx, "products", part, &dataverse.BulkOptions{Entity: "product",
 			Key: "productid", ChunkSize: len(part), Workers: 1})
 		return nil, err
@@ -180,17 +190,13 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 	if err != nil {
 		return err
 	}
-	for i, k := range keys {
-		if !landed[i] {
-			delete(next, k)
-		}
-	}
+	gone := map[string]Fingerprint{}
 	for k := range r.gone {
 		// Forgotten: no id, no digests, so stock and prices skip it and the products stream creates it again
 		// (and publishes it: the sync made it) when SAP next changes it or a drift fix asks.
-		next[k] = Fingerprint{}
+		gone[k] = Fingerprint{}
 	}
-	return errors.Join(saveFingerprints(ctx, r.Fingerprints, next))
+	return saveFingerprints(ctx, r.Fingerprints, gone)
 }
 
 // stockKey is a stock row's key (A_MatlStkInAcctMod's key fields but the material's).

@@ -174,6 +174,9 @@ type run struct {
 	batchTook time.Duration
 	// gone, when set, collects the keys of records updated by id that Dataverse no longer has (see writeAll).
 	gone map[string]bool
+	// afterChunk, when set, runs after each chunk of a writeAll, in its goroutine, with the records [lo, hi) of
+	// it and which of all records have landed so far.
+	afterChunk func(lo, hi int, landed []bool) error
 }
 
 // group is the values a stream collects before it writes them and checkpoints.

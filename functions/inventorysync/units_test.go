@@ -1,6 +1,7 @@
 package inventorysync
 
 import (
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/big"
@@ -79,7 +80,8 @@ func TestRowKeysSortAsMaterialsDo(t *testing.T) {
 func TestFingerprintsUnderAnOlderKeyFormatAreNotRead(t *testing.T) {
 	tbl := store.NewMemTable[Fingerprint]("t")
 	for _, k := range []string{"MAT.10", "A%231", "A.1", rowKey("MAT.10")} {
-		if _, err := tbl.Upsert(t.Context(), store.Row[Fingerprint]{PartitionKey: fingerprintPartition, RowKey: k,
+		// Each in the shard its decoded material would have, where a range read looks.
+		if _, err := tbl.Upsert(t.Context(), store.Row[Fingerprint]{PartitionKey: partitionOf(materialOf(k)), RowKey: k,
 			Value: Fingerprint{ID: "00000000-0000-0000-0000-000000000001", Stock: "5.00"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -155,5 +157,38 @@ func TestProgressLogsRateAndETA(t *testing.T) {
 	}
 	if n := strings.Count(out, "\n"); n < 3 || n > 5 {
 		t.Errorf("%d progress lines over 20 s, want one every 5 s", n)
+	}
+}
+
+// The shards spread materials evenly enough that none holds more than twice its share, and a material's
+// fingerprint is read back from its own shard only: a row put in another shard is not this material's.
+func TestFingerprintShardsSpreadAndAreReadWhereWritten(t *testing.T) {
+	counts := map[string]int{}
+	for i := range 16_000 {
+		counts[partitionOf(fmt.Sprintf("SIM%07d", i+1))]++
+	}
+	if len(counts) != fingerprintShards {
+		t.Fatalf("%d shards used, want %d", len(counts), fingerprintShards)
+	}
+	for p, n := range counts {
+		if n > 2*16_000/fingerprintShards {
+			t.Errorf("shard %s holds %d of 16,000", p, n)
+		}
+	}
+	tbl := store.NewMemTable[Fingerprint]("t")
+	if err := saveFingerprints(t.Context(), tbl, map[string]Fingerprint{"M1": {ID: "a"}, "M2": {ID: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	wrong := partitionOf("M1") + "x"
+	if _, err := tbl.Upsert(t.Context(), store.Row[Fingerprint]{PartitionKey: wrong, RowKey: "M3", Value: Fingerprint{ID: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fingerprintsBetween(t.Context(), tbl, "", "")
+	if err != nil || len(got) != 2 || got["M1"].Value.ID != "a" || got["M2"].Value.ID != "b" {
+		t.Fatalf("read %v (%v)", got, err)
+	}
+	one, err := fingerprintsOf(t.Context(), tbl, []string{"M2", "M9"})
+	if err != nil || len(one) != 1 || one["M2"].Value.ID != "b" {
+		t.Fatalf("by key: %v (%v)", one, err)
 	}
 }

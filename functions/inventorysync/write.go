@@ -108,6 +108,7 @@ func (r *run) writeAllIDs(ctx context.Context, stream string, recs []dataverse.R
 		return split(mid, hi)
 	}
 	size := max(r.BatchSize, 1)
+	after := r.afterChunk
 	var wg sync.WaitGroup
 	var errs []error
 	sem := make(chan struct{}, max(r.Parallel, 1))
@@ -117,7 +118,12 @@ func (r *run) writeAllIDs(ctx context.Context, stream string, recs []dataverse.R
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := split(lo, hi); err != nil {
+			err := split(lo, hi)
+			if err == nil && after != nil {
+				// What landed of the chunk is recorded while other chunks are still on their way to Dataverse.
+				err = after(lo, hi, landed)
+			}
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()

@@ -1,0 +1,120 @@
+package inventorysync_test
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/d365sap/d365sap/functions/inventorysync"
+	"github.com/d365sap/d365sap/infra/local/dvsim"
+	"github.com/d365sap/d365sap/infra/local/sapsim"
+	"github.com/d365sap/d365sap/shared/store"
+)
+
+// countingFingerprints counts the fingerprint rows the sync reads from storage, and the time its writes take.
+type countingFingerprints struct {
+	inventorysync.Fingerprints
+	rows    atomic.Int64
+	writing atomic.Int64 // nanoseconds spent in transactions, summed over concurrent ones
+}
+
+func (c *countingFingerprints) Transact(ctx context.Context, pk string, ops []store.Op[inventorysync.Fingerprint]) error {
+	start := time.Now()
+	defer func() { c.writing.Add(int64(time.Since(start))) }()
+	return c.Fingerprints.Transact(ctx, pk, ops)
+}
+
+func (c *countingFingerprints) Get(ctx context.Context, pk, rk string) (store.Row[inventorysync.Fingerprint], error) {
+	c.rows.Add(1)
+	return c.Fingerprints.Get(ctx, pk, rk)
+}
+
+func (c *countingFingerprints) Query(ctx context.Context, pk string, o *store.QueryOptions) iter.Seq2[store.Row[inventorysync.Fingerprint], error] {
+	return func(yield func(store.Row[inventorysync.Fingerprint], error) bool) {
+		for row, err := range c.Fingerprints.Query(ctx, pk, o) {
+			c.rows.Add(1)
+			if !yield(row, err) {
+				return
+			}
+		}
+	}
+}
+
+// benchProducts is the catalogue size; D365SAP_BENCH_PRODUCTS overrides it for a quick look.
+func benchProducts(b *testing.B) int {
+	if v := os.Getenv("D365SAP_BENCH_PRODUCTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			b.Fatalf("D365SAP_BENCH_PRODUCTS=%q", v)
+		}
+		return n
+	}
+	return 100_000
+}
+
+// The sync against the Dataverse simulator enforcing the real service protection limits scaled in time (6,000
+// requests, 1,200 s of execution time and 52 concurrent requests per window, the window 300 s scaled to 4 s),
+// with each row write costing 500 µs of server time: after a first load (not timed), every product's stock
+// changes in SAP and one run writes them all. exec/ceiling-total is the server time used over the whole run
+// against what the limit allows in that time (the same measure as shared/dataverse's
+// BenchmarkProductUpdatesAtCeiling for the client alone). Then an unchanged rerun: its Dataverse writes (must
+// be 0), SAP rows read per second and storage rows read per second.
+func BenchmarkStockAtCeiling(b *testing.B) {
+	n := benchProducts(b)
+	const window, perRow = 4 * time.Second, 500 * time.Microsecond
+	limits := dvsim.RealLimits().Scaled(window)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w := newWorld(b, options{products: n, batch: 1000, parallel: 8, pageSize: 5000, plainStock: true,
+			dvLimits: limits, dvCosts: dvsim.Costs{Write: perRow}})
+		w.syncer.Mapping.Prices = nil
+		fps := &countingFingerprints{Fingerprints: w.syncer.Fingerprints}
+		w.syncer.Fingerprints = fps
+		w.run(b, "timer") // the first load
+		for j := range n {
+			if err := w.sap.SetStock(sapsim.StockRow{Material: sapsim.ProductID(j), Plant: "1010", StorageLocation: "101A",
+				InventoryStockType: "01", Quantity: fmt.Sprintf("%d.5", j%9000)}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		before, beforeWrites := w.dv.Stats()["app"], w.dv.Writes("products")
+		throttled := w.syncer.Dataverse.Stats().Throttled
+		b.StartTimer()
+		began := time.Now()
+		sum := w.run(b, "timer")
+		elapsed := time.Since(began)
+		b.StopTimer()
+		after := w.dv.Stats()["app"]
+		written := w.dv.Writes("products").Sub(beforeWrites)
+		if sum.Stock.Written < int64(n)*9/10 || written.Total() < n*9/10 {
+			b.Fatalf("the changed run wrote %d stock values (%+v), want nearly %d", sum.Stock.Written, written, n)
+		}
+		exec := after.ExecutionTime - before.ExecutionTime
+		allowed := float64(limits.ExecutionTime) * elapsed.Seconds() / limits.Window.Seconds()
+		b.ReportMetric(float64(exec)/allowed, "exec/ceiling-total")
+		b.ReportMetric(float64(w.syncer.Dataverse.Stats().Throttled-throttled), "429s")
+		b.ReportMetric(float64(after.Requests-before.Requests), "requests")
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "changed/s")
+
+		// The unchanged rerun.
+		writes, rows := w.dv.Writes("products"), fps.rows.Load()
+		began = time.Now()
+		again := w.run(b, "timer")
+		took := time.Since(began)
+		if d := w.dv.Writes("products").Sub(writes); d.Total() != 0 {
+			b.Fatalf("the unchanged rerun wrote %+v", d)
+		}
+		b.ReportMetric(float64(again.Stock.Read+again.Products.Read)/took.Seconds(), "rerun-SAP-rows/s")
+		b.ReportMetric(float64(fps.rows.Load()-rows)/took.Seconds(), "rerun-storage-rows/s")
+		b.Logf("%d products: changed run %v (stock stream %v, fingerprint transactions %v summed), server time %v, requests %d, 429s %d; unchanged rerun %v (SAP rows %d, storage rows %d)",
+			n, elapsed.Round(time.Millisecond), sum.Stock.Duration.Round(time.Millisecond), time.Duration(fps.writing.Load()).Round(time.Millisecond),
+			exec.Round(time.Millisecond), after.Requests-before.Requests,
+			w.syncer.Dataverse.Stats().Throttled-throttled, took.Round(time.Millisecond), again.Stock.Read+again.Products.Read,
+			fps.rows.Load()-rows)
+	}
+}
