@@ -144,6 +144,10 @@ func (s *Syncer) Run(ctx context.Context, runID, trigger string) (Summary, error
 		err = r.prices(runCtx)
 	}
 	sum.Ended = s.Now().UTC()
+	if err != nil && held.Err() != nil {
+		// The streams fail with whatever the cancel cut short (a read, a write); the reason is the lock.
+		err = fmt.Errorf("stopped because %w: %w", held.Err(), err)
+	}
 	switch {
 	case errors.Is(err, errBudget):
 		sum.Outcome = Continued

@@ -64,28 +64,28 @@ func (h *Held) renew(ctx context.Context) {
 	defer close(h.done)
 	t := time.NewTicker(Lease / 3)
 	defer t.Stop()
-	failures := 0
+	lastOK := time.Now()
 	for {
 		select {
 		case <-h.stop:
 			return
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, Lease/6)
+		// A renewal may take as long as the time between renewals: a busy storage account answers slowly, and
+		// the lease still runs until Lease after the last renewal that succeeded.
+		rctx, cancel := context.WithTimeout(ctx, Lease/3)
 		err := h.lease.Renew(rctx)
 		cancel()
 		switch {
 		case err == nil:
-			failures = 0
+			lastOK = time.Now()
 		case errors.Is(err, store.ErrLeaseLost):
 			h.lose(err)
 			return
-		default:
-			// A storage hiccup: the lease still runs; give up only when it may have lapsed.
-			if failures++; failures >= 2 {
-				h.lose(err)
-				return
-			}
+		case time.Since(lastOK) > Lease-Lease/6:
+			// The lease may lapse before another renewal could land: stop before another run can take it.
+			h.lose(err)
+			return
 		}
 	}
 }

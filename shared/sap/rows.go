@@ -1,6 +1,7 @@
 package sap
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,9 +115,18 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 			r.mu.Lock()
 			r.pages++
 			r.mu.Unlock()
+			// The page is read whole before its rows are yielded: a consumer that writes between rows (a sync
+			// writing each batch to Dataverse) would otherwise hold the response open past the client's timeout,
+			// which ends the read mid-page. Memory stays one page, whatever the number of pages.
+			raw, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				yield(zero, fmt.Errorf("reading %s page: %w", r.set, err))
+				return
+			}
 			stopped := false
 			n := 0
-			pg, err := decodePage(resp.Body, func(v T) bool {
+			pg, err := decodePage(bytes.NewReader(raw), func(v T) bool {
 				n++
 				if r.keep != nil && !r.keep(v) {
 					return true
@@ -132,7 +142,7 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 				}
 				return true
 			})
-			resp.Body.Close()
+			raw = nil
 			if stopped {
 				return
 			}
