@@ -291,10 +291,16 @@ func TestFirstRunLoadsEverythingAndAnUnchangedRerunWritesNothing(t *testing.T) {
 // the sync where the checkpoints say.
 func TestARunStoppedByItsBudgetIsFinishedByItsContinuation(t *testing.T) {
 	w := newWorld(t, options{products: 200, batch: 20, budget: 10 * time.Second})
+	// Every clock read moves 500 ms: the fourth batch or so is past the 10 s budget. (Read from the stock reader
+	// and the writer at once, hence the lock.)
+	var clockMu sync.Mutex
 	slow := time.Now()
-	w.syncer.Now = func() time.Time { return slow }
-	// Every clock read moves 500 ms: the fourth batch or so is past the 10 s budget.
-	w.syncer.Now = func() time.Time { slow = slow.Add(500 * time.Millisecond); return slow }
+	w.syncer.Now = func() time.Time {
+		clockMu.Lock()
+		defer clockMu.Unlock()
+		slow = slow.Add(500 * time.Millisecond)
+		return slow
+	}
 	first := w.run(t, "timer")
 	if first.Outcome != inventorysync.Continued {
 		t.Fatalf("first run %+v, want continued", first)

@@ -36,7 +36,8 @@ func (p *progress) tick() {
 	p.last = now
 	elapsed := now.Sub(p.start).Seconds()
 	rate := float64(p.st.Read) / max(elapsed, 0.001)
-	attrs := []any{"run", p.r.id, "stream", p.stream, "read", p.st.Read, "written", p.st.Written, "rowsPerSecond", int64(rate)}
+	// Only what the reading goroutine itself counts: the writing one counts the rest at the same time.
+	attrs := []any{"run", p.r.id, "stream", p.stream, "read", p.st.Read, "rowsPerSecond", int64(rate)}
 	if total, ok := p.total(); ok && total > 0 {
 		left := max(total-p.st.Read, 0)
 		attrs = append(attrs, "of", total, "eta", time.Duration(float64(left)/max(rate, 0.001)*float64(time.Second)).Round(time.Second).String())

@@ -50,13 +50,26 @@ func (r *run) stock(ctx context.Context) error {
 	for i, l := range sm.Locations {
 		plants[i] = l.Plant
 	}
-	batch := make([]stockValue, 0, r.group())
-	flush := func(final bool) error {
-		hi := ""
-		if !final {
-			hi = batch[len(batch)-1].material
+	// SAP is read ahead: the next group is read and summed while the current one is written, so Dataverse is
+	// not left idle while SAP answers (and SAP not while Dataverse does).
+	readCtx, stopReading := context.WithCancel(ctx)
+	groups := make(chan stockGroup, 1)
+	go r.readStock(readCtx, plants, after, sm, st, groups)
+	defer func() {
+		// The reader counts into st: it must have ended before the summary is read.
+		stopReading()
+		for range groups {
 		}
-		err := r.timed(func() error { return r.stockBatch(ctx, batch, after, hi, mapDigest, st) })
+	}()
+	for g := range groups {
+		if g.err != nil {
+			return g.err
+		}
+		hi := ""
+		if !g.final {
+			hi = g.values[len(g.values)-1].material
+		}
+		err := r.timed(func() error { return r.stockBatch(ctx, g.values, after, hi, mapDigest, st) })
 		if err != nil {
 			return err
 		}
@@ -64,35 +77,66 @@ func (r *run) stock(ctx context.Context) error {
 		if etag, err = r.Checkpoints.Save(ctx, cp, etag); err != nil {
 			return fmt.Errorf("saving the stock checkpoint: %w", err)
 		}
-		after, batch = hi, batch[:0]
-		if !final && r.spent() {
+		after = hi
+		if g.final {
+			return nil
+		}
+		if r.spent() {
 			return errBudget
 		}
-		return nil
 	}
+	return ctx.Err() // the reader ends only with a final group or an error, unless the run was cancelled
+}
+
+// stockGroup is a group of summed values the reader hands the writer; the final one reaches past SAP's last
+// material, so products whose stock rows are all gone are set to zero.
+type stockGroup struct {
+	values []stockValue
+	final  bool
+	err    error
+}
+
+// readStock reads SAP's stock ordered by material, sums each material's unrestricted stock as its rows pass,
+// and sends a group each r.group() materials, then the final one; it stops when ctx ends.
+func (r *run) readStock(ctx context.Context, plants []string, after string, sm *StockMapping, st *StreamStats, out chan<- stockGroup) {
+	defer close(out)
+	send := func(g stockGroup) bool {
+		select {
+		case out <- g:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(err error) { send(stockGroup{err: err}) }
+	batch := make([]stockValue, 0, r.group())
 	var cur *stockValue
 	counted := map[string]*big.Rat{} // the current material's buckets read so far, by key
 	rows := r.SAP.Stock(ctx, plants, after)
 	prog := r.progress("stock", st, rows.Count)
 	for row, err := range rows.All() {
 		if err != nil {
-			return fmt.Errorf("reading SAP stock: %w", err)
+			fail(fmt.Errorf("reading SAP stock: %w", err))
+			return
 		}
 		st.Read++
 		prog.tick()
 		if row.Material <= after {
-			return fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, after)
+			fail(fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, after))
+			return
 		}
 		if cur == nil || row.Material != cur.material {
 			if cur != nil {
 				if row.Material < cur.material {
-					return fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, cur.material)
+					fail(fmt.Errorf("reading SAP stock: material %q came after %q: the rows are not ordered by material", row.Material, cur.material))
+					return
 				}
 				batch = append(batch, *cur)
 				if len(batch) >= r.group() {
-					if err := flush(false); err != nil {
-						return err
+					if !send(stockGroup{values: batch}) {
+						return
 					}
+					batch = make([]stockValue, 0, r.group())
 				}
 			}
 			cur = &stockValue{material: row.Material, sum: new(big.Rat)}
@@ -116,8 +160,7 @@ func (r *run) stock(ctx context.Context) error {
 	if cur != nil {
 		batch = append(batch, *cur)
 	}
-	// The last flush reaches past SAP's last material: products whose stock rows are all gone are set to zero.
-	return flush(true)
+	send(stockGroup{values: batch, final: true})
 }
 
 // stockBatch writes the values of one batch, the materials in (lo, hi] (hi "" for the end): those SAP summed,
