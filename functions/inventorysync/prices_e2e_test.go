@@ -152,29 +152,8 @@ func TestTheDriftReportFindsExactlyWhatDiffers(t *testing.T) {
 	if rep.Products.Differ+rep.Stock.Differ+rep.Prices.Differ != 0 || rep.Products.Compared == 0 || rep.Stock.Compared == 0 || rep.Prices.Compared == 0 {
 		t.Fatalf("after a run: %+v %+v %+v %v", rep.Products, *rep.Stock, *rep.Prices, rep.Differences)
 	}
-	truth := w.sapTruth(t)
-	var live []string
-	for i := range 40 {
-		if m := sapsim.ProductID(i); !truth[m].deleted {
-			live = append(live, m)
-		}
-	}
-	product := func(m string) map[string]any { return w.dv.Find("products", "productnumber", m)[0] }
 	// Edits in D365 behind the sync's back: a name, a quantity, a price list amount; and a rename in SAP.
-	if err := w.dv.Patch("products", product(live[0])["productid"].(string), map[string]any{"name": "Edited in D365"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.dv.Patch("products", product(live[1])["productid"].(string), map[string]any{"quantityonhand": json.Number("1.00")}); err != nil {
-		t.Fatal(err)
-	}
-	pid := product(live[2])["productid"]
-	for _, r := range w.dv.Find("productpricelevels", "", nil) {
-		if r["_productid_value"] == pid && r["_pricelevelid_value"] == list {
-			if err := w.dv.Patch("productpricelevels", r["productpricelevelid"].(string), map[string]any{"amount": json.Number("0.01")}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	live := w.editBehindTheSync(t, list)
 	if _, err := w.sap.ChangeProduct(live[3], func(p *sapsim.ProductData) { p.Descriptions["EN"] = "Renamed in SAP" }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -210,28 +189,7 @@ func TestTheDriftReportFindsExactlyWhatDiffers(t *testing.T) {
 func TestADriftFixRewritesExactlyWhatDiffered(t *testing.T) {
 	w, list, _ := priceWorld(t)
 	w.run(t, "timer")
-	truth := w.sapTruth(t)
-	var live []string
-	for i := range 40 {
-		if m := sapsim.ProductID(i); !truth[m].deleted {
-			live = append(live, m)
-		}
-	}
-	product := func(m string) map[string]any { return w.dv.Find("products", "productnumber", m)[0] }
-	if err := w.dv.Patch("products", product(live[0])["productid"].(string), map[string]any{"name": "Edited in D365"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.dv.Patch("products", product(live[1])["productid"].(string), map[string]any{"quantityonhand": json.Number("1.00")}); err != nil {
-		t.Fatal(err)
-	}
-	pid := product(live[2])["productid"]
-	for _, r := range w.dv.Find("productpricelevels", "", nil) {
-		if r["_productid_value"] == pid && r["_pricelevelid_value"] == list {
-			if err := w.dv.Patch("productpricelevels", r["productpricelevelid"].(string), map[string]any{"amount": json.Number("0.01")}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	w.editBehindTheSync(t, list)
 	fix, err := w.syncer.FixDrift(t.Context())
 	if err != nil || fix.Differences != 3 || fix.Materials != 3 || !fix.Queued {
 		t.Fatalf("fix %+v %v", fix, err)
@@ -252,4 +210,34 @@ func TestADriftFixRewritesExactlyWhatDiffered(t *testing.T) {
 	if err != nil || len(rep.Differences) != 0 {
 		t.Fatalf("after the fix: %v %v", rep.Differences, err)
 	}
+}
+
+// editBehindTheSync changes three values in D365 as a user would, where the sync's fingerprints do not see it:
+// the name of the first live product, the quantity of the second, the price list amount of the third. It
+// returns the products SAP does not flag for deletion, in order.
+func (w *world) editBehindTheSync(t *testing.T, list string) []string {
+	t.Helper()
+	truth := w.sapTruth(t)
+	var live []string
+	for i := range w.products {
+		if m := sapsim.ProductID(i); !truth[m].deleted {
+			live = append(live, m)
+		}
+	}
+	product := func(m string) map[string]any { return w.dv.Find("products", "productnumber", m)[0] }
+	if err := w.dv.Patch("products", product(live[0])["productid"].(string), map[string]any{"name": "Edited in D365"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.dv.Patch("products", product(live[1])["productid"].(string), map[string]any{"quantityonhand": json.Number("1.00")}); err != nil {
+		t.Fatal(err)
+	}
+	pid := product(live[2])["productid"]
+	for _, r := range w.dv.Find("productpricelevels", "", nil) {
+		if r["_productid_value"] == pid && r["_pricelevelid_value"] == list {
+			if err := w.dv.Patch("productpricelevels", r["productpricelevelid"].(string), map[string]any{"amount": json.Number("0.01")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return live
 }
