@@ -132,3 +132,30 @@ func benchStockAtCeiling(b *testing.B, memory bool) {
 			fps.rows.Load()-rows)
 	}
 }
+
+// The drift report over a whole catalogue: after a sync (not timed), one report compares every product, its
+// stock and its price with SAP. The bound is under 60 s at 100,000 products against the simulators.
+func BenchmarkDriftReport(b *testing.B) {
+	n := benchProducts(b)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w := newWorld(b, options{products: n, batch: 1000, parallel: 8, pageSize: 5000, plainStock: true})
+		w.run(b, "timer")
+		b.StartTimer()
+		began := time.Now()
+		rep, err := w.syncer.Drift(context.Background(), 100)
+		took := time.Since(began)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Products.Compared < int64(n)*9/10 {
+			b.Fatalf("compared %d products of %d", rep.Products.Compared, n)
+		}
+		b.ReportMetric(took.Seconds(), "s/report")
+		b.ReportMetric(float64(rep.Products.Compared+rep.Stock.Compared+rep.Prices.Compared)/took.Seconds(), "values/s")
+		b.Logf("%d products: report in %v, compared products %d stock %d prices %d, differences %d",
+			n, took.Round(time.Millisecond), rep.Products.Compared, rep.Stock.Compared, rep.Prices.Compared,
+			rep.Products.Differ+rep.Stock.Differ+rep.Prices.Differ)
+	}
+}
