@@ -94,13 +94,21 @@ func (r *run) prices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mark, err := r.readMark(ctx, pricesStream, func(pos, upTo string) bool { return pos < upTo })
+	if err != nil {
+		return err
+	}
 	batch := make([]materialPrice, 0, r.group())
 	flush := func(final bool) error {
 		hi := ""
 		if !final {
 			hi = batch[len(batch)-1].material
 		}
-		err := r.timed(func() error { return r.priceBatch(ctx, batch, after, hi, mapDigest, lists, u, org, st) })
+		verify := mark.verify(after)
+		if err := mark.writing(ctx, hi, final); err != nil {
+			return err
+		}
+		err := r.timed(func() error { return r.priceBatch(ctx, batch, after, hi, mapDigest, lists, u, org, verify, st) })
 		if err != nil {
 			return err
 		}
@@ -109,7 +117,13 @@ func (r *run) prices(ctx context.Context) error {
 			return fmt.Errorf("saving the prices checkpoint: %w", err)
 		}
 		after, batch = hi, batch[:0]
-		if !final && r.spent() {
+		if final {
+			return mark.done(ctx)
+		}
+		if r.spent() {
+			if err := mark.done(ctx); err != nil {
+				return err
+			}
 			return errBudget
 		}
 		return nil
@@ -270,7 +284,7 @@ type priceOp struct {
 // priceBatch writes the prices of the materials in (lo, hi]: creates and updates items, replaces an item whose
 // unit changed, and deletes the items of prices SAP no longer has valid today.
 func (r *run) priceBatch(ctx context.Context, batch []materialPrice, lo, hi, mapDigest string, lists map[string]priceList,
-	u units, org orgSettings, st *StreamStats) error {
+	u units, org orgSettings, verify bool, st *StreamStats) error {
 	fps, err := fingerprintsBetween(ctx, r.Fingerprints, lo, hi)
 	if err != nil {
 		return err
@@ -321,22 +335,23 @@ func (r *run) priceBatch(ctx context.Context, batch []materialPrice, lo, hi, map
 			st.Skipped++
 		}
 	}
-	return r.applyPrices(ctx, ops, fps, st)
+	return r.applyPrices(ctx, ops, fps, verify, st)
 }
 
 // applyPrices runs the item changes in $batch requests of priceBatchOps operations (price list items have no
 // bulk message), and records what landed in the fingerprints. An item to create is first looked for, a query
 // per fifty products: the catalog holds one item per product and unit on a list, and one may exist already
-// (entered by hand, or written by a run that died before its fingerprint). A refused operation is
-// dead-lettered with Dataverse's reason; the others land.
-func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint], st *StreamStats) error {
+// (entered by hand, or written by a run that died before its fingerprint), and one holding the amount already
+// is recorded, not written. With verify (a run died writing these), the items to update are read first too. A
+// refused operation is dead-lettered with Dataverse's reason; the others land.
+func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint], verify bool, st *StreamStats) error {
 	result := map[string]map[string]PriceItem{} // material → items after
 	for _, op := range ops {
 		if _, ok := result[op.material]; !ok {
 			result[op.material] = priceItems(fps[op.material].Value)
 		}
 	}
-	existing, err := r.existingItems(ctx, ops, fps)
+	existing, err := r.existingItems(ctx, ops, fps, verify)
 	if err != nil {
 		return err
 	}
@@ -358,14 +373,25 @@ func (r *run) applyPrices(ctx context.Context, ops []priceOp, fps map[string]sto
 			steps = append(steps, step{op: dataverse.DeleteOp("productpricelevels", dataverse.ID(op.old.ID)), pop: op, record: true})
 		case op.had && op.old.Unit == op.want.unit:
 			item.ID = op.old.ID
+			if e, ok := existing[itemKey{op.want.list.id, product, op.want.unit}]; ok && e.id == op.old.ID && sameNumber(e.amount, json.Number(op.want.amount)) {
+				st.Landed++
+				result[op.material][op.list] = item
+				continue
+			}
 			steps = append(steps, step{op: dataverse.UpdateOp("productpricelevels", dataverse.ID(op.old.ID), amount, ""), pop: op,
 				item: item, keep: true, record: true})
 		default:
 			if op.had { // the unit changed: the old item goes, the new one comes
 				steps = append(steps, step{op: dataverse.DeleteOp("productpricelevels", dataverse.ID(op.old.ID)), pop: op})
 			}
-			if id := existing[itemKey{op.want.list.id, product, op.want.unit}]; id != "" {
-				item.ID = id
+			if e := existing[itemKey{op.want.list.id, product, op.want.unit}]; e.id != "" {
+				item.ID = e.id
+				if sameNumber(e.amount, json.Number(op.want.amount)) {
+					st.Landed++
+					result[op.material][op.list] = item
+					continue
+				}
+				id := e.id
 				steps = append(steps, step{op: dataverse.UpdateOp("productpricelevels", dataverse.ID(id), amount, ""), pop: op,
 					item: item, keep: true, record: true})
 				continue
@@ -448,15 +474,22 @@ const priceBatchOps = 100
 // itemKey identifies a price list item as the catalog does: one per price list, product and unit.
 type itemKey struct{ list, product, unit string }
 
-// existingItems finds the items the creates among ops would duplicate, fifty products to a query.
-func (r *run) existingItems(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint]) (map[itemKey]string, error) {
+// existingItem is a price list item Dataverse holds.
+type existingItem struct {
+	id     string
+	amount json.Number
+}
+
+// existingItems finds the items the creates among ops would duplicate (with verify, the items of the updates
+// too), fifty products to a query.
+func (r *run) existingItems(ctx context.Context, ops []priceOp, fps map[string]store.Row[Fingerprint], verify bool) (map[itemKey]existingItem, error) {
 	byList := map[string][]string{}
 	for _, op := range ops {
-		if op.want.list.id != "" && !(op.had && op.old.Unit == op.want.unit) {
+		if op.want.list.id != "" && (verify || !(op.had && op.old.Unit == op.want.unit)) {
 			byList[op.want.list.id] = append(byList[op.want.list.id], fps[op.material].Value.ID)
 		}
 	}
-	out := map[itemKey]string{}
+	out := map[itemKey]existingItem{}
 	for list, products := range byList {
 		for i := 0; i < len(products); i += 50 {
 			part := products[i:min(i+50, len(products))]
@@ -469,13 +502,14 @@ func (r *run) existingItems(ctx context.Context, ops []priceOp, fps map[string]s
 				terms[j] = f
 			}
 			lf, _ := dataverse.Filterf("_pricelevelid_value eq %s", dataverse.GUID(list))
-			q := &dataverse.Query{Select: []string{"productpricelevelid", "_productid_value", "_uomid_value"},
+			q := &dataverse.Query{Select: []string{"productpricelevelid", "_productid_value", "_uomid_value", "amount"},
 				Filter: lf + " and (" + strings.Join(terms, " or ") + ")"}
 			for rec, err := range r.Dataverse.List(ctx, "productpricelevels", q) {
 				if err != nil {
 					return nil, fmt.Errorf("finding price list items: %w", err)
 				}
-				out[itemKey{list, rec.String("_productid_value"), rec.String("_uomid_value")}] = rec.String("productpricelevelid")
+				out[itemKey{list, rec.String("_productid_value"), rec.String("_uomid_value")}] = existingItem{
+					id: rec.String("productpricelevelid"), amount: rec.Number("amount")}
 			}
 		}
 	}

@@ -78,12 +78,25 @@ func (r *run) products(ctx context.Context) error {
 		return err
 	}
 	u.createdActive = org.createdActive
+	wm, err := r.readMark(ctx, productsStream, func(pos, upTo string) bool {
+		p, err1 := time.Parse(time.RFC3339Nano, pos)
+		t, err2 := time.Parse(time.RFC3339Nano, upTo)
+		return err1 != nil || err2 != nil || !p.After(t)
+	})
+	if err != nil {
+		return err
+	}
 	batch := make([]sap.Product, 0, r.group())
+	stamp := func(p sap.Product) string { return p.LastChangeDateTime.Time.UTC().Format(time.RFC3339Nano) }
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := r.timed(func() error { return r.productBatch(ctx, batch, u, mapDigest, st) })
+		verify := wm.verify(stamp(batch[0]))
+		if err := wm.writing(ctx, stamp(batch[len(batch)-1]), false); err != nil {
+			return err
+		}
+		err := r.timed(func() error { return r.productBatch(ctx, batch, u, mapDigest, verify, st) })
 		if err != nil {
 			return err
 		}
@@ -94,6 +107,9 @@ func (r *run) products(ctx context.Context) error {
 		}
 		batch = batch[:0]
 		if r.spent() {
+			if err := wm.done(ctx); err != nil {
+				return err
+			}
 			return errBudget
 		}
 		return nil
@@ -113,7 +129,10 @@ func (r *run) products(ctx context.Context) error {
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return wm.done(ctx)
 }
 
 // unitGroup finds the mapping's unit group and its units.
@@ -218,7 +237,9 @@ func (w wantedProduct) digest(mapDigest string) string {
 
 // productBatch writes one batch of products: finds those D365 has that the sync has not written, upserts the
 // changed ones, publishes the new ones and retires (or brings back) the ones SAP flags, then records fingerprints.
-func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, mapDigest string, st *StreamStats) error {
+// A product found in D365 that already holds what the upsert would write is not written again; with verify (a
+// run died writing this batch) every changed product is looked up first, not only those without a fingerprint.
+func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, mapDigest string, verify bool, st *StreamStats) error {
 	// A product changed twice within the overlap is read twice: keep its latest row.
 	latest := map[string]sap.Product{}
 	var order []string
@@ -234,7 +255,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 	}
 	var unknown []string
 	for _, m := range order {
-		if fps[m].Value.ID == "" {
+		if fps[m].Value.ID == "" || verify {
 			unknown = append(unknown, m)
 		}
 	}
@@ -247,7 +268,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		fp    Fingerprint
 		isNew bool
 	}
-	var items []item
+	var items, adopted []item
 	pending := map[string]Fingerprint{}
 	var recs []dataverse.Record
 	var keys []string
@@ -261,6 +282,13 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 			continue
 		}
 		st.Changed++
+		if f, ok := found[m]; ok && f.Name == w.name {
+			// D365 holds what the upsert would write (its productnumber and name): a run that died wrote it, or
+			// someone entered it so. Only its state and fingerprint may be missing.
+			st.Landed++
+			adopted = append(adopted, item{w: w, fp: fp})
+			continue
+		}
 		isNew := fp.ID == ""
 		if isNew && w.deleted {
 			// Flagged for deletion before D365 ever had it: nothing to retire, and nothing worth creating.
@@ -306,11 +334,16 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 	// service protection limit's 6,000 requests per five minutes on a first load of 100,000 products in 17 hours.
 	// Bulk upserts answer no ids, so the products created just now are looked up once, fifty to a query.
 	var created []string
+	var done0 []item
 	for i, it := range items {
-		if landed[i] && it.fp.ID == "" {
-			created = append(created, it.w.material)
+		if landed[i] {
+			done0 = append(done0, it)
+			if it.fp.ID == "" {
+				created = append(created, it.w.material)
+			}
 		}
 	}
+	done0 = append(done0, adopted...)
 	ids, err := r.findProducts(ctx, created)
 	if err != nil {
 		return err
@@ -319,10 +352,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 	var stateRecs []dataverse.Record
 	var stateKeys []string
 	stateFP := map[string]Fingerprint{}
-	for i, it := range items {
-		if !landed[i] {
-			continue
-		}
+	for _, it := range done0 {
 		want := stateActive
 		if it.w.deleted {
 			want = stateRetired
@@ -369,6 +399,7 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 type foundProduct struct {
 	ID    string
 	State int
+	Name  string
 }
 
 // findProducts looks materials up in D365 by productnumber, fifty to a query so the URL stays short.
@@ -384,13 +415,38 @@ func (r *run) findProducts(ctx context.Context, materials []string) (map[string]
 			}
 			terms[j] = f
 		}
-		q := &dataverse.Query{Select: []string{"productid", "productnumber", "statecode"}, Filter: strings.Join(terms, " or ")}
+		q := &dataverse.Query{Select: []string{"productid", "productnumber", "statecode", "name"}, Filter: strings.Join(terms, " or ")}
 		for rec, err := range r.Dataverse.List(ctx, "products", q) {
 			if err != nil {
 				return nil, fmt.Errorf("finding products in D365: %w", err)
 			}
 			n, _ := rec.Number("statecode").Int64()
-			out[rec.String("productnumber")] = foundProduct{ID: rec.String("productid"), State: int(n)}
+			out[rec.String("productnumber")] = foundProduct{ID: rec.String("productid"), State: int(n), Name: rec.String("name")}
+		}
+	}
+	return out, nil
+}
+
+// readProducts reads columns of products by productid, fifty to a query; a product D365 no longer has is
+// missing from the answer.
+func (r *run) readProducts(ctx context.Context, ids []string, cols ...string) (map[string]dataverse.Record, error) {
+	out := map[string]dataverse.Record{}
+	for i := 0; i < len(ids); i += 50 {
+		part := ids[i:min(i+50, len(ids))]
+		terms := make([]string, len(part))
+		for j, id := range part {
+			f, err := dataverse.Filterf("productid eq %s", dataverse.GUID(id))
+			if err != nil {
+				return nil, err
+			}
+			terms[j] = f
+		}
+		q := &dataverse.Query{Select: append([]string{"productid"}, cols...), Filter: strings.Join(terms, " or ")}
+		for rec, err := range r.Dataverse.List(ctx, "products", q) {
+			if err != nil {
+				return nil, fmt.Errorf("reading products in D365: %w", err)
+			}
+			out[rec.String("productid")] = rec
 		}
 	}
 	return out, nil

@@ -46,6 +46,10 @@ func (r *run) stock(ctx context.Context) error {
 	if cp.Extra != mapDigest {
 		after = "" // the mapping changed: a new pass, from the first material
 	}
+	mark, err := r.readMark(ctx, stockStream, func(pos, upTo string) bool { return pos < upTo })
+	if err != nil {
+		return err
+	}
 	plants := make([]string, len(sm.Locations))
 	for i, l := range sm.Locations {
 		plants[i] = l.Plant
@@ -69,7 +73,11 @@ func (r *run) stock(ctx context.Context) error {
 		if !g.final {
 			hi = g.values[len(g.values)-1].material
 		}
-		err := r.timed(func() error { return r.stockBatch(ctx, g.values, after, hi, mapDigest, st) })
+		verify := mark.verify(after)
+		if err := mark.writing(ctx, hi, g.final); err != nil {
+			return err
+		}
+		err := r.timed(func() error { return r.stockBatch(ctx, g.values, after, hi, mapDigest, verify, st) })
 		if err != nil {
 			return err
 		}
@@ -79,9 +87,12 @@ func (r *run) stock(ctx context.Context) error {
 		}
 		after = hi
 		if g.final {
-			return nil
+			return mark.done(ctx)
 		}
 		if r.spent() {
+			if err := mark.done(ctx); err != nil {
+				return err
+			}
 			return errBudget
 		}
 	}
@@ -164,8 +175,9 @@ func (r *run) readStock(ctx context.Context, plants []string, after string, sm *
 }
 
 // stockBatch writes the values of one batch, the materials in (lo, hi] (hi "" for the end): those SAP summed,
-// and those with a fingerprint in that range that SAP no longer has stock of, which now hold zero.
-func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDigest string, st *StreamStats) error {
+// and those with a fingerprint in that range that SAP no longer has stock of, which now hold zero. With verify
+// (a run died writing this range), Dataverse's values are read first and only those that differ are written.
+func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDigest string, verify bool, st *StreamStats) error {
 	fps, err := fingerprintsBetween(ctx, r.Fingerprints, lo, hi)
 	if err != nil {
 		return err
@@ -211,6 +223,17 @@ func (r *run) stockBatch(ctx context.Context, batch []stockValue, lo, hi, mapDig
 		next[v.material] = fp
 		recs = append(recs, dataverse.Record{"productid": fp.ID, "quantityonhand": json.Number(text)})
 		keys = append(keys, v.material)
+	}
+	if verify {
+		var landed map[string]Fingerprint
+		var err error
+		if recs, keys, landed, err = r.heldStock(ctx, recs, keys, next); err != nil {
+			return err
+		}
+		st.Landed += int64(len(landed))
+		if err := saveFingerprints(ctx, r.Fingerprints, landed); err != nil {
+			return err
+		}
 	}
 	r.gone = map[string]bool{}
 	// Each chunk's fingerprints are saved as soon as it lands, while the other chunks are still on their way to
@@ -260,4 +283,40 @@ func quantityText(sum *big.Rat, prec int) (string, bool) {
 	floor := new(big.Int).Quo(scaled.Num(), scaled.Denom())
 	down := new(big.Rat).SetFrac(floor, scale)
 	return down.FloatString(prec), down.Cmp(sum) != 0
+}
+
+// heldStock reads the quantities Dataverse holds for recs and splits off those that already hold the value to
+// write: recs and keys come back without them, and landed holds their fingerprints from next.
+func (r *run) heldStock(ctx context.Context, recs []dataverse.Record, keys []string, next map[string]Fingerprint) (
+	[]dataverse.Record, []string, map[string]Fingerprint, error) {
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.String("productid")
+	}
+	held, err := r.readProducts(ctx, ids, "quantityonhand")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	landed := map[string]Fingerprint{}
+	var outRecs []dataverse.Record
+	var outKeys []string
+	for i, rec := range recs {
+		if h, ok := held[ids[i]]; ok && sameNumber(h.Number("quantityonhand"), rec["quantityonhand"]) {
+			landed[keys[i]] = next[keys[i]]
+			continue
+		}
+		outRecs, outKeys = append(outRecs, rec), append(outKeys, keys[i])
+	}
+	return outRecs, outKeys, landed, nil
+}
+
+// sameNumber compares a number Dataverse answered with one the sync would write, by value (12.5 is 12.500).
+func sameNumber(held json.Number, want any) bool {
+	w, ok := want.(json.Number)
+	if !ok || held == "" {
+		return false
+	}
+	a, ok1 := new(big.Rat).SetString(held.String())
+	b, ok2 := new(big.Rat).SetString(w.String())
+	return ok1 && ok2 && a.Cmp(b) == 0
 }

@@ -36,6 +36,9 @@ type StreamStats struct {
 	Failed  int64 `json:"failed"`  // records dead-lettered
 	// Rounded counts stock sums with more decimals than D365 keeps, rounded down.
 	Rounded int64 `json:"rounded,omitempty"`
+	// Landed counts changed values Dataverse already held: written by a run that ended before it could record
+	// them, found by reading them back, and not written again.
+	Landed int64 `json:"landed,omitempty"`
 	// Duplicates counts stock rows SAP sent twice (its paging shifted under a change) and counted once.
 	Duplicates int64 `json:"duplicates,omitempty"`
 	// Throttled is the 429s Dataverse answered while the stream ran.

@@ -282,6 +282,8 @@ func (s *store) write(x *tx, t *tableData, id string, values map[string]any, cre
 				r.values[c.Name] = nil
 			}
 		}
+		// The primary key is a column like any other to $filter ("productid eq <id> or ..." reads rows by id).
+		r.values[t.def.Key] = id
 		if t.def.Entity == "salesorder" || t.def.Entity == "account" || t.def.Entity == "pricelevel" {
 			r.values["statecode"] = json.Number("0")
 			r.values["statuscode"] = json.Number("1")

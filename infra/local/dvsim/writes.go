@@ -1,5 +1,10 @@
 package dvsim
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // WriteCounts counts the row writes made to one table: every row a create, update, upsert, bulk target, $batch
 // part, close action or delete wrote, whether or not a value changed (Dataverse writes, and bumps the row version,
 // on an update that repeats the stored values). Writes undone by a failed changeset or bulk call are not counted.
@@ -10,6 +15,9 @@ type WriteCounts struct {
 	Updates      int
 	StateChanges int
 	Deletes      int
+	// Unchanged counts, of the updates, those that set every column to the value it already held: a repeated
+	// write, such as a sync's rewrite of a batch it cannot tell had landed. It is part of Updates, not beside it.
+	Unchanged int
 }
 
 // Total is the number of row writes.
@@ -18,7 +26,8 @@ func (w WriteCounts) Total() int { return w.Creates + w.Updates + w.StateChanges
 // Sub is w minus an earlier reading: what happened in between.
 func (w WriteCounts) Sub(earlier WriteCounts) WriteCounts {
 	return WriteCounts{Creates: w.Creates - earlier.Creates, Updates: w.Updates - earlier.Updates,
-		StateChanges: w.StateChanges - earlier.StateChanges, Deletes: w.Deletes - earlier.Deletes}
+		StateChanges: w.StateChanges - earlier.StateChanges, Deletes: w.Deletes - earlier.Deletes,
+		Unchanged: w.Unchanged - earlier.Unchanged}
 }
 
 func (w *WriteCounts) add(d WriteCounts, sign int) {
@@ -26,6 +35,7 @@ func (w *WriteCounts) add(d WriteCounts, sign int) {
 	w.Updates += sign * d.Updates
 	w.StateChanges += sign * d.StateChanges
 	w.Deletes += sign * d.Deletes
+	w.Unchanged += sign * d.Unchanged
 }
 
 // Writes returns the writes made to an entity set so far (zero for a set the simulator does not hold), so a test
@@ -74,5 +84,39 @@ func updateKind(prev map[string]any, values map[string]any) WriteCounts {
 	if other || d.StateChanges == 0 {
 		d.Updates = 1
 	}
+	if d.StateChanges == 0 && sameValues(prev, values) {
+		d.Unchanged = 1
+	}
 	return d
+}
+
+// sameValues reports whether every column of values already holds that value in prev: numbers by value (1.50
+// is 1.5), text exactly (a change of case is a change), anything else by its JSON.
+func sameValues(prev, values map[string]any) bool {
+	for k, v := range values {
+		old, ok := prev[k]
+		if !ok {
+			if v == nil {
+				continue
+			}
+			return false
+		}
+		switch nv := v.(type) {
+		case json.Number:
+			if c, ok := compareValues(old, nv); !ok || c != 0 {
+				return false
+			}
+		case string:
+			if s, ok := old.(string); !ok || s != nv {
+				return false
+			}
+		default:
+			a, _ := json.Marshal(old)
+			b, _ := json.Marshal(v)
+			if !bytes.Equal(a, b) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -32,7 +32,16 @@ func TestWritesCountEveryRowWrite(t *testing.T) {
 		}, want{"accounts": {Creates: 1}}},
 		{"update repeating the stored value", func(t *testing.T, r *Running, account, _ string) answer {
 			return send(t, r, "PATCH", "accounts("+account+")", `{"name":"Customer 1"}`)
+		}, want{"accounts": {Updates: 1, Unchanged: 1}}},
+		{"update changing only the case is a change", func(t *testing.T, r *Running, account, _ string) answer {
+			return send(t, r, "PATCH", "accounts("+account+")", `{"name":"CUSTOMER 1"}`)
 		}, want{"accounts": {Updates: 1}}},
+		{"update of a column the row never had", func(t *testing.T, r *Running, account, _ string) answer {
+			return send(t, r, "PATCH", "accounts("+account+")", `{"name":"Customer 1","telephone1":"+49 1"}`)
+		}, want{"accounts": {Updates: 1}}},
+		{"state change repeating the state", func(t *testing.T, r *Running, account, _ string) answer {
+			return send(t, r, "PATCH", "accounts("+account+")", `{"statecode":0,"statuscode":1}`)
+		}, want{"accounts": {Updates: 1, Unchanged: 1}}},
 		{"state change", func(t *testing.T, r *Running, account, _ string) answer {
 			return send(t, r, "PATCH", "accounts("+account+")", `{"statecode":1,"statuscode":2}`)
 		}, want{"accounts": {StateChanges: 1}}},
