@@ -3,6 +3,7 @@ package dvsim
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -53,6 +54,7 @@ func TestPriceListItemFoundByItsLookups(t *testing.T) {
 		{"box", p.seeded.PriceLevel, p.product, p.box, 1},
 		{"another unit", p.seeded.PriceLevel, p.product, p.otherUnit, 0},
 		{"another price list", newGUID(), p.product, p.box, 0},
+		{"a unit in upper case", p.seeded.PriceLevel, p.product, strings.ToUpper(p.box), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := send(t, p.Running, "GET", "productpricelevels?"+query("$select", "amount,productnumber,_uomid_value",
@@ -63,7 +65,7 @@ func TestPriceListItemFoundByItsLookups(t *testing.T) {
 			}
 			if tc.rows == 1 {
 				row := rows[0].(map[string]any)
-				if row["_uomid_value"] != tc.unit || row["productnumber"] != "P-1" || row["amount"] != json.Number("10.00") {
+				if !strings.EqualFold(fmt.Sprint(row["_uomid_value"]), tc.unit) || row["productnumber"] != "P-1" || row["amount"] != json.Number("10.00") {
 					t.Errorf("row = %v", row)
 				}
 			}

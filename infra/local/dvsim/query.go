@@ -3,6 +3,7 @@ package dvsim
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode"
@@ -135,19 +136,49 @@ func (l *lexer) literal() (any, error) {
 
 type predicate func(values map[string]any) bool
 
-func parseFilter(t *Table, src string) (predicate, *apiError) {
+// expr is a parsed $filter expression. An expression that is exactly "col eq v1 or col eq v2 ..." (text or
+// number literals) also keeps the set of values, so that it is tested with one map lookup a row, and a query
+// whose filter requires such a set on the primary key or a one-column alternate key reads those rows by key
+// (or a lookup column, through the index $expand uses) reads those rows instead of every row: the simulator
+// holds catalogues of a million rows, and a sync reads them fifty ids a query.
+type expr struct {
+	p    predicate
+	col  string          // set: the expression is col eq one of set
+	set  map[string]bool // normalized values (see eqKey)
+	vals []any
+	cands []*expr // sets every matching row is in (this one, or an and's operands)
+}
+
+// eqKey normalizes a value as compareValues compares it with eq: text without case, numbers by value.
+func eqKey(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return "s:" + strings.ToLower(x), true
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(x))
+		if !ok {
+			return "", false
+		}
+		return "n:" + r.RatString(), true
+	}
+	return "", false
+}
+
+func plain(p predicate) *expr { return &expr{p: p} }
+
+func parseFilter(t *Table, src string) (*expr, *apiError) {
 	l := &lexer{src: src}
-	p, err := parseOr(t, l)
+	e, err := parseOr(t, l)
 	if err == nil && !l.done() {
 		err = fmt.Errorf("unexpected %q", l.src[l.pos:])
 	}
 	if err != nil {
 		return nil, errf(400, "0x0", "Invalid $filter %q: %v", src, err)
 	}
-	return p, nil
+	return e, nil
 }
 
-func parseOr(t *Table, l *lexer) (predicate, error) {
+func parseOr(t *Table, l *lexer) (*expr, error) {
 	left, err := parseAnd(t, l)
 	if err != nil {
 		return nil, err
@@ -157,13 +188,30 @@ func parseOr(t *Table, l *lexer) (predicate, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, b := left, right
-		left = func(v map[string]any) bool { return a(v) || b(v) }
+		if left.col != "" && left.col == right.col {
+			set := make(map[string]bool, len(left.set)+len(right.set))
+			for k := range left.set {
+				set[k] = true
+			}
+			for k := range right.set {
+				set[k] = true
+			}
+			col := left.col
+			merged := &expr{col: col, set: set, vals: append(append([]any{}, left.vals...), right.vals...), p: func(v map[string]any) bool {
+				k, ok := eqKey(v[col])
+				return ok && set[k]
+			}}
+			merged.cands = []*expr{merged}
+			left = merged
+			continue
+		}
+		a, b := left.p, right.p
+		left = plain(func(v map[string]any) bool { return a(v) || b(v) })
 	}
 	return left, nil
 }
 
-func parseAnd(t *Table, l *lexer) (predicate, error) {
+func parseAnd(t *Table, l *lexer) (*expr, error) {
 	left, err := parseUnary(t, l)
 	if err != nil {
 		return nil, err
@@ -173,29 +221,32 @@ func parseAnd(t *Table, l *lexer) (predicate, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, b := left, right
-		left = func(v map[string]any) bool { return a(v) && b(v) }
+		a, b := left.p, right.p
+		cands := append(append([]*expr{}, left.cands...), right.cands...)
+		left = plain(func(v map[string]any) bool { return a(v) && b(v) })
+		left.cands = cands
 	}
 	return left, nil
 }
 
-func parseUnary(t *Table, l *lexer) (predicate, error) {
+func parseUnary(t *Table, l *lexer) (*expr, error) {
 	if l.eatWord("not") {
-		p, err := parseUnary(t, l)
+		e, err := parseUnary(t, l)
 		if err != nil {
 			return nil, err
 		}
-		return func(v map[string]any) bool { return !p(v) }, nil
+		p := e.p
+		return plain(func(v map[string]any) bool { return !p(v) }), nil
 	}
 	if l.eat("(") {
-		p, err := parseOr(t, l)
+		e, err := parseOr(t, l)
 		if err != nil {
 			return nil, err
 		}
 		if !l.eat(")") {
 			return nil, fmt.Errorf("missing )")
 		}
-		return p, nil
+		return e, nil
 	}
 	for _, fn := range []string{"contains", "startswith", "endswith"} {
 		if l.eatWord(fn) {
@@ -221,7 +272,7 @@ func parseUnary(t *Table, l *lexer) (predicate, error) {
 				return nil, fmt.Errorf("%s needs a string", fn)
 			}
 			needle = strings.ToLower(needle)
-			return func(v map[string]any) bool {
+			return plain(func(v map[string]any) bool {
 				s, ok := v[col].(string)
 				if !ok {
 					return false
@@ -234,7 +285,7 @@ func parseUnary(t *Table, l *lexer) (predicate, error) {
 					return strings.HasPrefix(s, needle)
 				}
 				return strings.HasSuffix(s, needle)
-			}, nil
+			}), nil
 		}
 	}
 	col, err := filterColumn(t, l.ident())
@@ -255,7 +306,7 @@ func parseUnary(t *Table, l *lexer) (predicate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(v map[string]any) bool {
+	e := plain(func(v map[string]any) bool {
 		c, ok := compareValues(v[col], lit)
 		if !ok {
 			return op == "ne"
@@ -273,7 +324,12 @@ func parseUnary(t *Table, l *lexer) (predicate, error) {
 			return c < 0
 		}
 		return c <= 0
-	}, nil
+	})
+	if k, ok := eqKey(lit); ok && op == "eq" {
+		e.col, e.set, e.vals = col, map[string]bool{k: true}, []any{lit}
+		e.cands = []*expr{e}
+	}
+	return e, nil
 }
 
 // filterColumn maps a filter property (a column, or "_x_value" for lookups) to the stored column name.
@@ -295,6 +351,7 @@ type queryOpts struct {
 	selectCols []string // nil = all
 	expand     []expandOpt
 	filter     predicate
+	cands      []*expr // rows outside any of these sets cannot match (none: any row may)
 	top        int
 	orderBy    []orderKey
 }
@@ -349,11 +406,11 @@ func (s *Server) parseQueryOpts(t *Table, get func(string) string) (queryOpts, *
 		}
 	}
 	if f := get("$filter"); f != "" {
-		p, err := parseFilter(t, f)
+		e, err := parseFilter(t, f)
 		if err != nil {
 			return q, err
 		}
-		q.filter = p
+		q.filter, q.cands = e.p, e.cands
 	}
 	if top := get("$top"); top != "" {
 		n, err := strconv.Atoi(top)

@@ -582,6 +582,74 @@ func (s *Server) deleteHandler(x *tx, td *tableData, k keySpec, req *apiRequest)
 }
 
 // sortedRows returns the rows in primary key order, or by the $orderby keys.
+// candidates are the rows a filter may match: of the filter's sets on an indexed column (the primary key, a
+// one-column alternate key, a lookup), the rows of the one that selects fewest; without one, every row.
+func candidates(td *tableData, cands []*expr) []*row {
+	var best []*row
+	found := false
+	for _, c := range cands {
+		if rows, ok := td.byKeySet(c); ok && (!found || len(rows) < len(best)) {
+			best, found = rows, true
+		}
+	}
+	if found {
+		return best
+	}
+	rows := make([]*row, 0, len(td.rows))
+	for _, r := range td.rows {
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// byKeySet reads the rows whose indexed column holds one of cand's values; ok is false when the column has no
+// index or a value is not text.
+func (td *tableData) byKeySet(cand *expr) ([]*row, bool) {
+	alt, lookup := -1, false
+	if cand.col != td.def.Key {
+		for k, cols := range td.def.AltKeys {
+			if len(cols) == 1 && cols[0] == cand.col {
+				alt = k
+			}
+		}
+		if c, ok := td.def.column(cand.col); ok && len(c.Targets) > 0 {
+			lookup = true
+		}
+		if alt < 0 && !lookup {
+			return nil, false
+		}
+	}
+	var ids []string
+	for _, v := range cand.vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, false
+		}
+		s = strings.ToLower(s)
+		switch {
+		case alt >= 0:
+			if id, ok := td.altIndex[alt][s]; ok {
+				ids = append(ids, id)
+			}
+		case lookup:
+			for id := range td.refIndex[cand.col][s] {
+				ids = append(ids, id)
+			}
+		default:
+			ids = append(ids, s)
+		}
+	}
+	rows := make([]*row, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if r, ok := td.rows[id]; ok && !seen[id] {
+			seen[id] = true
+			rows = append(rows, r)
+		}
+	}
+	return rows, true
+}
+
 func sortedRows(td *tableData, order []orderKey) []*row {
 	rows := make([]*row, 0, len(td.rows))
 	for _, r := range td.rows {
@@ -632,11 +700,12 @@ func (s *Server) list(td *tableData, req *apiRequest) *response {
 		return errorResponse(err)
 	}
 	var matched []*row
-	for _, r := range sortedRows(td, q.orderBy) {
+	for _, r := range candidates(td, q.cands) {
 		if q.filter == nil || q.filter(r.values) {
 			matched = append(matched, r)
 		}
 	}
+	sortRows(matched, q.orderBy)
 	if q.top > 0 && len(matched) > q.top {
 		matched = matched[:q.top]
 	}

@@ -253,6 +253,15 @@ func (h *Host) Addr() string {
 }
 
 // MasterKey and FunctionKey are the keys the host accepts.
+// KillWorker kills the handler process with SIGKILL and returns its pid once it has exited; the host restarts
+// it as it would after any crash. For tests of what a run killed at any point leaves behind.
+func (h *Host) KillWorker() (int, error) {
+	if h.worker == nil {
+		return 0, errors.New("the host has not started")
+	}
+	return h.worker.killNow()
+}
+
 func (h *Host) MasterKey() string   { return h.keys.master }
 func (h *Host) FunctionKey() string { return h.keys.function }
 

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -329,5 +331,41 @@ func TestWorkerSettingsOverrideForTheHandlerOnly(t *testing.T) {
 	}
 	if h.settings["TEST_SETTING"] != "host value" {
 		t.Fatalf("the host's own setting changed to %q", h.settings["TEST_SETTING"])
+	}
+}
+
+// KillWorker ends the handler with SIGKILL (no chance to clean up) and the host starts a new process, which
+// answers again: what the inventory sync's kill soak relies on.
+func TestKillWorkerKillsAndTheHostRestarts(t *testing.T) {
+	dist := makeDist(t, "http", hostJSON(false), testHandler(t))
+	h := startHost(t, dist, nil)
+	before, status := getEnv(t, h)
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	pid, err := h.Host.KillWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strconv.Itoa(pid) != before.PID {
+		t.Errorf("killed pid %d; the handler answering was %s", pid, before.PID)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("process %d is still alive after KillWorker returned", pid)
+	}
+	var after envReport
+	eventually(t, 15*time.Second, func() error {
+		var status int
+		after, status = getEnv(t, h)
+		if status != 200 {
+			return errStatus(status)
+		}
+		return nil
+	})
+	if after.PID == before.PID {
+		t.Errorf("no new process after the kill: %+v", after)
+	}
+	if !strings.Contains(h.log.String(), "signal: killed") {
+		t.Errorf("the host did not report the kill:\n%s", h.log.String())
 	}
 }

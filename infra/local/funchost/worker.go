@@ -266,6 +266,28 @@ func (w *worker) kill(cmd *exec.Cmd, exited <-chan struct{}) {
 	}
 }
 
+// killNow ends the current process with SIGKILL, as an out-of-memory kill or a host crash would: no signal
+// to catch, no cleanup. The supervisor restarts it as it restarts any process that dies.
+func (w *worker) killNow() (int, error) {
+	w.mu.Lock()
+	cmd, exited := w.cmd, w.exited
+	w.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, errors.New("no handler process")
+	}
+	select {
+	case <-exited:
+		return 0, errors.New("the handler process has already exited")
+	default:
+	}
+	pid := cmd.Process.Pid
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		return pid, fmt.Errorf("killing the handler process %d: %w", pid, err)
+	}
+	<-exited
+	return pid, nil
+}
+
 // stop ends the process and the supervisor.
 func (w *worker) stop() {
 	w.mu.Lock()
