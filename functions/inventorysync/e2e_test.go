@@ -54,6 +54,8 @@ type options struct {
 	dvCosts    dvsim.Costs
 	plainStock bool
 	dataverse  func(*dataverse.Options)
+	// sapMaxBytes is the SAP client's MaxResponseBytes (0: 64 MB).
+	sapMaxBytes int64
 }
 
 func newWorld(t testing.TB, o options) *world {
@@ -85,8 +87,11 @@ func newWorld(t testing.TB, o options) *world {
 	t.Cleanup(sim.Quiesce)
 	ts := httptest.NewServer(sim)
 	t.Cleanup(ts.Close)
+	if o.sapMaxBytes == 0 {
+		o.sapMaxBytes = 64 << 20
+	}
 	sc, err := sap.New(sap.Options{BaseURL: ts.URL, AuthMode: sap.AuthBasic, Username: "U", Password: "P",
-		Timeout: 30 * time.Second, MaxResponseBytes: 64 << 20, ReadRetries: 3})
+		Timeout: 30 * time.Second, MaxResponseBytes: o.sapMaxBytes, ReadRetries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,24 +46,39 @@ func RunID(ctx context.Context) string {
 
 // SAPSource reads the streams from an SAP client.
 type SAPSource struct {
-	Client   *sap.Client
+	Client *sap.Client
+	// PageSize is the rows asked for per request ($top); 0 is each stream's default (pageSizes).
 	PageSize int
+}
+
+// pageSizes are the rows per request each stream asks for when SAPSource.PageSize is 0. The reads page with
+// $top and $skip themselves: many S/4HANA services do no server-driven paging, and without $top one answer
+// would hold every row, past SAP_MAX_RESPONSE_BYTES (a page of 5,000 price validities with their records is
+// over 30 MB). Stock rows are narrow ($select), products carry their descriptions, prices their record.
+var pageSizes = struct{ products, stock, prices int }{products: 1000, stock: 5000, prices: 1000}
+
+func (s SAPSource) pageSize(def int) int {
+	if s.PageSize > 0 {
+		return s.PageSize
+	}
+	return def
 }
 
 // ProductsChangedSince implements SAP.
 func (s SAPSource) ProductsChangedSince(ctx context.Context, since time.Time) Stream[sap.Product] {
-	return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: since, WithDescriptions: true, InlineCount: true, PageSize: s.PageSize})
+	return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: since, WithDescriptions: true, InlineCount: true,
+		PageSize: s.pageSize(pageSizes.products)})
 }
 
 // Stock implements SAP: unrestricted-use rows only, ordered by material.
 func (s SAPSource) Stock(ctx context.Context, plants []string, after string) Stream[sap.StockRow] {
 	return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: after, ByMaterial: true, InlineCount: true,
-		PageSize: s.PageSize})
+		PageSize: s.pageSize(pageSizes.stock)})
 }
 
 // Prices implements SAP.
 func (s SAPSource) Prices(ctx context.Context, q sap.PriceQuery) Stream[sap.PriceCondition] {
-	q.PageSize, q.InlineCount = s.PageSize, true
+	q.PageSize, q.InlineCount = s.pageSize(pageSizes.prices), true
 	return s.Client.PriceConditions(ctx, q)
 }
 

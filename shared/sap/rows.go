@@ -90,6 +90,10 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 		yielded := 0
 		skip := r.q.Skip
 		nextURL := ""
+		// One buffer holds each page in turn: reading every page into a fresh one (io.ReadAll doubling its way
+		// up to a 20 MB page of price conditions) left each page's buffers behind as garbage, and the heap, and
+		// with it the process's peak memory, grew with the number of pages read between collections.
+		var page bytes.Buffer
 		for {
 			top := r.q.Top - yielded
 			if r.q.Top == 0 {
@@ -118,7 +122,11 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 			// The page is read whole before its rows are yielded: a consumer that writes between rows (a sync
 			// writing each batch to Dataverse) would otherwise hold the response open past the client's timeout,
 			// which ends the read mid-page. Memory stays one page, whatever the number of pages.
-			raw, err := io.ReadAll(resp.Body)
+			page.Reset()
+			if cl := resp.ContentLength; cl > 0 && cl < 1<<31 {
+				page.Grow(int(cl) + bytes.MinRead) // ReadFrom wants MinRead free after the last byte, or it doubles
+			}
+			_, err = page.ReadFrom(resp.Body)
 			resp.Body.Close()
 			if err != nil {
 				yield(zero, fmt.Errorf("reading %s page: %w", r.set, err))
@@ -126,7 +134,7 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 			}
 			stopped := false
 			n := 0
-			pg, err := decodePage(bytes.NewReader(raw), func(v T) bool {
+			pg, err := decodePage(bytes.NewReader(page.Bytes()), func(v T) bool {
 				n++
 				if r.keep != nil && !r.keep(v) {
 					return true
@@ -142,7 +150,6 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 				}
 				return true
 			})
-			raw = nil
 			if stopped {
 				return
 			}

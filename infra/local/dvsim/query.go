@@ -142,10 +142,10 @@ type predicate func(values map[string]any) bool
 // (or a lookup column, through the index $expand uses) reads those rows instead of every row: the simulator
 // holds catalogues of a million rows, and a sync reads them fifty ids a query.
 type expr struct {
-	p    predicate
-	col  string          // set: the expression is col eq one of set
-	set  map[string]bool // normalized values (see eqKey)
-	vals []any
+	p     predicate
+	col   string          // set: the expression is col eq one of set
+	set   map[string]bool // normalized values (see eqKey)
+	vals  []any
 	cands []*expr // sets every matching row is in (this one, or an and's operands)
 }
 
