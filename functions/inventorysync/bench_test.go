@@ -59,11 +59,14 @@ func benchProducts(b *testing.B) int {
 
 // The sync against the Dataverse simulator enforcing the real service protection limits scaled in time (6,000
 // requests, 1,200 s of execution time and 52 concurrent requests per window, the window 300 s scaled to 4 s),
-// with each row write costing 500 µs of server time: after a first load (not timed), every product's stock
+// with each row write costing 2 ms of server time: after a first load (not timed), every product's stock
 // changes in SAP and one run writes them all. exec/ceiling-total is the server time used over the whole run
-// against what the limit allows in that time (the same measure as shared/dataverse's
-// BenchmarkProductUpdatesAtCeiling for the client alone). Then an unchanged rerun: its Dataverse writes (must
-// be 0), SAP rows read per second and storage rows read per second.
+// against the most the limit allows in that time to a client starting with an empty window, limit × (elapsed /
+// window + 1): the measure of shared/dataverse's BenchmarkProductUpdatesAtCeiling for the client alone. The
+// row cost there is 0.5 ms; here it is 2 ms, so that the ceiling (2,000 rows a second) is about how the sync
+// keeps Dataverse busy, not about whether this shared 2-CPU machine can read, sum and encode 8,000 rows a
+// second beside both simulators. Then an unchanged rerun: its Dataverse writes (must be 0), SAP rows read per
+// second and storage rows read per second.
 func BenchmarkStockAtCeiling(b *testing.B) {
 	// Fingerprints in Azurite, as everywhere else, and in the store's in-memory twin: Azurite on a shared
 	// 2-CPU machine takes entity-group transactions at a small fraction of Table Storage's rate (about 2,000
@@ -76,7 +79,7 @@ func BenchmarkStockAtCeiling(b *testing.B) {
 
 func benchStockAtCeiling(b *testing.B, memory bool) {
 	n := benchProducts(b)
-	const window, perRow = 4 * time.Second, 500 * time.Microsecond
+	const window, perRow = 4 * time.Second, 2 * time.Millisecond
 	limits := dvsim.RealLimits().Scaled(window)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -109,7 +112,7 @@ func benchStockAtCeiling(b *testing.B, memory bool) {
 			b.Fatalf("the changed run wrote %d stock values (%+v), want nearly %d", sum.Stock.Written, written, n)
 		}
 		exec := after.ExecutionTime - before.ExecutionTime
-		allowed := float64(limits.ExecutionTime) * elapsed.Seconds() / limits.Window.Seconds()
+		allowed := float64(limits.ExecutionTime) * (elapsed.Seconds()/limits.Window.Seconds() + 1)
 		b.ReportMetric(float64(exec)/allowed, "exec/ceiling-total")
 		b.ReportMetric(float64(w.syncer.Dataverse.Stats().Throttled-throttled), "429s")
 		b.ReportMetric(float64(after.Requests-before.Requests), "requests")
