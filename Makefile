@@ -38,7 +38,7 @@ hostile:
 
 ## bench: every benchmark (figures are ratios against a baseline measured in the same run)
 bench:
-	$(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+	$(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 120m ./...
 
 ## fuzz: every fuzz target for FUZZTIME each (default 20s), one after another; prints each one's execs/s and
 ## fails if any finds a crash (the input is kept in the package's testdata/fuzz/<Target>/; make test replays it)
@@ -69,8 +69,10 @@ fuzz:
 	done <<< "$$targets"; \
 	if [ -n "$$failed" ]; then echo "fuzz: crashes found by:$$failed"; exit 1; fi
 
-## soak: the order push's fault soak (10,000 pushes, 20 % duplicates, ~10 % SAP faults; minutes, not in test)
+## soak: the inventory sync's kill soak (100,000 products, 20 SIGKILLs), then the order push's fault soak
+## (10,000 pushes, 20 % duplicates, ~10 % SAP faults); tens of minutes, not in test
 soak:
+	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestKillSoak$$' -count=1 -timeout 80m -v ./functions/inventorysync/
 	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestSoak$$' -count=1 -timeout 30m -v ./functions/orderpush/
 
 ## lint: formatting and vet
