@@ -51,10 +51,10 @@ type SAPSource struct {
 	PageSize int
 }
 
-// pageSizes are the rows per request each stream asks for when SAPSource.PageSize is 0. The reads page with
-// $top and $skip themselves: many S/4HANA services do no server-driven paging, and without $top one answer
-// would hold every row, past SAP_MAX_RESPONSE_BYTES (a page of 5,000 price validities with their records is
-// over 30 MB). Stock rows are narrow ($select), products carry their descriptions, prices their record.
+// pageSizes are the rows per request each stream asks for when SAPSource.PageSize is 0. The reads page
+// themselves (see keyset): many S/4HANA services do no server-driven paging, and without $top one answer would
+// hold every row, past SAP_MAX_RESPONSE_BYTES (a page of 5,000 price validities with their records is over
+// 30 MB). Stock rows are narrow ($select), products carry their descriptions, prices their record.
 var pageSizes = struct{ products, stock, prices int }{products: 1000, stock: 5000, prices: 1000}
 
 func (s SAPSource) pageSize(def int) int {
@@ -64,22 +64,45 @@ func (s SAPSource) pageSize(def int) int {
 	return def
 }
 
-// ProductsChangedSince implements SAP.
+// ProductsChangedSince implements SAP, in pages keyed by change time: each asks for the products changed after
+// the last time the page before read whole.
 func (s SAPSource) ProductsChangedSince(ctx context.Context, since time.Time) Stream[sap.Product] {
-	return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: since, WithDescriptions: true, InlineCount: true,
-		PageSize: s.pageSize(pageSizes.products)})
+	return &keyset[sap.Product]{size: s.pageSize(pageSizes.products),
+		key: func(p sap.Product) string { return p.LastChangeDateTime.Time.UTC().Format(time.RFC3339Nano) },
+		page: func(last *sap.Product, top int, count bool) Stream[sap.Product] {
+			from := since
+			if last != nil {
+				from = last.LastChangeDateTime.Time
+			}
+			return s.Client.ProductsChangedSince(ctx, sap.ProductQuery{Since: from, WithDescriptions: true, InlineCount: count,
+				PageSize: top, Top: top})
+		}}
 }
 
-// Stock implements SAP: unrestricted-use rows only, ordered by material.
+// Stock implements SAP: unrestricted-use rows only, ordered by material, in pages keyed by material.
 func (s SAPSource) Stock(ctx context.Context, plants []string, after string) Stream[sap.StockRow] {
-	return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: after, ByMaterial: true, InlineCount: true,
-		PageSize: s.pageSize(pageSizes.stock)})
+	return &keyset[sap.StockRow]{size: s.pageSize(pageSizes.stock), key: func(r sap.StockRow) string { return r.Material },
+		page: func(last *sap.StockRow, top int, count bool) Stream[sap.StockRow] {
+			from := after
+			if last != nil {
+				from = last.Material
+			}
+			return s.Client.Stock(ctx, sap.StockQuery{Plants: plants, StockType: "01", After: from, ByMaterial: true,
+				InlineCount: count, PageSize: top, Top: top})
+		}}
 }
 
-// Prices implements SAP.
+// Prices implements SAP, in pages keyed by material.
 func (s SAPSource) Prices(ctx context.Context, q sap.PriceQuery) Stream[sap.PriceCondition] {
-	q.PageSize, q.InlineCount = s.pageSize(pageSizes.prices), true
-	return s.Client.PriceConditions(ctx, q)
+	return &keyset[sap.PriceCondition]{size: s.pageSize(pageSizes.prices), key: func(c sap.PriceCondition) string { return c.Material },
+		page: func(last *sap.PriceCondition, top int, count bool) Stream[sap.PriceCondition] {
+			pq := q
+			if last != nil {
+				pq.After = last.Material
+			}
+			pq.PageSize, pq.Top, pq.InlineCount = top, top, count
+			return s.Client.PriceConditions(ctx, pq)
+		}}
 }
 
 // BlobLocks takes locks as blob leases in one container.

@@ -118,10 +118,10 @@ func (r *run) prices(ctx context.Context) error {
 		}
 		after, batch = hi, batch[:0]
 		if final {
-			return mark.done(ctx)
+			return mark.done(ctx, "", true)
 		}
 		if r.spent() {
-			if err := mark.done(ctx); err != nil {
+			if err := mark.done(ctx, hi, false); err != nil {
 				return err
 			}
 			return errBudget

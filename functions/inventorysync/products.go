@@ -92,8 +92,8 @@ func (r *run) products(ctx context.Context) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		verify := wm.verify(stamp(batch[0]))
-		if err := wm.writing(ctx, stamp(batch[len(batch)-1]), false); err != nil {
+		verify, last := wm.verify(stamp(batch[0])), stamp(batch[len(batch)-1])
+		if err := wm.writing(ctx, last, false); err != nil {
 			return err
 		}
 		err := r.timed(func() error { return r.productBatch(ctx, batch, u, mapDigest, verify, st) })
@@ -107,7 +107,7 @@ func (r *run) products(ctx context.Context) error {
 		}
 		batch = batch[:0]
 		if r.spent() {
-			if err := wm.done(ctx); err != nil {
+			if err := wm.done(ctx, last, false); err != nil {
 				return err
 			}
 			return errBudget
@@ -132,7 +132,7 @@ func (r *run) products(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	return wm.done(ctx)
+	return wm.done(ctx, "", true)
 }
 
 // unitGroup finds the mapping's unit group and its units.
@@ -276,6 +276,11 @@ func (r *run) productBatch(ctx context.Context, batch []sap.Product, u units, ma
 		w := r.want(latest[m], u)
 		fp := fps[m].Value
 		if f, ok := found[m]; ok {
+			if verify && fp.ID != "" && fp.State != stateRetired && f.State == stateRetired && w.deleted {
+				// Retired since the sync last recorded it, and SAP flags it: the run that died retired it. It
+				// stays the sync's to bring back when SAP clears the flag.
+				fp.RetiredBySync = true
+			}
 			fp.ID, fp.State = f.ID, f.State
 		}
 		if fp.Product == w.digest(mapDigest) {

@@ -67,14 +67,28 @@ func (m *writingMark) verify(pos string) bool {
 }
 
 // writing records that this run is about to write the group reaching to upTo ("" and last: its pass's end).
+// Until the run has passed a dead run's position, the mark keeps that position: should this run end too, the
+// next one must still read back everything the dead run may have written.
 func (m *writingMark) writing(ctx context.Context, upTo string, last bool) error {
+	if m.upTo != "" || m.end {
+		if m.end {
+			last = true
+		} else if !last && m.before(upTo, m.upTo) {
+			upTo = m.upTo
+		}
+	}
 	b, _ := json.Marshal(markPosition{UpTo: upTo, End: last})
 	m.cp.Value, m.cp.Extra = m.r.id, string(b)
 	return m.save(ctx)
 }
 
-// done clears the mark: the stream stopped at a group boundary with every group fingerprinted.
-func (m *writingMark) done(ctx context.Context) error {
+// done clears the mark: the stream stopped at a group boundary with every group fingerprinted. A run that
+// stops (at its budget) before it has passed a dead run's position leaves the mark, at that position, for
+// its continuation; pos is where the stream stopped ("" with complete: its pass's end).
+func (m *writingMark) done(ctx context.Context, pos string, complete bool) error {
+	if !complete && (m.end || m.upTo != "" && m.before(pos, m.upTo)) {
+		return nil // the mark already says how far to read back
+	}
 	if m.cp.Value == "" {
 		return nil
 	}

@@ -87,10 +87,10 @@ func (r *run) stock(ctx context.Context) error {
 		}
 		after = hi
 		if g.final {
-			return mark.done(ctx)
+			return mark.done(ctx, "", true)
 		}
 		if r.spent() {
-			if err := mark.done(ctx); err != nil {
+			if err := mark.done(ctx, hi, false); err != nil {
 				return err
 			}
 			return errBudget

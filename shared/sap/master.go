@@ -37,6 +37,7 @@ type ProductQuery struct {
 	// InlineCount asks for the number of rows with the first page (Rows.Count), for progress and ETA.
 	InlineCount bool
 	PageSize    int
+	Top         int
 }
 
 // ProductsChangedSince streams products whose LastChangeDateTime is after q.Since, oldest change first (ties by
@@ -47,6 +48,7 @@ func (c *Client) ProductsChangedSince(ctx context.Context, q ProductQuery) *Rows
 		Select:      []string{"Product", "ProductType", "BaseUnit", "ProductGroup", "Division", "IsMarkedForDeletion", "CreationDate", "LastChangeDateTime"},
 		OrderBy:     []string{"LastChangeDateTime", "Product"},
 		PageSize:    q.PageSize,
+		Top:         q.Top,
 		InlineCount: q.InlineCount,
 	}
 	if q.WithDescriptions {
@@ -172,9 +174,12 @@ type PriceQuery struct {
 	// ByMaterial orders the validities by material, so one material's are adjacent and a reader can pick among
 	// them as they pass.
 	ByMaterial bool
+	// After keeps validities of materials after this one; with ByMaterial, a reader resumes where it stopped.
+	After string
 	// InlineCount asks for the number of rows with the first page (Rows.Count).
 	InlineCount bool
 	PageSize    int
+	Top         int
 }
 
 // PriceConditions streams condition validities with their records.
@@ -197,13 +202,16 @@ func (c *Client) PriceConditions(ctx context.Context, q PriceQuery) *Rows[PriceC
 		day := DateTime{q.ValidOn.UTC().Truncate(24 * time.Hour)}
 		fs = append(fs, Le("ConditionValidityStartDate", day), Ge("ConditionValidityEndDate", day))
 	}
+	if q.After != "" {
+		fs = append(fs, Gt("Material", q.After))
+	}
 	var order []string
 	if q.ByMaterial {
 		order = []string{"Material", "ConditionRecord"}
 	}
 	return newRows[PriceCondition](ctx, c, ServicePricing, "A_SlsPrcgCndnRecdValidity",
 		Query{Filter: And(fs...), Expand: []string{"to_SlsPrcgConditionRecord"}, OrderBy: order, PageSize: q.PageSize,
-			InlineCount: q.InlineCount})
+			Top: q.Top, InlineCount: q.InlineCount})
 }
 
 // AvailabilityRecord is the result of DetermineAvailabilityAt.

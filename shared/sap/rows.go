@@ -94,6 +94,9 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 		// up to a 20 MB page of price conditions) left each page's buffers behind as garbage, and the heap, and
 		// with it the process's peak memory, grew with the number of pages read between collections.
 		var page bytes.Buffer
+		// window counts the rows of the current $top request, over the __next pages SAP splits it into: a
+		// server page smaller than the client's $top ends the window with a short page that is not the end.
+		window := 0
 		for {
 			top := r.q.Top - yielded
 			if r.q.Top == 0 {
@@ -123,7 +126,9 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 			// writing each batch to Dataverse) would otherwise hold the response open past the client's timeout,
 			// which ends the read mid-page. Memory stays one page, whatever the number of pages.
 			page.Reset()
-			if cl := resp.ContentLength; cl > 0 && cl < 1<<31 {
+			// A declared length sizes the buffer only within the response limit: the header is SAP's (or a
+			// proxy's) claim, and the limit is enforced only as the bytes arrive.
+			if cl := resp.ContentLength; cl > 0 && cl <= r.c.maxBytes && cl < 1<<31 {
 				page.Grow(int(cl) + bytes.MinRead) // ReadFrom wants MinRead free after the last byte, or it doubles
 			}
 			_, err = page.ReadFrom(resp.Body)
@@ -157,6 +162,7 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 				yield(zero, fmt.Errorf("decoding %s page: %w", r.set, err))
 				return
 			}
+			window += n
 			if pg.hasCount {
 				r.mu.Lock()
 				r.count, r.hasCount = pg.count, true
@@ -173,9 +179,9 @@ func (r *Rows[T]) All() iter.Seq2[T, error] {
 					return
 				}
 				nextURL = u
-			case r.q.PageSize > 0 && n == top && n > 0:
-				skip += n
-				nextURL = ""
+			case r.q.PageSize > 0 && window == top && window > 0:
+				skip += window
+				nextURL, window = "", 0
 			default:
 				return
 			}

@@ -137,6 +137,7 @@ type Server struct {
 	textIDs   []string
 	pending   pendingCommits
 	master    *master // changed products, stock and prices
+	sorts     sortCache
 }
 
 // Stats counts what the simulator saw.
