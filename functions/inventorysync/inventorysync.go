@@ -92,13 +92,16 @@ func (s SAPSource) Stock(ctx context.Context, plants []string, after string) Str
 		}}
 }
 
-// Prices implements SAP, in pages keyed by material.
+// Prices implements SAP, in pages keyed by material and condition record (one material may have thousands of
+// customer prices), leaving out the records without a material, which the stream does not use.
 func (s SAPSource) Prices(ctx context.Context, q sap.PriceQuery) Stream[sap.PriceCondition] {
-	return &keyset[sap.PriceCondition]{size: s.pageSize(pageSizes.prices), key: func(c sap.PriceCondition) string { return c.Material },
+	q.MaterialsOnly = true
+	return &keyset[sap.PriceCondition]{size: s.pageSize(pageSizes.prices),
+		key: func(c sap.PriceCondition) string { return c.Material + "\x00" + c.ConditionRecord },
 		page: func(last *sap.PriceCondition, top int, count bool) Stream[sap.PriceCondition] {
 			pq := q
 			if last != nil {
-				pq.After = last.Material
+				pq.After, pq.AfterRecord = last.Material, last.ConditionRecord
 			}
 			pq.PageSize, pq.Top, pq.InlineCount = top, top, count
 			return s.Client.PriceConditions(ctx, pq)

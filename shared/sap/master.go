@@ -175,7 +175,11 @@ type PriceQuery struct {
 	// them as they pass.
 	ByMaterial bool
 	// After keeps validities of materials after this one; with ByMaterial, a reader resumes where it stopped.
-	After string
+	// With AfterRecord too, it keeps After's own validities of condition records after AfterRecord as well: a
+	// reader paging by (Material, ConditionRecord) resumes inside a material with many records.
+	After, AfterRecord string
+	// MaterialsOnly leaves out validities of key combinations without a material (customer-only records).
+	MaterialsOnly bool
 	// InlineCount asks for the number of rows with the first page (Rows.Count).
 	InlineCount bool
 	PageSize    int
@@ -202,7 +206,13 @@ func (c *Client) PriceConditions(ctx context.Context, q PriceQuery) *Rows[PriceC
 		day := DateTime{q.ValidOn.UTC().Truncate(24 * time.Hour)}
 		fs = append(fs, Le("ConditionValidityStartDate", day), Ge("ConditionValidityEndDate", day))
 	}
-	if q.After != "" {
+	if q.MaterialsOnly {
+		fs = append(fs, Ne("Material", ""))
+	}
+	switch {
+	case q.After != "" && q.AfterRecord != "":
+		fs = append(fs, Or(Gt("Material", q.After), And(Eq("Material", q.After), Gt("ConditionRecord", q.AfterRecord))))
+	case q.After != "":
 		fs = append(fs, Gt("Material", q.After))
 	}
 	var order []string

@@ -81,9 +81,9 @@ func (h *handler) collection(w http.ResponseWriter, r *http.Request, src *source
 	// Over generated data a sorted read is served from a cached order (see sortcache.go); a keyset page's bound
 	// on the first sort key is split off, so that every page of one read shares the order of the rest.
 	filt, pure := o.filter, len(o.orderBy) > 0 && !o.orderBy[0].desc && h.mv != nil && h.mv.pure()
-	var bound *expr
+	var bound []*expr
 	if pure {
-		filt, bound = keysetBound(o.filter, o.orderBy[0].prop.Name)
+		filt, bound = keysetBound(o.filter, o.orderBy)
 	}
 	if src.view != nil && filt != nil {
 		if v := src.view(filt); v != nil {
@@ -101,10 +101,7 @@ func (h *handler) collection(w http.ResponseWriter, r *http.Request, src *source
 		pos := h.s.sorts.sorted(key, src, lo, hi, func(rec record) bool { return filt == nil || filt.match(rec) }, o.orderBy)
 		if bound != nil {
 			at := src.at
-			pos = pos[sort.Search(len(pos), func(i int) bool {
-				c, _ := compareValue(bound.prop, at(pos[i])[bound.prop.Name], bound.lit)
-				return c > 0
-			}):]
+			pos = pos[sort.Search(len(pos), func(i int) bool { return afterBound(at(pos[i]), bound) }):]
 		}
 		orig := src
 		src = &source{et: orig.et, n: len(pos), at: func(i int) record { return orig.at(pos[i]) }}

@@ -3,6 +3,7 @@ package sapsim
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -88,23 +89,50 @@ func (c *sortCache) sorted(key string, src *source, lo, hi int, match func(recor
 	return pos
 }
 
-// keysetBound splits a conjunct "<name> gt <literal>" off f: the bound a keyset page reads after. rest is the
-// filter without it (nil for none).
-func keysetBound(f *expr, name string) (rest, bound *expr) {
-	switch {
-	case f == nil:
+// keysetBound splits the bound a keyset page reads after off f: a conjunct "<k1> gt v1", or
+// "<k1> gt v1 or (<k1> eq v1 and <k2> gt v2)" on the first two sort keys. rest is the filter without it (nil
+// for none); bound is [k1 > v1] or [k1 > v1, k2 > v2], rows after it in the sort order.
+func keysetBound(f *expr, keys []orderKey) (rest *expr, bound []*expr) {
+	if f == nil {
 		return nil, nil
-	case f.op == "gt" && f.prop.Name == name:
-		return nil, f
-	case f.op == "and":
-		if r, b := keysetBound(f.right, name); b != nil {
+	}
+	if b := boundOf(f, keys); b != nil {
+		return nil, b
+	}
+	if f.op == "and" {
+		if r, b := keysetBound(f.right, keys); b != nil {
 			return joinAnd(f.left, r), b
 		}
-		if r, b := keysetBound(f.left, name); b != nil {
+		if r, b := keysetBound(f.left, keys); b != nil {
 			return joinAnd(r, f.right), b
 		}
 	}
 	return f, nil
+}
+
+func boundOf(e *expr, keys []orderKey) []*expr {
+	first := func(x *expr, op string) bool { return x != nil && x.op == op && x.prop.Name == keys[0].prop.Name }
+	switch {
+	case first(e, "gt"):
+		return []*expr{e}
+	case e.op == "or" && len(keys) > 1 && !keys[1].desc && first(e.left, "gt") && e.right != nil && e.right.op == "and" &&
+		first(e.right.left, "eq") && e.right.right != nil && e.right.right.op == "gt" && e.right.right.prop.Name == keys[1].prop.Name:
+		if c, ok := compareValue(e.left.prop, e.right.left.lit, e.left.lit); ok && c == 0 {
+			return []*expr{e.left, e.right.right}
+		}
+	}
+	return nil
+}
+
+// afterBound reports whether rec sorts after bound.
+func afterBound(rec record, bound []*expr) bool {
+	for i, b := range bound {
+		c, _ := compareValue(b.prop, rec[b.prop.Name], b.lit)
+		if c != 0 || i == len(bound)-1 {
+			return c > 0
+		}
+	}
+	return false
 }
 
 func joinAnd(a, b *expr) *expr {
@@ -126,7 +154,7 @@ func exprKey(f *expr) string {
 			b.WriteString("-")
 			return
 		}
-		fmt.Fprintf(&b, "(%s %s %T:%v ", e.op, e.prop.Name, e.lit, e.lit)
+		fmt.Fprintf(&b, "(%s %s %T:%s ", e.op, e.prop.Name, e.lit, strconv.Quote(fmt.Sprint(e.lit)))
 		walk(e.left)
 		walk(e.right)
 		b.WriteString(")")
