@@ -61,7 +61,9 @@ func TestAPageBufferStaysWithinMaxResponseBytes(t *testing.T) {
 			if tc.name == "a page past the limit" && !errors.Is(readErr, ErrResponseTooLarge) {
 				t.Errorf("error %v, want ErrResponseTooLarge", readErr)
 			}
-			if got := after.TotalAlloc - before.TotalAlloc; got > 8*limit {
+			// TotalAlloc counts the whole process (the transport, the race detector under -race): the bound
+			// is loose, and still half of what sizing the buffer by the declared length allocates (32 MB).
+			if got := after.TotalAlloc - before.TotalAlloc; got > 16*limit {
 				t.Errorf("reading the page allocated %d MB with MaxResponseBytes %d MB (error %v)", got>>20, limit>>20, readErr)
 			}
 		})
