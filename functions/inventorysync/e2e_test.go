@@ -100,20 +100,7 @@ func newWorld(t testing.TB, o options) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(dv.Close)
-	group, err := dv.Insert("uomschedules", map[string]any{"name": "Default Unit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The EUR price list of the shipped mapping.
-	if _, err := dv.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"Each", "Piece", "Kilogram"} {
-		if _, err := dv.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"),
-			"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	group := seedCatalog(t, dv) // the unit group, its units and the EUR price list of the shipped mapping
 	do := dataverse.Options{URL: dv.URL, Tokens: &dataverse.ClientSecretSource{AuthorityHost: dv.URL, TenantID: "t",
 		ClientID: "app", ClientSecret: "secret", Scope: dataverse.Scope(dv.URL)}, Timeout: 30 * time.Second,
 		MaxConcurrency: 16, InitialConcurrency: 4, MaxRetries: 4, PageSize: 5000}

@@ -68,19 +68,7 @@ func TestKillSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(dv.Close)
-	group, err := dv.Insert("uomschedules", map[string]any{"name": "Default Unit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dv.Insert("pricelevels", map[string]any{"name": "Default"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"Each", "Piece", "Kilogram"} {
-		if _, err := dv.Insert("uoms", map[string]any{"name": u, "quantity": json.Number("1"),
-			"uomscheduleid@odata.bind": "/uomschedules(" + group + ")"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedCatalog(t, dv)
 	prefix := storetest.Name(t, "ks")
 	settings := map[string]string{
 		"LOG_LEVEL":    "info",
