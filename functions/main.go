@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/d365sap/d365sap/functions/events"
 	"github.com/d365sap/d365sap/functions/health"
 	"github.com/d365sap/d365sap/functions/inventorydrift"
 	"github.com/d365sap/d365sap/functions/inventorydriftfix"
@@ -223,6 +224,10 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 			return orderstatus.Function(&orderstatus.Handler{Records: push.Ledger, StatusBase: statusBase})
 		},
 		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
+		func() (trigger.Function, error) {
+			return events.Function(&events.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(cfg.Events),
+				Origins: cfg.Events.Origins(), MaxBody: maxBody(cfg), Ready: (&provisioner{account: account, cfg: cfg}).Ensure, Log: log})
+		},
 		func() (trigger.Function, error) { return orderpushsweep.Function(push, state, log) },
 		func() (trigger.Function, error) { return openapi.Function(&openapi.Handler{Host: cfg.WebsiteHostname}) },
 		func() (trigger.Function, error) { return inventorysync.Function(sync) },
@@ -242,6 +247,14 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		fns = append(fns, fn)
 	}
 	return app{functions: fns, deadLetters: dl}, nil
+}
+
+// eventsAuth is the sender check of EVENTS_AUTH_MODE beyond the function key; nil for the key alone.
+func eventsAuth(e config.Events) events.Authenticator {
+	if e.AuthMode == "basic" {
+		return events.Basic{Username: e.BasicUsername, Password: e.BasicPassword.Reveal()}
+	}
+	return nil
 }
 
 // maxBody is HTTP_MAX_BODY_BYTES, the one body limit of every HTTP function on either runtime.

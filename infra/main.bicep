@@ -156,6 +156,19 @@ param lockContainer string = 'locks'
 @description('STATUS_EVENTS_QUEUE: queue of SAP status events; its -poison twin is created too.')
 param statusEventsQueue string = 'sap-events'
 
+@description('EVENTS_AUTH_MODE: how POST /api/events checks the sender beyond the function key: key, or basic (EVENTS_BASIC_USERNAME and EVENTS_BASIC_PASSWORD as well).')
+@allowed([
+  'key'
+  'basic'
+])
+param eventsAuthMode string = 'key'
+
+@description('EVENTS_BASIC_USERNAME: the user an Event Mesh webhook sends under basic.')
+param eventsBasicUsername string = ''
+
+@description('EVENTS_ALLOWED_ORIGINS: comma-separated WebHook-Request-Origin values the webhook handshake accepts; empty accepts any sender that authenticates.')
+param eventsAllowedOrigins string = ''
+
 @description('ORDER_PUSH_QUEUE: queue of orders to push to SAP; its -poison twin is created too.')
 param orderPushQueue string = 'order-push'
 
@@ -212,6 +225,10 @@ param sapOAuthClientSecret string = ''
 @secure()
 param dataverseClientSecret string = ''
 
+@description('EVENTS_BASIC_PASSWORD value; empty to fill it in Key Vault later.')
+@secure()
+param eventsBasicPassword string = ''
+
 // ---- Names ----
 
 var suffix = uniqueString(subscription().id, resourceGroup().id, baseName)
@@ -236,6 +253,7 @@ var secretNames = {
   sapPassword: 'sap-password'
   sapOAuthClientSecret: 'sap-oauth-client-secret'
   dataverseClientSecret: 'dataverse-client-secret'
+  eventsBasicPassword: 'events-basic-password'
 }
 
 // ---- Resources ----
@@ -298,11 +316,13 @@ module keyVault 'modules/keyvault.bicep' = {
       secretNames.sapPassword
       secretNames.sapOAuthClientSecret
       secretNames.dataverseClientSecret
+      secretNames.eventsBasicPassword
     ]
     secretValues: {
       'sap-password': sapPassword
       'sap-oauth-client-secret': sapOAuthClientSecret
       'dataverse-client-secret': dataverseClientSecret
+      'events-basic-password': eventsBasicPassword
     }
   }
 }
@@ -359,6 +379,10 @@ var productSettings = {
   INVENTORY_SYNC_BUDGET: inventorySyncBudget
   LOCK_CONTAINER: lockContainer
   STATUS_EVENTS_QUEUE: statusEventsQueue
+  EVENTS_AUTH_MODE: eventsAuthMode
+  EVENTS_BASIC_USERNAME: eventsBasicUsername
+  EVENTS_BASIC_PASSWORD: eventsAuthMode == 'basic' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.eventsBasicPassword}/)' : ''
+  EVENTS_ALLOWED_ORIGINS: eventsAllowedOrigins
   ORDER_PUSH_QUEUE: orderPushQueue
   ARCHIVE_CONTAINER: archiveContainer
   DEADLETTER_CONTAINER: deadletterContainer
@@ -415,6 +439,7 @@ output keyVaultSecretNames array = [
   secretNames.sapPassword
   secretNames.sapOAuthClientSecret
   secretNames.dataverseClientSecret
+  secretNames.eventsBasicPassword
 ]
 output identityName string = identity.outputs.name
 output identityClientId string = identity.outputs.clientId

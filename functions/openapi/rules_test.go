@@ -189,7 +189,8 @@ func checkPowerAutomate(raw []byte) []string {
 					checkSchema(doc, s, rw, false, add, map[string]bool{})
 				}
 				headers, _ := resp["headers"].(object)
-				if code == "202" {
+				// An internal operation (SAP's webhook) is hidden from flows, so no flow polls its 202.
+				if code == "202" && op["x-ms-visibility"] != "internal" {
 					for _, h := range []string{"Location", "Retry-After"} {
 						if _, ok := headers[h]; !ok {
 							add("%s: 202 without the %s header; the flow engine polls Location after Retry-After", rw, h)

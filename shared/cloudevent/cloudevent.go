@@ -38,6 +38,9 @@ const (
 // Accepts lists the Content-Types an HTTP push may carry.
 var Accepts = []string{JSON, Structured, Batch}
 
+// Whole names the request body itself in a problem's errors (a fault of the body, not of one attribute).
+const Whole = "<body>"
+
 // MaxBatch bounds the events of one batch: more is refused as a whole rather than half enqueued.
 const MaxBatch = 1000
 
@@ -125,10 +128,10 @@ func ReadQueue(body []byte) (Event, error) {
 func readBatch(body []byte) ([]Event, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
-		return nil, invalid("body", "a batch is a JSON array of CloudEvents: "+cut(err.Error()))
+		return nil, invalid(Whole, "a batch is a JSON array of CloudEvents: "+cut(err.Error()))
 	}
 	if len(raws) > MaxBatch {
-		return nil, invalid("body", fmt.Sprintf("a batch holds at most %d events, this one %d", MaxBatch, len(raws)))
+		return nil, invalid(Whole, fmt.Sprintf("a batch holds at most %d events, this one %d", MaxBatch, len(raws)))
 	}
 	out := make([]Event, 0, len(raws))
 	for i, r := range raws {
@@ -154,30 +157,34 @@ func looksStructured(body []byte) bool {
 
 func readStructured(body []byte) (Event, error) {
 	if !utf8.Valid(body) {
-		return Event{}, invalid("body", "the event is not UTF-8 text")
+		return Event{}, invalid(Whole, "the event is not UTF-8 text")
 	}
 	t := bytes.TrimSpace(body)
 	if len(t) == 0 || t[0] != '{' {
-		return Event{}, invalid("body", "a structured CloudEvent is a JSON object")
+		return Event{}, invalid(Whole, "a structured CloudEvent is a JSON object")
 	}
-	if err := checkVersion(t); err != nil {
+	if err := checkAttributes(t); err != nil {
 		return Event{}, err
 	}
 	var e event.Event
 	if err := json.Unmarshal(t, &e); err != nil {
-		return Event{}, invalid("body", "the event is not a CloudEvent: "+cut(err.Error()))
+		return Event{}, invalid(Whole, "the event is not a CloudEvent: "+cut(err.Error()))
 	}
 	return from(e)
 }
 
-// checkVersion answers for the spec version before the SDK does, so a 0.3 or missing version gets an answer that
-// says so (the SDK would read 0.3 and report other attributes).
-func checkVersion(obj []byte) error {
+// checkAttributes answers for the spec version and the required attributes before the SDK does, so each fault
+// is named by its attribute (the SDK reads a 0.3 event, and reports an empty source as a URI that does not parse).
+func checkAttributes(obj []byte) error {
 	var probe struct {
 		SpecVersion any `json:"specversion"`
+		ID          any `json:"id"`
+		Source      any `json:"source"`
+		Type        any `json:"type"`
+		Time        any `json:"time"`
 	}
 	if err := json.Unmarshal(obj, &probe); err != nil {
-		return invalid("body", "the event is not a JSON object: "+cut(err.Error()))
+		return invalid(Whole, "the event is not a JSON object: "+cut(err.Error()))
 	}
 	switch v := probe.SpecVersion.(type) {
 	case nil:
@@ -186,15 +193,40 @@ func checkVersion(obj []byte) error {
 		if v != event.CloudEventsVersionV1 {
 			return invalid("specversion", "specversion "+cut(v)+" is not 1.0")
 		}
-		return nil
 	default:
 		return invalid("specversion", "specversion is not a string")
 	}
+	for _, a := range []struct {
+		name string
+		v    any
+	}{{"id", probe.ID}, {"source", probe.Source}, {"type", probe.Type}} {
+		if s, ok := a.v.(string); !ok || strings.TrimSpace(s) == "" {
+			return invalid(a.name, "the event has no "+a.name+" (a non-empty string)")
+		}
+	}
+	if probe.Time != nil {
+		s, ok := probe.Time.(string)
+		if _, err := time.Parse(time.RFC3339Nano, s); !ok || err != nil {
+			return invalid("time", "time is not an RFC 3339 timestamp")
+		}
+	}
+	return nil
 }
 
 func readBinary(h http.Header, body []byte) (Event, error) {
+	// A ce-* header given twice is two values for one attribute; the SDK would take one of them on its own.
+	for k, vs := range h {
+		if len(vs) > 1 && strings.HasPrefix(strings.ToLower(k), "ce-") {
+			return Event{}, invalid(strings.ToLower(k), strings.ToLower(k)+" is given more than once")
+		}
+	}
 	if v := h.Get("Ce-Specversion"); v != event.CloudEventsVersionV1 {
 		return Event{}, invalid("ce-specversion", "ce-specversion "+cut(v)+" is not 1.0")
+	}
+	if v := h.Get("Ce-Time"); v != "" {
+		if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+			return Event{}, invalid("ce-time", "ce-time is not an RFC 3339 timestamp")
+		}
 	}
 	m := cehttp.NewMessage(h.Clone(), io.NopCloser(bytes.NewReader(body)))
 	e, err := binding.ToEvent(context.Background(), m)
@@ -237,7 +269,7 @@ func from(e event.Event) (Event, error) {
 func firstField(err error) error {
 	var ve event.ValidationError
 	if !errors.As(err, &ve) {
-		return invalid("body", "the event is not a CloudEvent: "+cut(err.Error()))
+		return invalid(Whole, "the event is not a CloudEvent: "+cut(err.Error()))
 	}
 	for _, k := range []string{"specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject"} {
 		if e, ok := ve[k]; ok {
@@ -247,7 +279,7 @@ func firstField(err error) error {
 	for k, e := range ve {
 		return invalid(k, k+": "+cut(e.Error()))
 	}
-	return invalid("body", "the event is not a CloudEvent")
+	return invalid(Whole, "the event is not a CloudEvent")
 }
 
 func invalid(field, detail string) error {

@@ -32,6 +32,7 @@ type Config struct {
 	Storage   Storage
 	SAP       SAP
 	Dataverse Dataverse
+	Events    Events
 
 	LogLevel        string   `env:"LOG_LEVEL, default=info"`
 	ShutdownTimeout Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
@@ -107,6 +108,48 @@ type Dataverse struct {
 	InitialConcurrency    Int      `env:"DATAVERSE_INITIAL_CONCURRENCY, default=4"`
 	MaxRetries            Int      `env:"DATAVERSE_MAX_RETRIES, default=6"`
 	PageSize              Int      `env:"DATAVERSE_PAGE_SIZE, default=500"`
+}
+
+// Events is how POST /api/events checks the sender beyond the function key the host checks, as an SAP Event Mesh
+// webhook subscription can be set up to send: the key alone (in the endpoint URL), or Basic credentials as well.
+type Events struct {
+	AuthMode      string `env:"EVENTS_AUTH_MODE, default=key"`
+	BasicUsername string `env:"EVENTS_BASIC_USERNAME"`
+	BasicPassword Secret `env:"EVENTS_BASIC_PASSWORD" azure:"a Key Vault reference"`
+	// AllowedOrigins lists the WebHook-Request-Origin values the handshake accepts, comma-separated; empty accepts
+	// any sender that authenticates.
+	AllowedOrigins string `env:"EVENTS_ALLOWED_ORIGINS"`
+}
+
+// Origins is EVENTS_ALLOWED_ORIGINS as a list.
+func (e Events) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(e.AllowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (e Events) validate(v *validator) {
+	switch e.AuthMode {
+	case "key":
+	case "basic":
+		if e.BasicUsername == "" || strings.Contains(e.BasicUsername, ":") {
+			v.add("EVENTS_BASIC_USERNAME", "is required under EVENTS_AUTH_MODE basic, without a colon")
+		}
+		if e.BasicPassword == "" {
+			v.add("EVENTS_BASIC_PASSWORD", "is required under EVENTS_AUTH_MODE basic")
+		}
+	default:
+		v.add("EVENTS_AUTH_MODE", "%q is not one of key, basic", e.AuthMode)
+	}
+	for _, o := range e.Origins() {
+		if len(o) > 255 || strings.ContainsFunc(o, func(c rune) bool { return c < 0x21 || c > 0x7e || c == ',' }) {
+			v.add("EVENTS_ALLOWED_ORIGINS", "%q is not a host name", o)
+		}
+	}
 }
 
 // Secret holds a credential. It prints as a fixed mask in every format and in slog, so a setting dumped by
@@ -203,6 +246,7 @@ func (c Config) Validate() error {
 	c.Storage.validate(v)
 	c.SAP.validate(v)
 	c.Dataverse.validate(v)
+	c.Events.validate(v)
 
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

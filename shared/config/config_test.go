@@ -88,6 +88,12 @@ func TestValidation(t *testing.T) {
 		{"body limit at its bounds", with(valid(), "HTTP_MAX_BODY_BYTES", "1024"), nil},
 		{"body limit above the host's 100 MiB", with(valid(), "HTTP_MAX_BODY_BYTES", "104857601"), []string{"HTTP_MAX_BODY_BYTES"}},
 		{"body limit not a number", with(valid(), "HTTP_MAX_BODY_BYTES", "8MiB"), []string{"HTTP_MAX_BODY_BYTES"}},
+		{"events under basic need both credentials", with(valid(), "EVENTS_AUTH_MODE", "basic"), []string{"EVENTS_BASIC_PASSWORD", "EVENTS_BASIC_USERNAME"}},
+		{"events under basic with both", with(valid(), "EVENTS_AUTH_MODE", "basic", "EVENTS_BASIC_USERNAME", "mesh", "EVENTS_BASIC_PASSWORD", "pw"), nil},
+		{"an events user with a colon", with(valid(), "EVENTS_AUTH_MODE", "basic", "EVENTS_BASIC_USERNAME", "me:sh", "EVENTS_BASIC_PASSWORD", "pw"), []string{"EVENTS_BASIC_USERNAME"}},
+		{"an unknown events auth mode", with(valid(), "EVENTS_AUTH_MODE", "oauth2"), []string{"EVENTS_AUTH_MODE"}},
+		{"allowed origins", with(valid(), "EVENTS_ALLOWED_ORIGINS", "mesh.example.com, *"), nil},
+		{"an allowed origin with a space", with(valid(), "EVENTS_ALLOWED_ORIGINS", "mesh.example.com,evil example"), []string{"EVENTS_ALLOWED_ORIGINS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,7 +33,7 @@ var tables = []func(*world) []hcase{
 	orderPushAuthCases, orderPushBodyCases, orderPushShapeCases, orderPushInjectionCases, orderPushHeaderCases,
 	orderPushSizeCases, orderPushEncodingCases, orderPushMethodCases, orderPushValueCases, dynamicsCases,
 	orderStatusCases, openAPICases, healthCases, queueAdminCases, headCases, protocolCases, faultCases,
-	inventoryRunsCases, inventoryDriftCases,
+	inventoryRunsCases, inventoryDriftCases, eventsCases,
 }
 
 // TestHostile runs every table against one world: the HTTP cases one after another, each between snapshots,

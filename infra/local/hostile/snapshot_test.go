@@ -201,6 +201,8 @@ type allowance struct {
 	// pushQueue is how many messages the case may leave on the push queue beyond record's one, and poison how
 	// many the host may move to its poison queue.
 	pushQueue, poison int
+	// events is how many messages the case may put on STATUS_EVENTS_QUEUE.
+	events int
 }
 
 // diff lists everything between two snapshots that the allowance does not cover.
@@ -239,6 +241,8 @@ func (a allowance) diff(w *world, before, after snapshot) []string {
 			if a.record != "" {
 				allowed++
 			}
+		case w.events:
+			allowed = a.events
 		case w.queue + funchost.PoisonSuffix, w.inventory + funchost.PoisonSuffix:
 			allowed = a.poison
 		}
