@@ -451,7 +451,7 @@ func TestFulfillSalesOrderAction(t *testing.T) {
 	}
 	c := ctx(t)
 	id := seeded.Orders[0]
-	_, err = e.client.Action(c, "FulfillSalesOrder", map[string]any{
+	_, err = e.client.Action(c, "salesorders/Microsoft.Dynamics.CRM.FulfillSalesOrder", map[string]any{
 		"OrderClose": map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.orderclose", "subject": "SAP delivery 80001234",
 			"salesorderid@odata.bind": "/salesorders(" + id + ")"},
 		"Status": 100001,

@@ -82,6 +82,8 @@ func (s *Server) beforeUpdate(x *tx, td *tableData, cur *row, values map[string]
 	switch td.def.Entity {
 	case "product":
 		return s.productUpdate(cur, values)
+	case "salesorder":
+		return salesOrderUpdate(cur, values)
 	case "productpricelevel":
 		return s.priceListItem(cur, values)
 	}

@@ -433,6 +433,8 @@ func (s *Server) dispatch(x *tx, req *apiRequest, refs map[string]string) *respo
 			return s.list(td, req)
 		case rest == "" && req.method == http.MethodPost:
 			return s.createHandler(x, td, req, refs)
+		case name == "salesorders" && rest == "Microsoft.Dynamics.CRM.FulfillSalesOrder" && req.method == http.MethodPost:
+			return s.closeOrder(x, "FulfillSalesOrder", req)
 		case strings.HasPrefix(rest, "Microsoft.Dynamics.CRM.") && req.method == http.MethodPost:
 			return s.bulk(x, td, strings.TrimPrefix(rest, "Microsoft.Dynamics.CRM."), req)
 		}
@@ -797,41 +799,14 @@ func (s *Server) deltaRead(td *tableData, req *apiRequest, token string) *respon
 	return resp
 }
 
-// unboundAction serves the order close actions.
+// unboundAction serves the unbound actions: CancelSalesOrder. FulfillSalesOrder is bound to the salesorders
+// collection (salesorders/Microsoft.Dynamics.CRM.FulfillSalesOrder), so its unbound form is not found, as in
+// Dataverse.
 func (s *Server) unboundAction(x *tx, name string, req *apiRequest) *response {
-	var state, allowed string
-	switch name {
-	case "FulfillSalesOrder":
-		state, allowed = "3", "100001 100002"
-	case "CancelSalesOrder":
-		state, allowed = "2", "4"
-	default:
-		return errorResponse(errf(404, "0x80060888", "Resource not found for the segment '%s'.", name))
+	if name == "CancelSalesOrder" {
+		return s.closeOrder(x, name, req)
 	}
-	body, err := decodeBody(req.body)
-	if err != nil {
-		return errorResponse(err)
-	}
-	status, _ := body["Status"].(json.Number)
-	if !strings.Contains(" "+allowed+" ", " "+string(status)+" ") {
-		return errorResponse(errf(400, codeInvalidArgument, "%s does not accept Status %v (allowed: %s).", name, body["Status"], allowed))
-	}
-	oc, _ := body["OrderClose"].(map[string]any)
-	ref, _ := oc["salesorderid@odata.bind"].(string)
-	id, err := s.resolveBind("salesorders", ref, nil)
-	if err != nil {
-		return errorResponse(err)
-	}
-	td := s.store.tables["salesorders"]
-	if st := td.rows[id].values["statecode"]; st != json.Number("0") && st != json.Number("1") {
-		return errorResponse(errf(400, "", "The sales order is not active and cannot be closed."))
-	}
-	if _, err := s.store.write(x, td, id, map[string]any{"statecode": json.Number(state), "statuscode": status}, false); err != nil {
-		return errorResponse(err)
-	}
-	resp := newResponse(204)
-	resp.ops = 1
-	return resp
+	return errorResponse(errf(404, "0x80060888", "Resource not found for the segment '%s'.", name))
 }
 
 // ---- token endpoint ----

@@ -68,7 +68,7 @@ func TestWritesCountEveryRowWrite(t *testing.T) {
 			return send(t, r, "POST", "$batch", body, "Content-Type", ct)
 		}, want{}},
 		{"close action", func(t *testing.T, r *Running, _, order string) answer {
-			return send(t, r, "POST", "FulfillSalesOrder",
+			return send(t, r, "POST", "salesorders/Microsoft.Dynamics.CRM.FulfillSalesOrder",
 				`{"OrderClose":{"salesorderid@odata.bind":"/salesorders(`+order+`)"},"Status":100001}`)
 		}, want{"salesorders": {StateChanges: 1}}},
 		{"delete cascading to lines", func(t *testing.T, r *Running, _, order string) answer {
