@@ -13,6 +13,7 @@ import (
 	"github.com/d365sap/d365sap/functions/inventorysync"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
+	"github.com/d365sap/d365sap/shared/lock"
 	"github.com/d365sap/d365sap/shared/store"
 )
 
@@ -136,6 +137,25 @@ func benchStockAtCeiling(b *testing.B, memory bool) {
 	}
 }
 
+// load syncs the whole catalogue before a benchmark measures something else, untimed. Azurite is one thread: a
+// load of 100,000 products keeps it busy enough that the run's lock renewals can time out, and the run then stops
+// as it must ("lock lost"). The load is not what is measured, so the next run picks up from the checkpoints, as a
+// timer run after it would, once the lost lease has lapsed.
+func (w *world) load(b *testing.B) {
+	b.Helper()
+	for attempt := 1; ; attempt++ {
+		sum, err := w.syncer.Run(b.Context(), inventorysync.RunID(b.Context()), "timer")
+		switch {
+		case err == nil && sum.Outcome == inventorysync.Complete:
+			return
+		case attempt == 10:
+			b.Fatalf("loading the catalogue: %d runs did not complete it; the last: %v (summary %+v)", attempt, err, sum)
+		}
+		b.Logf("loading the catalogue: run %d ended %s (%v); running again", attempt, sum.Outcome, err)
+		time.Sleep(lock.Lease + time.Second)
+	}
+}
+
 // The drift report over a whole catalogue: after a sync (not timed), one report compares every product, its
 // stock and its price with SAP. The bound is under 60 s at 100,000 products against the simulators.
 func BenchmarkDriftReport(b *testing.B) {
@@ -143,7 +163,7 @@ func BenchmarkDriftReport(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		w := newWorld(b, options{products: n, batch: 1000, parallel: 8, pageSize: 5000, plainStock: true})
-		w.run(b, "timer")
+		w.load(b)
 		b.StartTimer()
 		began := time.Now()
 		rep, err := w.syncer.Drift(context.Background(), 100)
