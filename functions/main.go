@@ -31,6 +31,7 @@ import (
 	"github.com/d365sap/d365sap/functions/orderpushqueue"
 	"github.com/d365sap/d365sap/functions/orderpushsweep"
 	"github.com/d365sap/d365sap/functions/orderstatus"
+	"github.com/d365sap/d365sap/functions/statusupdates"
 	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/awslambda"
 	"github.com/d365sap/d365sap/shared/azfunc"
@@ -206,6 +207,20 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		Log: log, Now: time.Now,
 		Ready: (&provisioner{account: account, cfg: cfg}).Ensure,
 	}
+	statusMapping, err := statusupdates.LoadMapping(cfg.StatusMappingFile)
+	if err != nil {
+		return app{}, fmt.Errorf("loading STATUS_MAPPING_FILE: %w", err)
+	}
+	versions, err := store.NewTable[statusupdates.Version](account, cfg.StateTable)
+	if err != nil {
+		return app{}, err
+	}
+	status := &statusupdates.Service{
+		SAP: sapClient, Dataverse: dv, Links: push.Ledger, Versions: versions, Audit: &audit.Trail{Table: state},
+		Mapping: statusMapping, Queue: account, QueueName: cfg.StatusEventsQueue,
+		Backoff: ledger.Backoff{Base: cfg.QueueRetryBase.D, Max: cfg.QueueRetryMax.D}, ClaimLease: cfg.LedgerLease.D, Log: log,
+		Ready: (&provisioner{account: account, cfg: cfg}).Ensure,
+	}
 	statusBase := ""
 	if cfg.WebsiteHostname != "" {
 		statusBase = "https://" + cfg.WebsiteHostname + "/api/orders/"
@@ -224,6 +239,7 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 			return orderstatus.Function(&orderstatus.Handler{Records: push.Ledger, StatusBase: statusBase})
 		},
 		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
+		func() (trigger.Function, error) { return statusupdates.Function(status) },
 		func() (trigger.Function, error) {
 			return events.Function(&events.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(cfg.Events),
 				Origins: cfg.Events.Origins(), MaxBody: maxBody(cfg), Ready: (&provisioner{account: account, cfg: cfg}).Ensure, Log: log})

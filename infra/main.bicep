@@ -156,6 +156,9 @@ param lockContainer string = 'locks'
 @description('STATUS_EVENTS_QUEUE: queue of SAP status events; its -poison twin is created too.')
 param statusEventsQueue string = 'sap-events'
 
+@description('STATUS_MAPPING_FILE: path of a custom status mapping file inside the package; empty uses the shipped defaults.')
+param statusMappingFile string = ''
+
 @description('EVENTS_AUTH_MODE: how POST /api/events checks the sender beyond the function key: key, or basic (EVENTS_BASIC_USERNAME and EVENTS_BASIC_PASSWORD as well).')
 @allowed([
   'key'
@@ -379,6 +382,7 @@ var productSettings = {
   INVENTORY_SYNC_BUDGET: inventorySyncBudget
   LOCK_CONTAINER: lockContainer
   STATUS_EVENTS_QUEUE: statusEventsQueue
+  STATUS_MAPPING_FILE: statusMappingFile
   EVENTS_AUTH_MODE: eventsAuthMode
   EVENTS_BASIC_USERNAME: eventsBasicUsername
   EVENTS_BASIC_PASSWORD: eventsAuthMode == 'basic' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.eventsBasicPassword}/)' : ''

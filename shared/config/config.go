@@ -49,6 +49,7 @@ type Config struct {
 	InventorySyncBudget    Duration `env:"INVENTORY_SYNC_BUDGET, default=4m"`
 	LockContainer          string   `env:"LOCK_CONTAINER, default=locks"`
 	StatusEventsQueue      string   `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
+	StatusMappingFile      string   `env:"STATUS_MAPPING_FILE"`
 	OrderPushQueue         string   `env:"ORDER_PUSH_QUEUE, default=order-push"`
 	ArchiveContainer       string   `env:"ARCHIVE_CONTAINER, default=payload-archive"`
 	DeadLetterContainer    string   `env:"DEADLETTER_CONTAINER, default=dead-letters"`

@@ -490,7 +490,8 @@ type ActionOptions struct {
 	Key *Key
 }
 
-// Action calls an action, e.g. FulfillSalesOrder (unbound) or <set>/Microsoft.Dynamics.CRM.<name> (bound).
+// Action calls an action: unbound (CancelSalesOrder) or bound, <set>/Microsoft.Dynamics.CRM.<name> (FulfillSalesOrder
+// is bound to the salesorders collection).
 // The response body, if any, is returned as a Record.
 func (c *Client) Action(ctx context.Context, name string, params any, o *ActionOptions) (Record, error) {
 	path := name

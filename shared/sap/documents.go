@@ -16,7 +16,10 @@ type OutboundDelivery struct {
 	OverallGoodsMovementStatus string                         `json:"OverallGoodsMovementStatus"`
 	OverallPickingStatus       string                         `json:"OverallPickingStatus"`
 	ActualGoodsMovementDate    DateTime                       `json:"ActualGoodsMovementDate"`
+	PlannedGoodsIssueDate      DateTime                       `json:"PlannedGoodsIssueDate"`
 	DeliveryDate               DateTime                       `json:"DeliveryDate"`
+	BillOfLading               string                         `json:"BillOfLading"`
+	MeansOfTransport           string                         `json:"MeansOfTransport"`
 	LastChangeDate             DateTime                       `json:"LastChangeDate"`
 	Items                      Expanded[OutboundDeliveryItem] `json:"to_DeliveryDocumentItem"`
 }
@@ -52,6 +55,7 @@ type BillingDocument struct {
 	Metadata                   Metadata                      `json:"__metadata"`
 	BillingDocument            string                        `json:"BillingDocument"`
 	BillingDocumentType        string                        `json:"BillingDocumentType"`
+	SDDocumentCategory         string                        `json:"SDDocumentCategory"`
 	BillingDocumentDate        DateTime                      `json:"BillingDocumentDate"`
 	SoldToParty                string                        `json:"SoldToParty"`
 	PayerParty                 string                        `json:"PayerParty"`

@@ -37,6 +37,8 @@ type SalesOrder struct {
 	Items                         Expanded[SalesOrderItem] `json:"to_Item"`
 	// Texts are the header texts (to_Text), when expanded.
 	Texts Expanded[SalesOrderText] `json:"to_Text"`
+	// Subsequent are the documents that follow the order (to_SubsequentProcFlowDoc), when expanded.
+	Subsequent Expanded[SalesOrderFlowDoc] `json:"to_SubsequentProcFlowDoc"`
 	// Extensions holds every custom string property of the answer (YY1_*, ZZ1_*), e.g. YY1_D365OrderID_SDH.
 	Extensions map[string]string `json:"-"`
 }
@@ -157,6 +159,30 @@ func (c *Client) GetSalesOrder(ctx context.Context, salesOrder string) (SalesOrd
 	}
 	if err != nil {
 		return SalesOrder{}, fmt.Errorf("reading SAP sales order %s: %w", salesOrder, err)
+	}
+	return so, nil
+}
+
+// SalesOrderFlowDoc is A_SalesOrderSubsqntProcFlow: a document that follows an order. SubsequentDocumentCategory
+// is SAP's SD document category: J a delivery, M an invoice, N an invoice's cancellation, O a credit memo,
+// P a debit memo, S a credit memo's cancellation.
+type SalesOrderFlowDoc struct {
+	SalesOrder                 string `json:"SalesOrder"`
+	SubsequentDocument         string `json:"SubsequentDocument"`
+	SubsequentDocumentCategory string `json:"SubsequentDocumentCategory"`
+}
+
+// GetSalesOrderFlow reads an order's header with the documents that follow it (deliveries, billing documents),
+// the one read a status update needs to find them: the delivery items' ReferenceSDDocument is not filterable.
+func (c *Client) GetSalesOrderFlow(ctx context.Context, salesOrder string) (SalesOrder, error) {
+	var so SalesOrder
+	resp, err := c.do(ctx, request{method: http.MethodGet, service: ServiceSalesOrder,
+		path: "A_SalesOrder" + keyString("", salesOrder), query: "$expand=to_SubsequentProcFlowDoc"})
+	if err == nil {
+		err = decodeEntity(resp, &so)
+	}
+	if err != nil {
+		return SalesOrder{}, fmt.Errorf("reading SAP sales order %s with its document flow: %w", salesOrder, err)
 	}
 	return so, nil
 }

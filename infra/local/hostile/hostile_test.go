@@ -50,6 +50,7 @@ func TestHostile(t *testing.T) {
 	runHTTP(t, w, tl, cases)
 	runQueue(t, w, tl, qtarget{w.queue, "orderpushqueue"}, queueCases(w))
 	runQueue(t, w, tl, qtarget{w.inventory, "inventorysyncqueue"}, inventoryQueueCases(w))
+	runQueue(t, w, tl, qtarget{w.events, "statusupdates"}, statusQueueCases(w))
 	summary := "hostile: " + time.Since(start).Round(time.Millisecond).String() + "\n" + tl.String()
 	var problems []string
 	n, failed := tl.total()

@@ -94,6 +94,9 @@ func newWorld(t *testing.T) *world {
 		"LEDGER_LEASE": "10m",
 		// The sweeper only re-queues stuck pushes; its timer would read and write while cases take snapshots.
 		"AzureWebJobs.orderpushsweep.Disabled": "true",
+		// The events cases put well-formed events on STATUS_EVENTS_QUEUE; their consumer would read SAP and write
+		// audit rows behind the cases' backs. Its own cases run through the host's admin call.
+		"AzureWebJobs.statusupdates.Disabled": "true",
 		// One retry, not six: a case with Dataverse down answers its 503 in a second (retries have their own tests).
 		"DATAVERSE_MAX_RETRIES": "1",
 	}

@@ -94,7 +94,7 @@ var etASalesOrderType = &entityType{
 		{"ServicesRenderedDate", edmDateTime, 0, 0, 0, 0},
 	},
 	ETagProp: "LastChangeDateTime",
-	Navs:     []nav{{Name: "to_BillingPlan"}, {"to_Item", "A_SalesOrderItemType", true}, {Name: "to_Partner"}, {Name: "to_PaymentPlanItemDetails"}, {Name: "to_PrecedingProcFlowDoc"}, {Name: "to_PricingElement"}, {Name: "to_RelatedObject"}, {Name: "to_SubsequentProcFlowDoc"}, {"to_Text", "A_SalesOrderTextType", true}},
+	Navs:     []nav{{Name: "to_BillingPlan"}, {"to_Item", "A_SalesOrderItemType", true}, {Name: "to_Partner"}, {Name: "to_PaymentPlanItemDetails"}, {Name: "to_PrecedingProcFlowDoc"}, {Name: "to_PricingElement"}, {Name: "to_RelatedObject"}, {"to_SubsequentProcFlowDoc", "A_SalesOrderSubsqntProcFlowType", true}, {"to_Text", "A_SalesOrderTextType", true}},
 }
 
 var etASalesOrderItemType = &entityType{
@@ -1293,6 +1293,23 @@ var etASalesOrderTextType = &entityType{
 	Navs: []nav{{Name: "to_SalesOrder"}},
 }
 
+var etASalesOrderSubsqntProcFlowType = &entityType{
+	Service: "API_SALES_ORDER_SRV", Name: "A_SalesOrderSubsqntProcFlowType", Set: "A_SalesOrderSubsqntProcFlow",
+	Keys: []string{"SalesOrder", "DocRelationshipUUID"},
+	Props: []prop{
+		{"SalesOrder", edmString, 10, 0, 0, notNull},
+		{"DocRelationshipUUID", edmGuid, 0, 0, 0, notNull},
+		{"SubsequentDocument", edmString, 10, 0, 0, 0},
+		{"SubsequentDocumentCategory", edmString, 4, 0, 0, 0},
+		{"ProcessFlowLevel", edmString, 2, 0, 0, 0},
+		{"OverallSDProcessStatus", edmString, 1, 0, 0, noFilter},
+		{"CreationDate", edmDateTime, 0, 0, 0, 0},
+		{"CreationTime", edmTime, 0, 0, 0, 0},
+		{"LastChangeDate", edmDateTime, 0, 0, 0, 0},
+	},
+	Navs: []nav{{Name: "to_SalesOrder"}},
+}
+
 var etAProductUnitsOfMeasureType = &entityType{
 	Service: "API_PRODUCT_SRV", Name: "A_ProductUnitsOfMeasureType", Set: "A_ProductUnitsOfMeasure",
 	Keys: []string{"Product", "AlternativeUnit"},
@@ -1320,4 +1337,4 @@ var etAProductUnitsOfMeasureType = &entityType{
 	Navs: []nav{{Name: "to_InternationalArticleNumber"}},
 }
 
-var generatedTypes = []*entityType{etASalesOrderType, etASalesOrderItemType, etASalesOrderTextType, etAMatlStkInAcctModType, etAProductType, etAProductDescriptionType, etAProductUnitsOfMeasureType, etASlsPrcgConditionRecordType, etASlsPrcgCndnRecdValidityType, etABusinessPartnerType, etACustomerType, etACustomerSalesAreaType, etAOutbDeliveryHeaderType, etAOutbDeliveryItemType, etABillingDocumentType, etABillingDocumentItemType, etAvailabilityRecord}
+var generatedTypes = []*entityType{etASalesOrderType, etASalesOrderItemType, etASalesOrderTextType, etASalesOrderSubsqntProcFlowType, etAMatlStkInAcctModType, etAProductType, etAProductDescriptionType, etAProductUnitsOfMeasureType, etASlsPrcgConditionRecordType, etASlsPrcgCndnRecdValidityType, etABusinessPartnerType, etACustomerType, etACustomerSalesAreaType, etAOutbDeliveryHeaderType, etAOutbDeliveryItemType, etABillingDocumentType, etABillingDocumentItemType, etAvailabilityRecord}

@@ -116,6 +116,10 @@ type Options struct {
 	Faults Faults
 	// Logger gets one line per fault injected (default: discard).
 	Logger *slog.Logger
+	// Events, when set, receives the business events the simulator raises as its orders move on (Deliver,
+	// PostGoodsIssue, Bill, Reject, DeleteOrder), called after the change committed; see events.go for a
+	// publisher that delivers them with Event Mesh's faults.
+	Events func(Event)
 }
 
 // Server is the simulator: an http.Handler. Create it with New.

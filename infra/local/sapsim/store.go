@@ -17,6 +17,8 @@ type store struct {
 	bpChanges  map[string]record // business partner → changed properties
 	deliveries []record
 	billing    []record
+	// lives holds what each order had delivered and billed (lifecycle.go).
+	lives map[string]*life
 	// copied counts orders copied by snapshots, so a test can see that a lookup copies only what can match.
 	copied int
 }
@@ -59,7 +61,7 @@ func (st *store) insert(so record, m orderMeta) (string, record) {
 	id := strconv.Itoa(st.next)
 	st.next++
 	so["SalesOrder"] = id
-	for _, nav := range []string{"to_Item", "to_Text"} {
+	for _, nav := range []string{"to_Item", "to_Text", "to_SubsequentProcFlowDoc"} {
 		rows, _ := so[nav].([]record)
 		for _, r := range rows {
 			r["SalesOrder"] = id

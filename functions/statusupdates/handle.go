@@ -1,0 +1,150 @@
+package statusupdates
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/d365sap/d365sap/shared/audit"
+	"github.com/d365sap/d365sap/shared/classify"
+	"github.com/d365sap/d365sap/shared/cloudevent"
+	"github.com/d365sap/d365sap/shared/ledger"
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/sapevent"
+	"github.com/d365sap/d365sap/shared/trigger"
+)
+
+// maxMissing is how many times a document SAP does not show (yet) is read again before the event is
+// dead-lettered: a Created event can arrive before SAP's read side shows the document, but not for hours.
+const maxMissing = 8
+
+// Handle works one message. A message that is no consumed CloudEvent is permanent (dead letters, with the
+// reason); an outage of SAP, Dataverse or storage sends the work again after a backoff and acknowledges this
+// delivery, so no outage uses up the host's deliveries.
+func (s *Service) Handle(ctx context.Context, m trigger.Message) error {
+	e, err := cloudevent.ReadQueue(m.Body)
+	if err != nil {
+		return problem.Wrap(problem.Invalid, err, "message %s is not a CloudEvent", m.ID)
+	}
+	ref, err := sapevent.RefOf(e)
+	if err != nil {
+		return err
+	}
+	var env envelope
+	_ = json.Unmarshal(m.Body, &env)
+	if s.Ready != nil {
+		err = s.Ready(ctx)
+	}
+	if err == nil {
+		err = s.work(ctx, ref, env.Retry)
+	}
+	if err == nil || !problem.Retryable(err) {
+		return err
+	}
+	body, berr := e.Marshal()
+	if berr == nil {
+		body, berr = withRetry(body, env.Retry+1)
+	}
+	if berr != nil {
+		return errors.Join(err, berr)
+	}
+	delay := s.Backoff.Delay(env.Retry, problem.RetryAfterOf(err))
+	if qerr := ledger.Requeue(ctx, s.Queue, s.QueueName, body, delay); qerr != nil {
+		return errors.Join(err, qerr)
+	}
+	s.Stats.Requeued.Add(1)
+	s.log().WarnContext(ctx, "status update met an outage; sent again later", "document", ref.String(), "retry", env.Retry+1,
+		"delay", delay.String(), "err", err)
+	return nil
+}
+
+// work finds the SAP orders the document concerns and reconciles each.
+func (s *Service) work(ctx context.Context, ref sapevent.Ref, retry int) error {
+	orders, err := s.ordersOf(ctx, ref, retry)
+	if err != nil {
+		return err
+	}
+	for _, o := range orders {
+		if err := s.reconcile(ctx, o, ref, retry); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ordersOf re-reads the document an event names and returns the SAP orders it belongs to.
+func (s *Service) ordersOf(ctx context.Context, ref sapevent.Ref, retry int) ([]string, error) {
+	switch ref.Object {
+	case sapevent.SalesOrder:
+		return []string{ref.Number}, nil
+	case sapevent.OutboundDelivery:
+		d, err := s.SAP.GetOutboundDelivery(ctx, ref.Number)
+		if err != nil {
+			return nil, s.missing(ctx, ref, retry, err)
+		}
+		var out []string
+		for _, it := range d.Items.Results {
+			out = appendOnce(out, sap.NormalizeDocumentNumber(it.ReferenceSDDocument))
+		}
+		return out, nil
+	case sapevent.BillingDocument:
+		b, err := s.SAP.GetBillingDocument(ctx, ref.Number)
+		if err != nil {
+			return nil, s.missing(ctx, ref, retry, err)
+		}
+		var out []string
+		for _, it := range b.Items.Results {
+			out = appendOnce(out, sap.NormalizeDocumentNumber(it.SalesDocument))
+		}
+		return out, nil
+	}
+	return nil, problem.New(problem.Invalid, "no status update reads %s", ref.Object)
+}
+
+// missing decides about a document SAP did not give: deleted (its Deleted event, or gone long enough) is the
+// end of the work; not visible yet is read again; anything else is classified.
+func (s *Service) missing(ctx context.Context, ref sapevent.Ref, retry int, err error) error {
+	if !errors.Is(err, sap.ErrNotFound) {
+		return classify.SAP(err, "reading "+ref.String())
+	}
+	if ref.Operation == "Deleted" {
+		// A delivery or billing document is gone and its event names no order: the order's columns are set again
+		// by its next event.
+		s.audit(ctx, "sap-"+string(ref.Object)+"-"+ref.Number, "gone", ref.Number, "SAP no longer has "+ref.String())
+		return nil
+	}
+	if retry >= maxMissing {
+		return problem.New(problem.NotFound, "SAP still does not show %s after %d reads", ref, retry+1)
+	}
+	return problem.New(problem.Unavailable, "SAP does not show %s (yet)", ref)
+}
+
+func appendOnce(list []string, v string) []string {
+	if v == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// audit writes an entry of the document's story; a failure is logged, never the cause of a retry (the work is
+// done, and the log keeps the story).
+func (s *Service) audit(ctx context.Context, key, outcome, remote, detail string) {
+	if s.Audit == nil {
+		return
+	}
+	inv, _ := trigger.InvocationFrom(ctx)
+	d, _ := json.Marshal(detail)
+	if err := s.Audit.Insert(ctx, audit.Entry{Kind: "statusupdate", Key: key, InvocationID: inv.ID, Trigger: "queue",
+		Outcome: outcome, RemoteID: remote, Detail: string(d)}); err != nil {
+		s.log().WarnContext(ctx, "writing the audit entry failed", "key", key, "outcome", outcome, "err", err)
+	}
+}
+
+func orderKey(number string) string { return fmt.Sprintf("status-salesorder-%s", number) }

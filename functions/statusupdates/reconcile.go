@@ -1,0 +1,227 @@
+package statusupdates
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/d365sap/d365sap/shared/classify"
+	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/sapevent"
+	"github.com/d365sap/d365sap/shared/store"
+)
+
+// Version is the row that says what of an SAP order Dynamics shows already.
+type Version struct {
+	// Applied fingerprints the values (and closing) last written; Changed is SAP's change time of that state.
+	Applied string    `json:"applied,omitempty"`
+	Changed time.Time `json:"changed,omitzero"`
+	// Closed says the D365 order is closed (fulfilled, canceled, or closed in D365 itself): nothing more is written.
+	Closed string `json:"closed,omitempty"`
+	// Claim fingerprints the state an instance is writing since ClaimedAt; others keep off until it lapses.
+	Claim     string    `json:"claim,omitempty"`
+	ClaimedAt time.Time `json:"claimedAt,omitzero"`
+	// Order is the D365 order, for operators reading the row.
+	Order string `json:"order,omitempty"`
+}
+
+const versionRow = "version"
+
+// reconcile makes the D365 order of one SAP order show SAP's state.
+func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref, retry int) error {
+	link, found, err := s.Links.FindLink(ctx, number)
+	if err != nil {
+		return err
+	}
+	key := orderKey(number)
+	if !found {
+		// D365 never pushed this order: nothing there to update, and nothing a retry could change.
+		s.Stats.NotLinked.Add(1)
+		s.audit(ctx, key, "not-linked", number, "SAP order "+number+" was not pushed from Dynamics 365; "+ref.Operation+" skipped")
+		return nil
+	}
+	t, err := s.targetFromSAP(ctx, number, ref, retry)
+	if err != nil || t == nil {
+		return err
+	}
+	row, err := s.Versions.Get(ctx, key, versionRow)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return classify.Storage(err, "reading the version of SAP order "+number)
+	}
+	v := row.Value
+	fp := t.fingerprint()
+	switch {
+	case v.Closed != "":
+		s.Stats.Stale.Add(1)
+		return nil
+	case v.Applied == fp:
+		s.Stats.Unchanged.Add(1)
+		return nil
+	case !t.Changed.IsZero() && t.Changed.Before(v.Changed):
+		// SAP answered with a state older than the one applied (a read served before a later change landed).
+		s.Stats.Stale.Add(1)
+		return nil
+	case v.Claim != "" && s.now().Sub(v.ClaimedAt) < s.claimLease():
+		if v.Claim == fp {
+			// Another instance is writing this very state; if it fails, its own message is sent again.
+			s.Stats.Unchanged.Add(1)
+			return nil
+		}
+		return &problem.Error{Kind: problem.Unavailable, Detail: "another instance is updating the order of SAP order " + number,
+			RetryAfter: s.claimLease()}
+	}
+	// Claim the row, so a second instance with the same change keeps off.
+	claimed := v
+	claimed.Claim, claimed.ClaimedAt, claimed.Order = fp, s.now(), link.Key
+	row.PartitionKey, row.RowKey, row.Value = key, versionRow, claimed
+	var etag azcore.ETag
+	if exists {
+		etag, err = s.Versions.Update(ctx, row)
+	} else {
+		etag, err = s.Versions.Insert(ctx, row)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return &problem.Error{Kind: problem.Unavailable, Detail: "the version of SAP order " + number + " changed meanwhile", RetryAfter: time.Second}
+		}
+		return classify.Storage(err, "claiming the version of SAP order "+number)
+	}
+	closed, err := s.apply(ctx, link.Key, number, t)
+	if err != nil {
+		return err
+	}
+	done := claimed
+	done.Applied, done.Changed, done.Claim, done.ClaimedAt, done.Closed = fp, t.Changed, "", time.Time{}, closed
+	row.Value, row.ETag = done, etag
+	if _, err := s.Versions.Update(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
+		// D365 shows the state; the next event finds it applied by its values (one repeated write at most).
+		s.log().WarnContext(ctx, "recording the applied version failed", "sap_order", number, "err", err)
+	}
+	if closed != "" {
+		s.Stats.Closed.Add(1)
+	}
+	s.Stats.Applied.Add(1)
+	s.audit(ctx, link.Key, "status", number, "SAP order "+number+": "+describe(t, closed))
+	return nil
+}
+
+// targetFromSAP re-reads the order (and its deliveries and billing documents when the mapping needs them). A nil
+// target with a nil error means there is nothing to do.
+func (s *Service) targetFromSAP(ctx context.Context, number string, ref sapevent.Ref, retry int) (*target, error) {
+	o, err := s.SAP.GetSalesOrderFlow(ctx, number)
+	switch {
+	case errors.Is(err, sap.ErrNotFound) && ref.Object == sapevent.SalesOrder && ref.Operation == "Deleted":
+		// SAP confirms the Deleted event: the order is gone, so the D365 order is canceled.
+		return &target{Values: dataverse.Record{}, Close: cancel, Changed: ref.Raised}, nil
+	case errors.Is(err, sap.ErrNotFound):
+		// Never cancel on a 404 alone: the order may not be visible to the API user, or not yet.
+		return nil, s.missing(ctx, sapevent.Ref{Object: sapevent.SalesOrder, Number: number, Operation: "Read"}, retry, err)
+	case err != nil:
+		return nil, classify.SAP(err, "reading SAP order "+number)
+	}
+	var deliveries []sap.OutboundDelivery
+	var bills []sap.BillingDocument
+	for _, f := range o.Subsequent.Results {
+		n := sap.NormalizeDocumentNumber(f.SubsequentDocument)
+		switch {
+		case f.SubsequentDocumentCategory == "J" && s.Mapping.readsDeliveries():
+			d, err := s.SAP.GetOutboundDelivery(ctx, n)
+			if errors.Is(err, sap.ErrNotFound) {
+				continue // deleted since the flow was read
+			}
+			if err != nil {
+				return nil, classify.SAP(err, "reading SAP delivery "+n)
+			}
+			deliveries = append(deliveries, d)
+		case billingCategories[f.SubsequentDocumentCategory] && s.Mapping.readsBilling():
+			b, err := s.SAP.GetBillingDocument(ctx, n)
+			if errors.Is(err, sap.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, classify.SAP(err, "reading SAP billing document "+n)
+			}
+			b.SDDocumentCategory = f.SubsequentDocumentCategory
+			bills = append(bills, b)
+		}
+	}
+	t := s.Mapping.targetOf(o, deliveries, bills)
+	return &t, nil
+}
+
+// billingCategories are the SD document categories of billing documents that count toward what was billed:
+// invoices and debit memos add, credit memos take away; cancellations (N, S) only mark what they cancel, which
+// the cancelled document says itself (BillingDocumentIsCancelled).
+var billingCategories = map[string]bool{"M": true, "O": true, "P": true}
+
+// apply writes the values while the order is open, then closes it if SAP is done. It returns how the order
+// ended up closed ("" while open).
+func (s *Service) apply(ctx context.Context, id, number string, t *target) (string, error) {
+	if len(t.Values) > 0 {
+		_, err := s.Dataverse.Update(ctx, "salesorders", dataverse.ID(id), t.Values, nil)
+		switch {
+		case dataverse.IsKind(err, dataverse.KindNotFound):
+			s.audit(ctx, id, "gone", number, "the D365 order no longer exists; SAP order "+number+" is not followed further")
+			return "deleted-in-d365", nil
+		case dataverse.IsKind(err, dataverse.KindBadRequest):
+			// A closed order is read-only: closed by a user, or by an earlier run that stopped before recording it.
+			if state, rerr := s.orderState(ctx, id); rerr == nil && state != "0" && state != "1" {
+				return "closed-in-d365", nil
+			}
+			return "", classify.Dataverse(err, "writing SAP's state of order "+number+" to D365 order "+id)
+		case err != nil:
+			return "", classify.Dataverse(err, "writing SAP's state of order "+number+" to D365 order "+id)
+		}
+	}
+	bind := "/salesorders(" + id + ")"
+	var err error
+	switch t.Close {
+	case stayOpen:
+		return "", nil
+	case fulfil:
+		_, err = s.Dataverse.Action(ctx, "FulfillSalesOrder", map[string]any{
+			"OrderClose": map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.orderclose",
+				"subject": "SAP order " + number + " delivered in full", "salesorderid@odata.bind": bind},
+			"Status": 100001,
+		}, &dataverse.ActionOptions{Set: "salesorders"})
+	case cancel:
+		_, err = s.Dataverse.Action(ctx, "CancelSalesOrder", map[string]any{
+			"OrderClose": map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.orderclose",
+				"subject": "SAP order " + number + " rejected or deleted in SAP", "salesorderid@odata.bind": bind},
+			"Status": 4,
+		}, nil)
+	}
+	if dataverse.IsKind(err, dataverse.KindBadRequest) {
+		if state, rerr := s.orderState(ctx, id); rerr == nil && state != "0" && state != "1" {
+			return "closed-in-d365", nil
+		}
+	}
+	if err != nil {
+		return "", classify.Dataverse(err, "closing D365 order "+id)
+	}
+	return t.Close.String(), nil
+}
+
+// orderState reads the D365 order's statecode.
+func (s *Service) orderState(ctx context.Context, id string) (string, error) {
+	rec, err := s.Dataverse.Retrieve(ctx, "salesorders", dataverse.ID(id), &dataverse.RetrieveOptions{Select: []string{"statecode"}})
+	if err != nil {
+		return "", err
+	}
+	return rec.Number("statecode").String(), nil
+}
+
+func describe(t *target, closed string) string {
+	var b strings.Builder
+	b.WriteString("statuses written")
+	if closed != "" {
+		b.WriteString("; order closed (" + closed + ")")
+	}
+	return b.String()
+}
