@@ -201,3 +201,5 @@ func str(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+func statusupdatesMapping() (statusupdates.Mapping, error) { return statusupdates.LoadMapping("") }
