@@ -57,7 +57,7 @@ func startApp(t *testing.T, faults sapsim.PublisherFaults, workerSettings map[st
 		"SAP_BASE_URL": sapURL, "SAP_USERNAME": simtest.Username, "SAP_PASSWORD": simtest.Password, "SAP_CLIENT": "",
 		"DATAVERSE_URL": a.dv.URL, "DATAVERSE_AUTHORITY_HOST": a.dv.URL, "DATAVERSE_CLIENT_ID": dvClient, "DATAVERSE_CLIENT_SECRET": dvSecret,
 		"DATAVERSE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
-		"STATE_TABLE": table, "STATUS_EVENTS_QUEUE": storetest.Name(t, "events-"), "ORDER_PUSH_QUEUE": storetest.Name(t, "push-"),
+		"STATE_TABLE":         table, "STATUS_EVENTS_QUEUE": storetest.Name(t, "events-"), "ORDER_PUSH_QUEUE": storetest.Name(t, "push-"),
 		"DEADLETTER_CONTAINER": storetest.Name(t, "dead-"), "QUEUE_RETRY_BASE": "200ms", "QUEUE_RETRY_MAX": "1s",
 		"AzureWebJobs.inventorysync.Disabled": "true", "AzureWebJobs.orderpushsweep.Disabled": "true",
 	}
