@@ -31,6 +31,7 @@ import (
 	"github.com/d365sap/d365sap/functions/orderpushqueue"
 	"github.com/d365sap/d365sap/functions/orderpushsweep"
 	"github.com/d365sap/d365sap/functions/orderstatus"
+	"github.com/d365sap/d365sap/functions/statuspoll"
 	"github.com/d365sap/d365sap/functions/statusupdates"
 	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/awslambda"
@@ -240,6 +241,13 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 		},
 		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
 		func() (trigger.Function, error) { return statusupdates.Function(status) },
+		func() (trigger.Function, error) {
+			return statuspoll.Function(&statuspoll.Poller{SAP: sapClient, Links: push.Ledger, Checkpoints: checkpoint.Store{Table: state},
+				Queue: account, QueueName: cfg.StatusEventsQueue,
+				// The lag the inventory sync's overlap covers (SAP stamps a change before it commits it) is SAP's, not the stream's.
+				Overlap: cfg.InventorySyncOverlap.D,
+				Enabled: cfg.StatusPollEnabled == "true", Log: log})
+		},
 		func() (trigger.Function, error) {
 			return events.Function(&events.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(cfg.Events),
 				Origins: cfg.Events.Origins(), MaxBody: maxBody(cfg), Ready: (&provisioner{account: account, cfg: cfg}).Ensure, Log: log})

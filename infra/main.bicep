@@ -159,6 +159,16 @@ param statusEventsQueue string = 'sap-events'
 @description('STATUS_MAPPING_FILE: path of a custom status mapping file inside the package; empty uses the shipped defaults.')
 param statusMappingFile string = ''
 
+@description('STATUS_POLL_SCHEDULE: NCRONTAB of the status polling fallback (statuspoll) for landscapes without SAP event delivery.')
+param statusPollSchedule string = '0 */5 * * * *'
+
+@description('STATUS_POLL_ENABLED: true turns the status polling fallback on.')
+@allowed([
+  'true'
+  'false'
+])
+param statusPollEnabled string = 'false'
+
 @description('EVENTS_AUTH_MODE: how POST /api/events checks the sender beyond the function key: key, or basic (EVENTS_BASIC_USERNAME and EVENTS_BASIC_PASSWORD as well).')
 @allowed([
   'key'
@@ -383,6 +393,8 @@ var productSettings = {
   LOCK_CONTAINER: lockContainer
   STATUS_EVENTS_QUEUE: statusEventsQueue
   STATUS_MAPPING_FILE: statusMappingFile
+  STATUS_POLL_SCHEDULE: statusPollSchedule
+  STATUS_POLL_ENABLED: statusPollEnabled
   EVENTS_AUTH_MODE: eventsAuthMode
   EVENTS_BASIC_USERNAME: eventsBasicUsername
   EVENTS_BASIC_PASSWORD: eventsAuthMode == 'basic' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.eventsBasicPassword}/)' : ''

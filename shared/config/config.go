@@ -50,6 +50,10 @@ type Config struct {
 	LockContainer          string   `env:"LOCK_CONTAINER, default=locks"`
 	StatusEventsQueue      string   `env:"STATUS_EVENTS_QUEUE, default=sap-events"`
 	StatusMappingFile      string   `env:"STATUS_MAPPING_FILE"`
+	// StatusPollSchedule is the polling fallback's NCRONTAB; the poll reads SAP only when StatusPollEnabled is
+	// true (landscapes with event delivery need no poll, and a tick that is off does no I/O).
+	StatusPollSchedule string `env:"STATUS_POLL_SCHEDULE, default=0 */5 * * * *"`
+	StatusPollEnabled  string `env:"STATUS_POLL_ENABLED, default=false"`
 	OrderPushQueue         string   `env:"ORDER_PUSH_QUEUE, default=order-push"`
 	ArchiveContainer       string   `env:"ARCHIVE_CONTAINER, default=payload-archive"`
 	DeadLetterContainer    string   `env:"DEADLETTER_CONTAINER, default=dead-letters"`
@@ -258,6 +262,12 @@ func (c Config) Validate() error {
 	// Above 100 MiB the Functions host refuses the body itself (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT's default), so
 	// a larger value would promise what the app never receives.
 	v.intRange("HTTP_MAX_BODY_BYTES", c.HTTPMaxBodyBytes, 1024, 100<<20)
+	if err := ValidateNCRONTAB(c.StatusPollSchedule); err != nil {
+		v.add("STATUS_POLL_SCHEDULE", "%v", err)
+	}
+	if c.StatusPollEnabled != "true" && c.StatusPollEnabled != "false" {
+		v.add("STATUS_POLL_ENABLED", "%q is not true or false", c.StatusPollEnabled)
+	}
 	if err := ValidateNCRONTAB(c.InventorySyncSchedule); err != nil {
 		v.add("INVENTORY_SYNC_SCHEDULE", "%v", err)
 	}

@@ -1,0 +1,206 @@
+// Package statuspoll is the polling fallback of the status updates, for S/4HANA landscapes without event
+// delivery: a timer reads the SAP orders whose LastChangeDateTime moved since its checkpoint, and for each one
+// D365 pushed (it has a link row) puts a SalesOrder.Changed CloudEvent on STATUS_EVENTS_QUEUE, where statusupdates
+// applies it like any event. When nothing changed a run costs one SAP read and one storage read, however many
+// orders are linked.
+package statuspoll
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/d365sap/d365sap/shared/checkpoint"
+	"github.com/d365sap/d365sap/shared/classify"
+	"github.com/d365sap/d365sap/shared/cloudevent"
+	"github.com/d365sap/d365sap/shared/ledger"
+	"github.com/d365sap/d365sap/shared/problem"
+	"github.com/d365sap/d365sap/shared/sap"
+	"github.com/d365sap/d365sap/shared/store"
+	"github.com/d365sap/d365sap/shared/trigger"
+)
+
+//go:embed function.json
+var functionJSON []byte
+
+// Stream is the checkpoint's name.
+const Stream = "sap-salesorder-status"
+
+// Source is the CloudEvents source of the events the poll raises.
+const Source = "/d365sap/statuspoll"
+
+// SAP lists orders.
+type SAP interface {
+	SalesOrders(ctx context.Context, q sap.Query) *sap.Rows[sap.SalesOrder]
+}
+
+// Links finds whether D365 pushed an SAP order.
+type Links interface {
+	FindLink(ctx context.Context, remoteID string) (ledger.Link, bool, error)
+}
+
+// Checkpoints keeps the poll's position.
+type Checkpoints interface {
+	Get(ctx context.Context, stream string) (checkpoint.Checkpoint, azcore.ETag, bool, error)
+	Save(ctx context.Context, cp checkpoint.Checkpoint, etag azcore.ETag) (azcore.ETag, error)
+}
+
+// Poller polls SAP for changed orders.
+type Poller struct {
+	SAP         SAP
+	Links       Links
+	Checkpoints Checkpoints
+	Queue       ledger.Enqueuer
+	QueueName   string
+	// Overlap is how far before the checkpoint each run reads again: SAP stamps a change before it commits it,
+	// so a change committed late with an earlier stamp is still seen. Orders fed within the overlap are
+	// remembered (with their stamp) and not fed twice.
+	Overlap  time.Duration
+	PageSize int
+	// Enabled turns the poll on (STATUS_POLL_ENABLED); off, a tick returns at once.
+	Enabled bool
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Result is what one run did.
+type Result struct {
+	Read, Linked, Fed int
+	Since, Until      time.Time
+}
+
+// Function declares the timer function.
+func Function(p *Poller) (trigger.Function, error) {
+	d, err := trigger.ParseDefinition(functionJSON)
+	if err != nil {
+		return trigger.Function{}, err
+	}
+	return trigger.Function{Name: "statuspoll", Definition: d, Timer: trigger.TimerFunc(func(ctx context.Context, _ trigger.Timer) error {
+		if !p.Enabled {
+			return nil
+		}
+		res, err := p.Poll(ctx)
+		p.log().InfoContext(ctx, "status poll", "read", res.Read, "linked", res.Linked, "fed", res.Fed, "since", res.Since, "until", res.Until, "err", err)
+		return err
+	})}, nil
+}
+
+// fed is the checkpoint's Extra: the orders fed within the overlap, with the stamp they were fed at.
+type fed map[string]time.Time
+
+// Poll reads the orders changed since the checkpoint (less the overlap) and feeds the linked ones.
+func (p *Poller) Poll(ctx context.Context) (Result, error) {
+	now := p.now()
+	cp, etag, found, err := p.Checkpoints.Get(ctx, Stream)
+	if err != nil {
+		return Result{}, classify.Storage(err, "reading the status poll's checkpoint")
+	}
+	mark := now.Add(-p.Overlap)
+	seen := fed{}
+	if found {
+		if mark, err = cp.Time(); err != nil {
+			return Result{}, problem.Wrap(problem.Internal, err, "reading the status poll's checkpoint")
+		}
+		if cp.Extra != "" {
+			_ = json.Unmarshal([]byte(cp.Extra), &seen)
+		}
+	}
+	since := mark.Add(-p.Overlap)
+	res := Result{Since: since, Until: mark}
+	q := sap.Query{Filter: sap.Gt("LastChangeDateTime", sap.DateTimeOffset{Time: since}),
+		Select: []string{"SalesOrder", "LastChangeDateTime"}, OrderBy: []string{"LastChangeDateTime"}, PageSize: p.pageSize()}
+	for o, err := range p.SAP.SalesOrders(ctx, q).All() {
+		if err != nil {
+			return res, classify.SAP(err, "reading the SAP orders changed since "+since.Format(time.RFC3339))
+		}
+		res.Read++
+		number, stamp := sap.NormalizeDocumentNumber(o.SalesOrder), o.LastChangeDateTime.Time
+		if stamp.After(res.Until) {
+			res.Until = stamp
+		}
+		if prev, ok := seen[number]; ok && !stamp.After(prev) {
+			continue
+		}
+		_, linked, err := p.Links.FindLink(ctx, number)
+		if err != nil {
+			return res, err
+		}
+		if !linked {
+			seen[number] = stamp // not D365's: not looked up again until it changes
+			continue
+		}
+		res.Linked++
+		if err := p.feed(ctx, number, stamp); err != nil {
+			return res, err
+		}
+		seen[number] = stamp
+		res.Fed++
+	}
+	if found && res.Read == 0 && res.Until.Equal(mark) {
+		return res, nil // nothing moved: nothing to save
+	}
+	for n, t := range seen {
+		if !t.After(res.Until.Add(-p.Overlap)) {
+			delete(seen, n) // out of the next run's window
+		}
+	}
+	next := checkpoint.Checkpoint{Stream: Stream, RunID: runID(ctx)}
+	next.SetTime(res.Until)
+	b, _ := json.Marshal(seen)
+	next.Extra = string(b)
+	if _, err := p.Checkpoints.Save(ctx, next, etag); err != nil {
+		if errors.Is(err, checkpoint.ErrConflict) {
+			return res, nil // another run advanced it; what this one fed is applied once all the same
+		}
+		return res, classify.Storage(err, "saving the status poll's checkpoint")
+	}
+	return res, nil
+}
+
+// feed puts a SalesOrder.Changed event for the order on the status queue; its id is the order and stamp, so the
+// same change fed twice is the same event.
+func (p *Poller) feed(ctx context.Context, number string, stamp time.Time) error {
+	data, _ := json.Marshal(map[string]string{"SalesOrder": number, "EventRaisedDateTime": stamp.UTC().Format(time.RFC3339Nano)})
+	e := cloudevent.Event{ID: fmt.Sprintf("poll-%s-%d", number, stamp.UnixMilli()), Source: Source, SpecVersion: "1.0",
+		Type: "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1", Time: stamp, ContentType: cloudevent.JSON, Data: data}
+	body, err := e.Marshal()
+	if err != nil {
+		return problem.Wrap(problem.Internal, err, "encoding the poll's event")
+	}
+	if _, err := p.Queue.Enqueue(ctx, p.QueueName, body, &store.EnqueueOptions{TimeToLive: -1}); err != nil {
+		return problem.Wrap(problem.Unavailable, err, "queueing the status of SAP order %s", number)
+	}
+	return nil
+}
+
+func (p *Poller) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Poller) pageSize() int {
+	if p.PageSize > 0 {
+		return p.PageSize
+	}
+	return 1000
+}
+
+func (p *Poller) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
+}
+
+func runID(ctx context.Context) string {
+	inv, _ := trigger.InvocationFrom(ctx)
+	return inv.ID
+}
