@@ -24,7 +24,11 @@ const maxMissing = 8
 // reason); an outage of SAP, Dataverse or storage sends the work again after a backoff and acknowledges this
 // delivery, so no outage uses up the host's deliveries.
 func (s *Service) Handle(ctx context.Context, m trigger.Message) error {
-	e, err := cloudevent.ReadQueue(m.Body)
+	raw, err := cloudevent.QueueJSON(m.Body)
+	if err != nil {
+		return problem.Wrap(problem.Invalid, err, "message %s is not a CloudEvent", m.ID)
+	}
+	e, err := cloudevent.ReadQueue(raw)
 	if err != nil {
 		return problem.Wrap(problem.Invalid, err, "message %s is not a CloudEvent", m.ID)
 	}
@@ -33,19 +37,24 @@ func (s *Service) Handle(ctx context.Context, m trigger.Message) error {
 		return err
 	}
 	var env envelope
-	_ = json.Unmarshal(m.Body, &env)
+	_ = json.Unmarshal(raw, &env)
 	if s.Ready != nil {
 		err = s.Ready(ctx)
 	}
 	if err == nil {
-		err = s.work(ctx, ref, env.Retry)
+		err = s.work(ctx, ref, env)
 	}
 	if err == nil || !problem.Retryable(err) {
 		return err
 	}
+	next := envelope{Retry: env.Retry + 1, Missing: env.Missing}
+	var missing *missingError
+	if errors.As(err, &missing) {
+		next.Missing++
+	}
 	body, berr := e.Marshal()
 	if berr == nil {
-		body, berr = withRetry(body, env.Retry+1)
+		body, berr = next.onto(body)
 	}
 	if berr != nil {
 		return errors.Join(err, berr)
@@ -55,34 +64,47 @@ func (s *Service) Handle(ctx context.Context, m trigger.Message) error {
 		return errors.Join(err, qerr)
 	}
 	s.Stats.Requeued.Add(1)
-	s.log().WarnContext(ctx, "status update met an outage; sent again later", "document", ref.String(), "retry", env.Retry+1,
+	s.log().WarnContext(ctx, "status update met an outage; sent again later", "document", ref.String(), "retry", next.Retry,
 		"delay", delay.String(), "err", err)
 	return nil
 }
 
-// work finds the SAP orders the document concerns and reconciles each.
-func (s *Service) work(ctx context.Context, ref sapevent.Ref, retry int) error {
-	orders, err := s.ordersOf(ctx, ref, retry)
+// work finds the SAP orders the document concerns and reconciles each. One order's failure does not keep the
+// others from being applied: a retry redoes only what is not applied yet (the rest costs no write), and a
+// permanent failure of one order is reported once the others are done.
+func (s *Service) work(ctx context.Context, ref sapevent.Ref, env envelope) error {
+	orders, err := s.ordersOf(ctx, ref, env)
 	if err != nil {
 		return err
 	}
+	var retry, permanent []error
 	for _, o := range orders {
-		if err := s.reconcile(ctx, o, ref, retry); err != nil {
-			return err
+		if err := s.reconcile(ctx, o, ref, env); err != nil {
+			if problem.Retryable(err) {
+				retry = append(retry, err)
+			} else {
+				permanent = append(permanent, err)
+			}
 		}
+	}
+	switch {
+	case len(retry) > 0:
+		return retry[0]
+	case len(permanent) > 0:
+		return errors.Join(permanent...)
 	}
 	return nil
 }
 
 // ordersOf re-reads the document an event names and returns the SAP orders it belongs to.
-func (s *Service) ordersOf(ctx context.Context, ref sapevent.Ref, retry int) ([]string, error) {
+func (s *Service) ordersOf(ctx context.Context, ref sapevent.Ref, env envelope) ([]string, error) {
 	switch ref.Object {
 	case sapevent.SalesOrder:
 		return []string{ref.Number}, nil
 	case sapevent.OutboundDelivery:
 		d, err := s.SAP.GetOutboundDelivery(ctx, ref.Number)
 		if err != nil {
-			return nil, s.missing(ctx, ref, retry, err)
+			return nil, s.missing(ctx, ref, env, err)
 		}
 		var out []string
 		for _, it := range d.Items.Results {
@@ -92,7 +114,7 @@ func (s *Service) ordersOf(ctx context.Context, ref sapevent.Ref, retry int) ([]
 	case sapevent.BillingDocument:
 		b, err := s.SAP.GetBillingDocument(ctx, ref.Number)
 		if err != nil {
-			return nil, s.missing(ctx, ref, retry, err)
+			return nil, s.missing(ctx, ref, env, err)
 		}
 		var out []string
 		for _, it := range b.Items.Results {
@@ -103,9 +125,15 @@ func (s *Service) ordersOf(ctx context.Context, ref sapevent.Ref, retry int) ([]
 	return nil, problem.New(problem.Invalid, "no status update reads %s", ref.Object)
 }
 
-// missing decides about a document SAP did not give: deleted (its Deleted event, or gone long enough) is the
-// end of the work; not visible yet is read again; anything else is classified.
-func (s *Service) missing(ctx context.Context, ref sapevent.Ref, retry int, err error) error {
+// missingError is a document SAP does not show (yet): read again later, a bounded number of times.
+type missingError struct{ err *problem.Error }
+
+func (e *missingError) Error() string { return e.err.Error() }
+func (e *missingError) Unwrap() error { return e.err }
+
+// missing decides about a document SAP did not give: deleted (its Deleted event) is the end of the work; not
+// visible yet is read again, at most maxMissing times (counted apart from outages); anything else is classified.
+func (s *Service) missing(ctx context.Context, ref sapevent.Ref, env envelope, err error) error {
 	if !errors.Is(err, sap.ErrNotFound) {
 		return classify.SAP(err, "reading "+ref.String())
 	}
@@ -115,10 +143,10 @@ func (s *Service) missing(ctx context.Context, ref sapevent.Ref, retry int, err 
 		s.audit(ctx, "sap-"+string(ref.Object)+"-"+ref.Number, "gone", ref.Number, "SAP no longer has "+ref.String())
 		return nil
 	}
-	if retry >= maxMissing {
-		return problem.New(problem.NotFound, "SAP still does not show %s after %d reads", ref, retry+1)
+	if env.Missing >= maxMissing {
+		return problem.New(problem.NotFound, "SAP still does not show %s after %d reads", ref, env.Missing+1)
 	}
-	return problem.New(problem.Unavailable, "SAP does not show %s (yet)", ref)
+	return &missingError{problem.New(problem.Unavailable, "SAP does not show %s (yet)", ref)}
 }
 
 func appendOnce(list []string, v string) []string {

@@ -32,22 +32,29 @@ type Version struct {
 
 const versionRow = "version"
 
-// reconcile makes the D365 order of one SAP order show SAP's state.
-func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref, retry int) error {
+// linkGrace is how long after an event was raised an order without a link row is taken for one whose push has not
+// written its link yet, rather than one D365 never pushed.
+const linkGrace = 2 * time.Minute
+
+// reconcile makes the D365 order of one SAP order show SAP's state. The version row is read before SAP is, and
+// claimed with the ETag of that read: a state read from SAP is written only if nobody applied or claimed a
+// change between the two reads, so a slow reader cannot write an older state over a newer one.
+func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref, env envelope) error {
 	link, found, err := s.Links.FindLink(ctx, number)
 	if err != nil {
 		return err
 	}
 	key := orderKey(number)
 	if !found {
+		if !ref.Raised.IsZero() && s.now().Sub(ref.Raised) < linkGrace {
+			// The push writes the link just after SAP answers its create (and retries a failed write seconds
+			// later): a young event may come first, so it is read again, a bounded number of times.
+			return &missingError{problem.New(problem.Unavailable, "SAP order %s has no link to a D365 order (yet)", number)}
+		}
 		// D365 never pushed this order: nothing there to update, and nothing a retry could change.
 		s.Stats.NotLinked.Add(1)
 		s.audit(ctx, key, "not-linked", number, "SAP order "+number+" was not pushed from Dynamics 365; "+ref.Operation+" skipped")
 		return nil
-	}
-	t, err := s.targetFromSAP(ctx, number, ref, retry)
-	if err != nil || t == nil {
-		return err
 	}
 	row, err := s.Versions.Get(ctx, key, versionRow)
 	exists := err == nil
@@ -55,11 +62,23 @@ func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref
 		return classify.Storage(err, "reading the version of SAP order "+number)
 	}
 	v := row.Value
-	fp := t.fingerprint()
 	switch {
 	case v.Closed != "":
+		// Closed: a late event (even a Changed after the Deleted that canceled it) has nothing left to do.
 		s.Stats.Stale.Add(1)
 		return nil
+	case v.Claim != "" && s.now().Sub(v.ClaimedAt) < s.claimLease():
+		// Another instance (or this message's own earlier try) is writing: look again once its claim lapses.
+		// Never acknowledged on the claim alone, since the claimant may fail.
+		return &problem.Error{Kind: problem.Unavailable, Detail: "another instance is updating the order of SAP order " + number,
+			RetryAfter: s.claimLease() - s.now().Sub(v.ClaimedAt)}
+	}
+	t, err := s.targetFromSAP(ctx, number, ref, env)
+	if err != nil || t == nil {
+		return err
+	}
+	fp := t.fingerprint()
+	switch {
 	case v.Applied == fp:
 		s.Stats.Unchanged.Add(1)
 		return nil
@@ -67,18 +86,11 @@ func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref
 		// SAP answered with a state older than the one applied (a read served before a later change landed).
 		s.Stats.Stale.Add(1)
 		return nil
-	case v.Claim != "" && s.now().Sub(v.ClaimedAt) < s.claimLease():
-		if v.Claim == fp {
-			// Another instance is writing this very state; if it fails, its own message is sent again.
-			s.Stats.Unchanged.Add(1)
-			return nil
-		}
-		return &problem.Error{Kind: problem.Unavailable, Detail: "another instance is updating the order of SAP order " + number,
-			RetryAfter: s.claimLease()}
 	}
-	// Claim the row, so a second instance with the same change keeps off.
+	// Claim the row with the ETag read before SAP was: if anyone applied or claimed since, this fails.
 	claimed := v
-	claimed.Claim, claimed.ClaimedAt, claimed.Order = fp, s.now(), link.Key
+	claimedAt := s.now()
+	claimed.Claim, claimed.ClaimedAt, claimed.Order = fp, claimedAt, link.Key
 	row.PartitionKey, row.RowKey, row.Value = key, versionRow, claimed
 	var etag azcore.ETag
 	if exists {
@@ -92,13 +104,19 @@ func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref
 		}
 		return classify.Storage(err, "claiming the version of SAP order "+number)
 	}
-	closed, err := s.apply(ctx, link.Key, number, t)
+	row.ETag = etag
+	closed, err := s.apply(ctx, link.Key, number, t, claimedAt)
 	if err != nil {
+		// Give the claim back, so the retry (or another instance) need not wait for it to lapse.
+		row.Value = v
+		if _, rerr := s.Versions.Update(ctx, row); rerr != nil && !errors.Is(rerr, store.ErrConflict) {
+			s.log().WarnContext(ctx, "releasing the claim failed; it lapses", "sap_order", number, "err", rerr)
+		}
 		return err
 	}
 	done := claimed
 	done.Applied, done.Changed, done.Claim, done.ClaimedAt, done.Closed = fp, t.Changed, "", time.Time{}, closed
-	row.Value, row.ETag = done, etag
+	row.Value = done
 	if _, err := s.Versions.Update(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
 		// D365 shows the state; the next event finds it applied by its values (one repeated write at most).
 		s.log().WarnContext(ctx, "recording the applied version failed", "sap_order", number, "err", err)
@@ -113,7 +131,7 @@ func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref
 
 // targetFromSAP re-reads the order (and its deliveries and billing documents when the mapping needs them). A nil
 // target with a nil error means there is nothing to do.
-func (s *Service) targetFromSAP(ctx context.Context, number string, ref sapevent.Ref, retry int) (*target, error) {
+func (s *Service) targetFromSAP(ctx context.Context, number string, ref sapevent.Ref, env envelope) (*target, error) {
 	o, err := s.SAP.GetSalesOrderFlow(ctx, number)
 	switch {
 	case errors.Is(err, sap.ErrNotFound) && ref.Object == sapevent.SalesOrder && ref.Operation == "Deleted":
@@ -121,7 +139,7 @@ func (s *Service) targetFromSAP(ctx context.Context, number string, ref sapevent
 		return &target{Values: dataverse.Record{}, Close: cancel, Changed: ref.Raised}, nil
 	case errors.Is(err, sap.ErrNotFound):
 		// Never cancel on a 404 alone: the order may not be visible to the API user, or not yet.
-		return nil, s.missing(ctx, sapevent.Ref{Object: sapevent.SalesOrder, Number: number, Operation: "Read"}, retry, err)
+		return nil, s.missing(ctx, sapevent.Ref{Object: sapevent.SalesOrder, Number: number, Operation: "Read"}, env, err)
 	case err != nil:
 		return nil, classify.SAP(err, "reading SAP order "+number)
 	}
@@ -161,17 +179,39 @@ func (s *Service) targetFromSAP(ctx context.Context, number string, ref sapevent
 var billingCategories = map[string]bool{"M": true, "O": true, "P": true}
 
 // apply writes the values while the order is open, then closes it if SAP is done. It returns how the order
-// ended up closed ("" while open).
-func (s *Service) apply(ctx context.Context, id, number string, t *target) (string, error) {
+// ended up closed ("" while open). The write is fenced: the order's ETag is read while the claim is young, and
+// the PATCH carries it, so a write delayed past the claim (when another instance may have written a newer state)
+// fails with 412 instead of landing.
+func (s *Service) apply(ctx context.Context, id, number string, t *target, claimedAt time.Time) (string, error) {
+	rec, err := s.Dataverse.Retrieve(ctx, "salesorders", dataverse.ID(id), &dataverse.RetrieveOptions{Select: []string{"statecode"}})
+	switch {
+	case dataverse.IsKind(err, dataverse.KindNotFound):
+		s.audit(ctx, id, "gone", number, "the D365 order no longer exists; SAP order "+number+" is not followed further")
+		return "deleted-in-d365", nil
+	case err != nil:
+		return "", classify.Dataverse(err, "reading D365 order "+id)
+	}
+	if st := rec.Number("statecode").String(); st != "0" && st != "1" {
+		// Closed in D365 (by a user, or by an earlier run that stopped before recording it): read-only now.
+		return "closed-in-d365", nil
+	}
+	if s.now().Sub(claimedAt) >= s.claimLease() {
+		return "", &problem.Error{Kind: problem.Unavailable, Detail: "the claim on SAP order " + number + " lapsed before the write", RetryAfter: time.Second}
+	}
 	if len(t.Values) > 0 {
-		_, err := s.Dataverse.Update(ctx, "salesorders", dataverse.ID(id), t.Values, nil)
+		_, err := s.Dataverse.Update(ctx, "salesorders", dataverse.ID(id), t.Values, &dataverse.UpdateOptions{ETag: rec.ETag()})
 		switch {
 		case dataverse.IsKind(err, dataverse.KindNotFound):
-			s.audit(ctx, id, "gone", number, "the D365 order no longer exists; SAP order "+number+" is not followed further")
 			return "deleted-in-d365", nil
+		case dataverse.IsKind(err, dataverse.KindConcurrency):
+			return "", &problem.Error{Kind: problem.Unavailable, Detail: "D365 order " + id + " changed since it was read", RetryAfter: time.Second}
 		case dataverse.IsKind(err, dataverse.KindBadRequest):
-			// A closed order is read-only: closed by a user, or by an earlier run that stopped before recording it.
-			if state, rerr := s.orderState(ctx, id); rerr == nil && state != "0" && state != "1" {
+			// A closed order is read-only: closed since it was read.
+			state, rerr := s.orderState(ctx, id)
+			if rerr != nil {
+				return "", classify.Dataverse(rerr, "reading the state of D365 order "+id)
+			}
+			if state != "0" && state != "1" {
 				return "closed-in-d365", nil
 			}
 			return "", classify.Dataverse(err, "writing SAP's state of order "+number+" to D365 order "+id)
@@ -180,7 +220,6 @@ func (s *Service) apply(ctx context.Context, id, number string, t *target) (stri
 		}
 	}
 	bind := "/salesorders(" + id + ")"
-	var err error
 	switch t.Close {
 	case stayOpen:
 		return "", nil
@@ -198,7 +237,11 @@ func (s *Service) apply(ctx context.Context, id, number string, t *target) (stri
 		}, nil)
 	}
 	if dataverse.IsKind(err, dataverse.KindBadRequest) {
-		if state, rerr := s.orderState(ctx, id); rerr == nil && state != "0" && state != "1" {
+		state, rerr := s.orderState(ctx, id)
+		if rerr != nil {
+			return "", classify.Dataverse(rerr, "reading the state of D365 order "+id)
+		}
+		if state != "0" && state != "1" {
 			return "closed-in-d365", nil
 		}
 	}

@@ -120,23 +120,23 @@ func (s *Service) claimLease() time.Duration {
 	return 2 * time.Minute
 }
 
-// envelope is the queue message's own member beside the CloudEvent: how often the work was sent again.
+// envelope is the queue message's own members beside the CloudEvent (CloudEvents extension attributes, so the
+// body stays a CloudEvent any reader takes): how often the work was sent again, and how many of those because SAP
+// did not show the document.
 type envelope struct {
-	Retry int `json:"d365sapretry"`
+	Retry   int `json:"d365sapretry"`
+	Missing int `json:"d365sapmissing"`
 }
 
-// withRetry is the message body with its retry count set to n: a CloudEvents extension attribute, so the body
-// stays a CloudEvent that any reader takes.
-func withRetry(body []byte, n int) ([]byte, error) {
+// onto sets the envelope's members on a structured event.
+func (e envelope) onto(body []byte) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, problem.Wrap(problem.Internal, err, "re-encoding the event for its retry")
 	}
-	m["d365sapretry"] = json.RawMessage(itoa(n))
+	for k, v := range map[string]int{"d365sapretry": e.Retry, "d365sapmissing": e.Missing} {
+		b, _ := json.Marshal(v)
+		m[k] = b
+	}
 	return json.Marshal(m)
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

@@ -114,15 +114,24 @@ func ReadHTTP(h http.Header, body []byte) ([]Event, error) {
 // ReadQueue reads one event from a queue message: the structured JSON itself, or its base64 encoding (Event Grid
 // has written both, and a host with messageEncoding none hands on the encoded text).
 func ReadQueue(body []byte) (Event, error) {
+	t, err := QueueJSON(body)
+	if err != nil {
+		return Event{}, err
+	}
+	return readStructured(t)
+}
+
+// QueueJSON is a queue message's JSON text: the message itself, or what its base64 decodes to.
+func QueueJSON(body []byte) ([]byte, error) {
 	t := bytes.TrimSpace(body)
 	if len(t) > 0 && t[0] != '{' {
 		dec, err := base64.StdEncoding.DecodeString(string(t))
 		if err != nil {
-			return Event{}, invalid("message", "the message is neither a CloudEvent in JSON nor base64 of one")
+			return nil, invalid("message", "the message is neither a CloudEvent in JSON nor base64 of one")
 		}
 		t = bytes.TrimSpace(dec)
 	}
-	return readStructured(t)
+	return t, nil
 }
 
 func readBatch(body []byte) ([]Event, error) {
@@ -163,7 +172,8 @@ func readStructured(body []byte) (Event, error) {
 	if len(t) == 0 || t[0] != '{' {
 		return Event{}, invalid(Whole, "a structured CloudEvent is a JSON object")
 	}
-	if err := checkAttributes(t); err != nil {
+	t, err := checkAttributes(t)
+	if err != nil {
 		return Event{}, err
 	}
 	var e event.Event
@@ -175,42 +185,63 @@ func readStructured(body []byte) (Event, error) {
 
 // checkAttributes answers for the spec version and the required attributes before the SDK does, so each fault
 // is named by its attribute (the SDK reads a 0.3 event, and reports an empty source as a URI that does not parse).
-func checkAttributes(obj []byte) error {
+func checkAttributes(obj []byte) ([]byte, error) {
 	var probe struct {
-		SpecVersion any `json:"specversion"`
-		ID          any `json:"id"`
-		Source      any `json:"source"`
-		Type        any `json:"type"`
-		Time        any `json:"time"`
+		SpecVersion any              `json:"specversion"`
+		ID          any              `json:"id"`
+		Source      any              `json:"source"`
+		Type        any              `json:"type"`
+		Time        any              `json:"time"`
+		ContentType any              `json:"datacontenttype"`
+		Data        *json.RawMessage `json:"data"`
+		DataBase64  *json.RawMessage `json:"data_base64"`
 	}
 	if err := json.Unmarshal(obj, &probe); err != nil {
-		return invalid(Whole, "the event is not a JSON object: "+cut(err.Error()))
+		return nil, invalid(Whole, "the event is not a JSON object: "+cut(err.Error()))
 	}
 	switch v := probe.SpecVersion.(type) {
 	case nil:
-		return invalid("specversion", "the event has no specversion")
+		return nil, invalid("specversion", "the event has no specversion")
 	case string:
 		if v != event.CloudEventsVersionV1 {
-			return invalid("specversion", "specversion "+cut(v)+" is not 1.0")
+			return nil, invalid("specversion", "specversion "+cut(v)+" is not 1.0")
 		}
 	default:
-		return invalid("specversion", "specversion is not a string")
+		return nil, invalid("specversion", "specversion is not a string")
 	}
 	for _, a := range []struct {
 		name string
 		v    any
 	}{{"id", probe.ID}, {"source", probe.Source}, {"type", probe.Type}} {
 		if s, ok := a.v.(string); !ok || strings.TrimSpace(s) == "" {
-			return invalid(a.name, "the event has no "+a.name+" (a non-empty string)")
+			return nil, invalid(a.name, "the event has no "+a.name+" (a non-empty string)")
 		}
 	}
 	if probe.Time != nil {
 		s, ok := probe.Time.(string)
 		if _, err := time.Parse(time.RFC3339Nano, s); !ok || err != nil {
-			return invalid("time", "time is not an RFC 3339 timestamp")
+			return nil, invalid("time", "time is not an RFC 3339 timestamp")
 		}
 	}
-	return nil
+	if probe.Data != nil && probe.DataBase64 != nil {
+		// The spec allows one; the SDK would take data_base64 and drop data, which may name another document.
+		return nil, invalid("data_base64", "the event carries both data and data_base64")
+	}
+	if ct, ok := probe.ContentType.(string); ok {
+		// Media types are case-insensitive, but the SDK reads data as JSON only under the lower-case names: the
+		// type is written lower-case before the SDK reads it.
+		if mt, params, err := mime.ParseMediaType(ct); err == nil && mt != ct {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(obj, &m); err == nil {
+				b, _ := json.Marshal(mime.FormatMediaType(mt, params))
+				m["datacontenttype"] = b
+				if fixed, err := json.Marshal(m); err == nil {
+					return fixed, nil
+				}
+			}
+		}
+	}
+	return obj, nil
 }
 
 func readBinary(h http.Header, body []byte) (Event, error) {
@@ -242,7 +273,7 @@ func from(e event.Event) (Event, error) {
 		return Event{}, firstField(err)
 	}
 	out := Event{ID: e.ID(), Source: e.Source(), SpecVersion: e.SpecVersion(), Type: e.Type(), Subject: e.Subject(),
-		Time: e.Time(), ContentType: e.DataContentType()}
+		Time: e.Time(), ContentType: strings.ToLower(e.DataMediaType())}
 	// The JSON types the SDK itself reads as JSON in structured mode, so a binary event is enqueued in a form
 	// that reads back the same.
 	if mt := strings.ToLower(e.DataMediaType()); mt != "" && mt != JSON && mt != "text/json" {

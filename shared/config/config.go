@@ -52,12 +52,12 @@ type Config struct {
 	StatusMappingFile      string   `env:"STATUS_MAPPING_FILE"`
 	// StatusPollSchedule is the polling fallback's NCRONTAB; the poll reads SAP only when StatusPollEnabled is
 	// true (landscapes with event delivery need no poll, and a tick that is off does no I/O).
-	StatusPollSchedule string `env:"STATUS_POLL_SCHEDULE, default=0 */5 * * * *"`
-	StatusPollEnabled  string `env:"STATUS_POLL_ENABLED, default=false"`
-	OrderPushQueue         string   `env:"ORDER_PUSH_QUEUE, default=order-push"`
-	ArchiveContainer       string   `env:"ARCHIVE_CONTAINER, default=payload-archive"`
-	DeadLetterContainer    string   `env:"DEADLETTER_CONTAINER, default=dead-letters"`
-	StateTable             string   `env:"STATE_TABLE, default=integrationstate"`
+	StatusPollSchedule  string `env:"STATUS_POLL_SCHEDULE, default=0 */5 * * * *"`
+	StatusPollEnabled   string `env:"STATUS_POLL_ENABLED, default=false"`
+	OrderPushQueue      string `env:"ORDER_PUSH_QUEUE, default=order-push"`
+	ArchiveContainer    string `env:"ARCHIVE_CONTAINER, default=payload-archive"`
+	DeadLetterContainer string `env:"DEADLETTER_CONTAINER, default=dead-letters"`
+	StateTable          string `env:"STATE_TABLE, default=integrationstate"`
 
 	OrderPushSyncTimeout Duration `env:"ORDER_PUSH_SYNC_TIMEOUT, default=45s"`
 	OrderMappingFile     string   `env:"ORDER_MAPPING_FILE"`
