@@ -73,7 +73,7 @@ func (w *world) takeRetries() []retry {
 	return out
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{}
 	w.sap = sapsim.New(sapsim.Options{Username: "U", Password: "P", Products: 5, Customers: 3, Events: func(e sapsim.Event) {
@@ -135,7 +135,7 @@ func newWorld(t *testing.T) *world {
 
 // order enters an SAP order of two items (10 and 20, ten pieces each), makes its D365 order, and links them as
 // the order push does. It returns the SAP number and the D365 id.
-func (w *world) order(t *testing.T) (string, string) {
+func (w *world) order(t testing.TB) (string, string) {
 	t.Helper()
 	number, err := w.sap.EnterOrder(sapsim.ManualOrder{PurchaseOrderByCustomer: "PO-" + fmt.Sprint(rand.Int()), SoldToParty: sapsim.CustomerID(0),
 		Items: []sapsim.ManualItem{{Material: sapsim.ProductID(0), Quantity: "10"}, {Material: sapsim.ProductID(1), Quantity: "10"}}})
@@ -163,7 +163,7 @@ func (w *world) take() []sapsim.Event {
 }
 
 // deliver hands events to the service as queue messages, each under a fresh id, and fails on an error.
-func (w *world) deliver(t *testing.T, evs []sapsim.Event) {
+func (w *world) deliver(t testing.TB, evs []sapsim.Event) {
 	t.Helper()
 	for _, e := range evs {
 		if err := w.handle(t, e.CloudEvent(w.newID())); err != nil {
@@ -179,14 +179,14 @@ func (w *world) newID() string {
 	return fmt.Sprintf("ev-%06d", w.ids)
 }
 
-func (w *world) handle(t *testing.T, body []byte) error {
+func (w *world) handle(t testing.TB, body []byte) error {
 	t.Helper()
 	ctx := trigger.WithInvocation(t.Context(), trigger.Invocation{ID: "inv-" + w.newID(), Function: "statusupdates"})
 	return w.svc.Handle(ctx, trigger.Message{ID: "m-" + w.newID(), Body: body, DequeueCount: 1})
 }
 
 // d365 reads the D365 order.
-func (w *world) d365(t *testing.T, id string) map[string]any {
+func (w *world) d365(t testing.TB, id string) map[string]any {
 	t.Helper()
 	rec, ok := w.dv.Get("salesorders", id)
 	if !ok {
