@@ -19,7 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/d365sap/d365sap/functions/events"
+	"github.com/d365sap/d365sap/functions/eventsin"
 	"github.com/d365sap/d365sap/functions/health"
 	"github.com/d365sap/d365sap/functions/inventorydrift"
 	"github.com/d365sap/d365sap/functions/inventorydriftfix"
@@ -249,7 +249,7 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 				Enabled: cfg.StatusPollEnabled == "true", Log: log})
 		},
 		func() (trigger.Function, error) {
-			return events.Function(&events.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(cfg.Events),
+			return eventsin.Function(&eventsin.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(cfg.Events),
 				Origins: cfg.Events.Origins(), MaxBody: maxBody(cfg), Ready: (&provisioner{account: account, cfg: cfg}).Ensure, Log: log})
 		},
 		func() (trigger.Function, error) { return orderpushsweep.Function(push, state, log) },
@@ -274,9 +274,9 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 }
 
 // eventsAuth is the sender check of EVENTS_AUTH_MODE beyond the function key; nil for the key alone.
-func eventsAuth(e config.Events) events.Authenticator {
+func eventsAuth(e config.Events) eventsin.Authenticator {
 	if e.AuthMode == "basic" {
-		return events.Basic{Username: e.BasicUsername, Password: e.BasicPassword.Reveal()}
+		return eventsin.Basic{Username: e.BasicUsername, Password: e.BasicPassword.Reveal()}
 	}
 	return nil
 }

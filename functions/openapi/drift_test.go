@@ -187,7 +187,7 @@ func TestDriftCatchesMismatches(t *testing.T) {
 		"inventoryruns":     httpFn("function", "get", "inventory/runs"),
 		"inventorydrift":    httpFn("function", "get", "inventory/drift"),
 		"inventorydriftfix": httpFn("function", "post", "inventory/drift/fix"),
-		"events":            strings.Replace(httpFn("function", "post", "events"), `["post"]`, `["post","options"]`, 1),
+		"eventsin":          strings.Replace(httpFn("function", "post", "events"), `["post"]`, `["post","options"]`, 1),
 		"inventory":         `{"bindings":[{"type":"timerTrigger","direction":"in","name":"timer","schedule":"0 */15 * * * *"}]}`,
 	}
 	with := func(changes map[string]string) map[string]string {

@@ -132,3 +132,31 @@ func (m Mapping) Columns() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Column kinds the mapping writes, for the org's set-up: the columns a D365 salesorder must have.
+const (
+	KindText    = "text"
+	KindDate    = "date"
+	KindDecimal = "decimal"
+)
+
+// ColumnKinds says, for every column the mapping writes, what kind of column it must be: the header statuses,
+// the document numbers and the transport fields are text (100 characters hold them), the goods-issue dates are
+// dates, the billed amounts decimals.
+func (m Mapping) ColumnKinds() map[string]string {
+	out := map[string]string{}
+	for _, c := range m.Columns() {
+		out[c] = KindText
+	}
+	for _, c := range []string{m.Delivery.PlannedGoodsIssue, m.Delivery.ActualGoodsIssue} {
+		if c != "" {
+			out[c] = KindDate
+		}
+	}
+	for _, c := range []string{m.Billing.NetAmount, m.Billing.GrossAmount} {
+		if c != "" {
+			out[c] = KindDecimal
+		}
+	}
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/d365sap/d365sap/functions/statusupdates"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
 	"github.com/d365sap/d365sap/infra/local/e2e"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
@@ -95,13 +96,8 @@ func loadShippedMapping() ([]dvsim.Column, error) {
 	}
 	var cols []dvsim.Column
 	for _, c := range m.Columns() {
-		typ := dvsim.String
-		switch c {
-		case "d365sap_plannedgoodsissue", "d365sap_goodsissuedate":
-			typ = dvsim.DateTimeOffset
-		case "d365sap_sapbillednet", "d365sap_sapbilledgross":
-			typ = dvsim.Decimal
-		}
+		typ := map[string]dvsim.Type{statusupdates.KindText: dvsim.String, statusupdates.KindDate: dvsim.DateTimeOffset,
+			statusupdates.KindDecimal: dvsim.Decimal}[m.ColumnKinds()[c]]
 		cols = append(cols, dvsim.Column{Name: c, Type: typ, MaxLength: 100})
 	}
 	return cols, nil

@@ -94,13 +94,8 @@ func newWorld(t testing.TB) *world {
 	}
 	var cols []dvsim.Column
 	for _, c := range m.Columns() {
-		typ := dvsim.String
-		switch c {
-		case "d365sap_plannedgoodsissue", "d365sap_goodsissuedate":
-			typ = dvsim.DateTimeOffset
-		case "d365sap_sapbillednet", "d365sap_sapbilledgross":
-			typ = dvsim.Decimal
-		}
+		typ := map[string]dvsim.Type{statusupdates.KindText: dvsim.String, statusupdates.KindDate: dvsim.DateTimeOffset,
+			statusupdates.KindDecimal: dvsim.Decimal}[m.ColumnKinds()[c]]
 		cols = append(cols, dvsim.Column{Name: c, Type: typ, MaxLength: 100})
 	}
 	w.dv, err = dvsim.Start(dvsim.Options{Clients: map[string]string{"app": "secret"}, ExtraColumns: map[string][]dvsim.Column{"salesorder": cols}})

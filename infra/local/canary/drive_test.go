@@ -149,6 +149,37 @@ func driveEveryPath(t *testing.T, w *world) {
 		expect(t, "the drift report, a bad limit", read(w.do(t, http.MethodGet, "/api/inventory/drift?limit=0", w.app.FunctionKey, nil, nil)), http.StatusBadRequest)
 		expect(t, "the drift fix", read(w.do(t, http.MethodPost, "/api/inventory/drift/fix", w.app.FunctionKey, nil, nil)), http.StatusOK)
 	})
+	t.Run("SAP events in, applied to the order; the poll; and what they refuse", func(t *testing.T) {
+		// The poll meeting SAP down first, while no status event is in flight (one would be sent again for later,
+		// past the search of the queues).
+		w.sap.SetFaults(sapsim.Faults{Down: true})
+		w.admin(t, "statuspoll", "")
+		waitFor(t, "the poll meeting SAP down", 30*time.Second, func() bool { return w.app.Log.Contains(`"status poll"`) })
+		w.sap.SetFaults(sapsim.Faults{})
+		id := w.order(t, sapsim.CustomerID(13), "", sapsim.ProductID(14))
+		pushed := w.pushID(t, id, nil)
+		expectState(t, "push", pushed, http.StatusCreated, "written-back")
+		if _, err := w.sap.Deliver(pushed.SAPSalesOrder, nil); err != nil {
+			t.Fatal(err)
+		}
+		ev := `{"specversion":"1.0","id":"canary-1","source":"/default/sap.s4.beh/1","type":"sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1",` +
+			`"data":{"SalesOrder":"` + pushed.SAPSalesOrder + `"}}`
+		ce := http.Header{"Content-Type": {"application/cloudevents+json"}}
+		expect(t, "an event", read(w.do(t, http.MethodPost, "/api/events", w.app.FunctionKey, []byte(ev), ce)), http.StatusAccepted)
+		expect(t, "the handshake", read(w.do(t, http.MethodOptions, "/api/events", w.app.FunctionKey, nil,
+			http.Header{"WebHook-Request-Origin": {"eventmesh.example.com"}})), http.StatusOK)
+		expect(t, "a malformed event", read(w.do(t, http.MethodPost, "/api/events", w.app.FunctionKey, []byte(`{"specversion":"1.0"}`), ce)), http.StatusBadRequest)
+		waitFor(t, "the delivery in D365", 30*time.Second, func() bool {
+			o, _ := w.dv.Get("salesorders", id)
+			return o["d365sap_sapdeliverystatus"] == "C"
+		})
+		w.app.Enqueue(t, w.prefix+"-events", `{"specversion":"1.0","id":"x","source":"/s","type":"sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1","data":{}}`)
+		waitFor(t, "the bad event dead-lettered", 20*time.Second, func() bool {
+			return strings.Contains(w.app.Log.String(), `"function":"statusupdates"`) && w.app.Log.Count(`"message dead-lettered"`) >= 3
+		})
+		w.admin(t, "statuspoll", "")
+		waitFor(t, "the poll", 20*time.Second, func() bool { return w.app.Log.Count(`"status poll"`) >= 2 })
+	})
 	for _, st := range []orderpush.State{orderpush.StateAccepted, orderpush.StateInProgress, orderpush.StateCreated,
 		orderpush.StateWrittenBack, orderpush.StateRejected, orderpush.StateFailed} {
 		if !w.statesSeen()[string(st)] {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/d365sap/d365sap/functions/statusupdates"
 	"github.com/d365sap/d365sap/infra/local/canary"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
 	"github.com/d365sap/d365sap/infra/local/e2e"
@@ -110,8 +111,18 @@ func newWorld(t *testing.T, sp spec) *world {
 	}
 	w.sap, w.sapRefuser, w.sapIn, w.sapURL = startSAP(t, sapsim.Options{Products: 40, Customers: 20, Username: sapUser,
 		Password: sapPassword, OAuthClientID: sapClientID, OAuthClientSecret: sapSecret})
-	w.dv, w.dvRefuser, w.dvIn, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret}})
-	var err error
+	// The columns the status updates' shipped mapping writes, as an org adds them to salesorder.
+	statusMapping, err := statusupdates.LoadMapping("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statusColumns []dvsim.Column
+	for c, k := range statusMapping.ColumnKinds() {
+		statusColumns = append(statusColumns, dvsim.Column{Name: c, MaxLength: 100, Type: map[string]dvsim.Type{statusupdates.KindText: dvsim.String,
+			statusupdates.KindDate: dvsim.DateTimeOffset, statusupdates.KindDecimal: dvsim.Decimal}[k]})
+	}
+	w.dv, w.dvRefuser, w.dvIn, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret},
+		ExtraColumns: map[string][]dvsim.Column{"salesorder": statusColumns}})
 	// The unit group the inventory sync gives new products (its shipped mapping's), with the units the value map
 	// reads SAP's base units as.
 	group, err := w.dv.Insert("uomschedules", map[string]any{"name": "Default Unit"})
@@ -141,7 +152,7 @@ func newWorld(t *testing.T, sp spec) *world {
 		"STATE_TABLE":         w.prefix + "state", "ORDER_PUSH_QUEUE": w.prefix + "-push",
 		"STATUS_EVENTS_QUEUE": w.prefix + "-events", "ARCHIVE_CONTAINER": w.prefix + "-archive",
 		"DEADLETTER_CONTAINER": w.prefix + "-dead", "INVENTORY_SYNC_QUEUE": w.prefix + "-inv",
-		"LOCK_CONTAINER": w.prefix + "-locks",
+		"LOCK_CONTAINER": w.prefix + "-locks", "STATUS_POLL_ENABLED": "true",
 	}
 	for k, v := range scaled {
 		settings[k] = v

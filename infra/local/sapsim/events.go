@@ -30,6 +30,8 @@ type PublisherFaults struct {
 	Reorder float64
 	// Delay holds every delivery back by up to this long.
 	Delay time.Duration
+	// Retry is the wait before a failed delivery is tried again (default 100 ms).
+	Retry time.Duration
 }
 
 // Publisher delivers the simulator's events as a broker with QoS 1 does: every event until the endpoint takes
@@ -38,8 +40,6 @@ type PublisherFaults struct {
 type Publisher struct {
 	Deliver func(body []byte) error
 	Faults  PublisherFaults
-	// Retry is the wait before a failed delivery is tried again (default 100 ms).
-	Retry time.Duration
 
 	mu      sync.Mutex
 	rng     *mrand.Rand
@@ -121,7 +121,7 @@ func (p *Publisher) add(body []byte) {
 
 func (p *Publisher) run() {
 	defer close(p.done)
-	retry := p.Retry
+	retry := p.Faults.Retry
 	if retry <= 0 {
 		retry = 100 * time.Millisecond
 	}

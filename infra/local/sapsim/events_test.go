@@ -27,8 +27,7 @@ func TestPublisherDeliversAtLeastOnceWithItsFaults(t *testing.T) {
 		}
 		got = append(got, e)
 		return nil
-	}, PublisherFaults{Duplicate: 0.2, NewID: 0.2, Reorder: 0.2, Delay: 5 * time.Millisecond}, 7)
-	p.Retry = 5 * time.Millisecond
+	}, PublisherFaults{Duplicate: 0.2, NewID: 0.2, Reorder: 0.2, Delay: 5 * time.Millisecond, Retry: 5 * time.Millisecond}, 7)
 	defer p.Close()
 	const n = 200
 	for i := range n {

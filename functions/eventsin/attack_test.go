@@ -1,4 +1,4 @@
-package events_test
+package eventsin_test
 
 // Cases from an outside review of POST /api/events: an event accepted with 2xx must read back from the queue.
 
@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/d365sap/d365sap/functions/events"
+	"github.com/d365sap/d365sap/functions/eventsin"
 	"github.com/d365sap/d365sap/shared/cloudevent"
 	"github.com/d365sap/d365sap/shared/sapevent"
 )
@@ -23,7 +23,7 @@ func TestAttackAcceptedBinaryEventMustReadBackFromTheQueue(t *testing.T) {
 	for _, ct := range []string{"Application/JSON", "APPLICATION/JSON; charset=UTF-8"} {
 		t.Run(ct, func(t *testing.T) {
 			q := &fakeQueue{}
-			h := &events.Handler{Queue: q, QueueName: "sap-events"}
+			h := &eventsin.Handler{Queue: q, QueueName: "sap-events"}
 			w := serve(h, http.MethodPost, ct, `{"SalesOrder":"164"}`,
 				"ce-specversion", "1.0", "ce-id", "b-1", "ce-source", "/default/sap.s4.beh/1",
 				"ce-type", "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1")
@@ -62,13 +62,13 @@ func TestAttackHeldFailedEnqueueInABigBatchIsNot2xx(t *testing.T) {
 		}
 		return nil
 	}}
-	h := &events.Handler{Queue: q, QueueName: "sap-events"}
+	h := &eventsin.Handler{Queue: q, QueueName: "sap-events"}
 	if w := serve(h, http.MethodPost, cloudevent.Batch, b.String()); w.Code/100 == 2 {
 		t.Fatalf("answered %d with one enqueue failed", w.Code)
 	}
 	var c atomic.Int64
 	q2 := &fakeQueue{EnqueueFn: func([]byte) error { c.Add(1); return nil }}
-	h2 := &events.Handler{Queue: q2, QueueName: "sap-events"}
+	h2 := &eventsin.Handler{Queue: q2, QueueName: "sap-events"}
 	if w := serve(h2, http.MethodPost, cloudevent.Batch, "["+b.String()[1:len(b.String())-1]+`,{"type":"x"}]`); w.Code != 400 || c.Load() != 0 {
 		t.Fatalf("a batch with one bad event: %d, %d enqueued", w.Code, c.Load())
 	}
@@ -76,7 +76,7 @@ func TestAttackHeldFailedEnqueueInABigBatchIsNot2xx(t *testing.T) {
 
 // Held: the handshake never echoes an origin with CR/LF or spaces, and checks the credentials.
 func TestAttackHeldHandshakeOrigins(t *testing.T) {
-	h := &events.Handler{Queue: &fakeQueue{}, QueueName: "q", Auth: events.Basic{Username: "u", Password: "p"}, Origins: []string{"mesh.example"}}
+	h := &eventsin.Handler{Queue: &fakeQueue{}, QueueName: "q", Auth: eventsin.Basic{Username: "u", Password: "p"}, Origins: []string{"mesh.example"}}
 	for _, o := range []string{"mesh.example\r\nSet-Cookie: a=b", "mesh.example x", "MESH.example"} {
 		r := serve(h, http.MethodOptions, "", "", "WebHook-Request-Origin", o)
 		if r.Code == 200 || strings.ContainsAny(r.Header().Get("WebHook-Allowed-Origin"), "\r\n ") {

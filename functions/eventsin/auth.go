@@ -1,4 +1,4 @@
-package events
+package eventsin
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package events_test
+package eventsin_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/d365sap/d365sap/functions/events"
+	"github.com/d365sap/d365sap/functions/eventsin"
 	"github.com/d365sap/d365sap/shared/cloudevent"
 	"github.com/d365sap/d365sap/shared/store"
 )
@@ -41,7 +41,7 @@ const (
 	delivery     = `{"type":"sap.s4.beh.outbounddelivery.v1.OutboundDelivery.GIStatusChanged.v1","specversion":"1.0","source":"/default/sap.s4.beh/730431274","id":"e-3","data":{"OutboundDelivery":"80000000","OverallGoodsMovementStatus":"C"}}`
 )
 
-func serve(h *events.Handler, method, contentType, body string, hdr ...string) *httptest.ResponseRecorder {
+func serve(h *eventsin.Handler, method, contentType, body string, hdr ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, "/api/events", strings.NewReader(body))
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
@@ -54,12 +54,12 @@ func serve(h *events.Handler, method, contentType, body string, hdr ...string) *
 	return w
 }
 
-func answer(t *testing.T, w *httptest.ResponseRecorder) events.Answer {
+func answer(t *testing.T, w *httptest.ResponseRecorder) eventsin.Answer {
 	t.Helper()
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("status %d, want 202: %s", w.Code, w.Body)
 	}
-	var a events.Answer
+	var a eventsin.Answer
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestEventsEnqueuesWhatTheStatusPathConsumes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := &fakeQueue{}
-			a := answer(t, serve(&events.Handler{Queue: q, QueueName: "sap-events"}, http.MethodPost, tt.contentType, tt.body, tt.hdr...))
+			a := answer(t, serve(&eventsin.Handler{Queue: q, QueueName: "sap-events"}, http.MethodPost, tt.contentType, tt.body, tt.hdr...))
 			if a.Received != tt.received || a.Enqueued != len(tt.enqueued) || len(a.Ignored) != len(tt.ignored) {
 				t.Fatalf("answer %+v", a)
 			}
@@ -148,7 +148,7 @@ func TestEventsRefusesWhatIsNoCloudEventAndEnqueuesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := &fakeQueue{}
-			w := serve(&events.Handler{Queue: q, QueueName: "sap-events", MaxBody: 1 << 20}, http.MethodPost, tt.contentType, tt.body)
+			w := serve(&eventsin.Handler{Queue: q, QueueName: "sap-events", MaxBody: 1 << 20}, http.MethodPost, tt.contentType, tt.body)
 			if w.Code != tt.status || w.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("status %d (%s), want %d problem: %s", w.Code, w.Header().Get("Content-Type"), tt.status, w.Body)
 			}
@@ -171,7 +171,7 @@ func TestEventsAnswersNon2xxWhenAnEnqueueFails(t *testing.T) {
 				}
 				return nil
 			}}
-			w := serve(&events.Handler{Queue: q, QueueName: "sap-events"}, http.MethodPost, "application/cloudevents-batch+json", "["+orderChanged+","+delivery+"]")
+			w := serve(&eventsin.Handler{Queue: q, QueueName: "sap-events"}, http.MethodPost, "application/cloudevents-batch+json", "["+orderChanged+","+delivery+"]")
 			if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 				t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 			}
@@ -179,7 +179,7 @@ func TestEventsAnswersNon2xxWhenAnEnqueueFails(t *testing.T) {
 	}
 	t.Run("the queue cannot be prepared", func(t *testing.T) {
 		q := &fakeQueue{}
-		h := &events.Handler{Queue: q, QueueName: "sap-events", Ready: func(context.Context) error { return errors.New("storage down") }}
+		h := &eventsin.Handler{Queue: q, QueueName: "sap-events", Ready: func(context.Context) error { return errors.New("storage down") }}
 		if w := serve(h, http.MethodPost, "application/cloudevents+json", orderChanged); w.Code != http.StatusServiceUnavailable || len(q.bodies) != 0 {
 			t.Fatalf("status %d, %d enqueued; want 503 and none", w.Code, len(q.bodies))
 		}
@@ -187,24 +187,24 @@ func TestEventsAnswersNon2xxWhenAnEnqueueFails(t *testing.T) {
 }
 
 func TestEventsHandshake(t *testing.T) {
-	basic := events.Basic{Username: "mesh", Password: "s3cret"}
+	basic := eventsin.Basic{Username: "mesh", Password: "s3cret"}
 	tests := []struct {
 		name    string
-		h       *events.Handler
+		h       *eventsin.Handler
 		hdr     []string
 		status  int
 		allowed string
 		rate    string
 	}{
-		{"an origin is echoed", &events.Handler{}, []string{"WebHook-Request-Origin", "eventmesh.example.com"}, 200, "eventmesh.example.com", ""},
-		{"a rate asked for is allowed", &events.Handler{}, []string{"WebHook-Request-Origin", "eventmesh.example.com", "WebHook-Request-Rate", "120"}, 200, "eventmesh.example.com", "*"},
-		{"no origin", &events.Handler{}, nil, 400, "", ""},
-		{"an origin with a space", &events.Handler{}, []string{"WebHook-Request-Origin", "a b"}, 400, "", ""},
-		{"an origin too long", &events.Handler{}, []string{"WebHook-Request-Origin", strings.Repeat("a", 256)}, 400, "", ""},
-		{"an origin not listed", &events.Handler{Origins: []string{"mesh.sap.example"}}, []string{"WebHook-Request-Origin", "evil.example"}, 403, "", ""},
-		{"a listed origin, in another case", &events.Handler{Origins: []string{"mesh.sap.example"}}, []string{"WebHook-Request-Origin", "Mesh.SAP.example"}, 200, "Mesh.SAP.example", ""},
-		{"basic credentials missing", &events.Handler{Auth: basic}, []string{"WebHook-Request-Origin", "eventmesh.example.com"}, 401, "", ""},
-		{"basic credentials given", &events.Handler{Auth: basic}, []string{"WebHook-Request-Origin", "eventmesh.example.com", "Authorization", "Basic bWVzaDpzM2NyZXQ="}, 200, "eventmesh.example.com", ""},
+		{"an origin is echoed", &eventsin.Handler{}, []string{"WebHook-Request-Origin", "eventmesh.example.com"}, 200, "eventmesh.example.com", ""},
+		{"a rate asked for is allowed", &eventsin.Handler{}, []string{"WebHook-Request-Origin", "eventmesh.example.com", "WebHook-Request-Rate", "120"}, 200, "eventmesh.example.com", "*"},
+		{"no origin", &eventsin.Handler{}, nil, 400, "", ""},
+		{"an origin with a space", &eventsin.Handler{}, []string{"WebHook-Request-Origin", "a b"}, 400, "", ""},
+		{"an origin too long", &eventsin.Handler{}, []string{"WebHook-Request-Origin", strings.Repeat("a", 256)}, 400, "", ""},
+		{"an origin not listed", &eventsin.Handler{Origins: []string{"mesh.sap.example"}}, []string{"WebHook-Request-Origin", "evil.example"}, 403, "", ""},
+		{"a listed origin, in another case", &eventsin.Handler{Origins: []string{"mesh.sap.example"}}, []string{"WebHook-Request-Origin", "Mesh.SAP.example"}, 200, "Mesh.SAP.example", ""},
+		{"basic credentials missing", &eventsin.Handler{Auth: basic}, []string{"WebHook-Request-Origin", "eventmesh.example.com"}, 401, "", ""},
+		{"basic credentials given", &eventsin.Handler{Auth: basic}, []string{"WebHook-Request-Origin", "eventmesh.example.com", "Authorization", "Basic bWVzaDpzM2NyZXQ="}, 200, "eventmesh.example.com", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +221,7 @@ func TestEventsHandshake(t *testing.T) {
 }
 
 func TestEventsChecksBasicCredentialsBeforeReading(t *testing.T) {
-	basic := events.Basic{Username: "mesh", Password: "s3cret"}
+	basic := eventsin.Basic{Username: "mesh", Password: "s3cret"}
 	for name, auth := range map[string]string{
 		"none":           "",
 		"wrong password": "Basic bWVzaDpzM2NyZXQx",
@@ -230,7 +230,7 @@ func TestEventsChecksBasicCredentialsBeforeReading(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			q := &fakeQueue{}
-			w := serve(&events.Handler{Queue: q, QueueName: "q", Auth: basic}, http.MethodPost, "application/cloudevents+json", orderChanged, "Authorization", auth)
+			w := serve(&eventsin.Handler{Queue: q, QueueName: "q", Auth: basic}, http.MethodPost, "application/cloudevents+json", orderChanged, "Authorization", auth)
 			if w.Code != http.StatusUnauthorized || len(q.bodies) != 0 {
 				t.Fatalf("status %d, %d enqueued; want 401 and none", w.Code, len(q.bodies))
 			}
@@ -240,13 +240,13 @@ func TestEventsChecksBasicCredentialsBeforeReading(t *testing.T) {
 		})
 	}
 	q := &fakeQueue{}
-	if a := answer(t, serve(&events.Handler{Queue: q, QueueName: "q", Auth: basic}, http.MethodPost, "application/cloudevents+json", orderChanged, "Authorization", "Basic bWVzaDpzM2NyZXQ=")); a.Enqueued != 1 {
+	if a := answer(t, serve(&eventsin.Handler{Queue: q, QueueName: "q", Auth: basic}, http.MethodPost, "application/cloudevents+json", orderChanged, "Authorization", "Basic bWVzaDpzM2NyZXQ=")); a.Enqueued != 1 {
 		t.Fatalf("answer %+v", a)
 	}
 }
 
 func TestEventsRefusesOtherMethods(t *testing.T) {
-	if w := serve(&events.Handler{Queue: &fakeQueue{}}, http.MethodGet, "", ""); w.Code != http.StatusBadRequest {
+	if w := serve(&eventsin.Handler{Queue: &fakeQueue{}}, http.MethodGet, "", ""); w.Code != http.StatusBadRequest {
 		t.Fatalf("GET answered %d", w.Code)
 	}
 }

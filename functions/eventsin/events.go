@@ -1,11 +1,11 @@
-// Package events is the HTTP function that takes SAP's business events in: POST /api/events, as an SAP Event Mesh
+// Package eventsin is the HTTP function that takes SAP's business events in: POST /api/events, as an SAP Event Mesh
 // webhook subscription pushes them (CloudEvents 1.0, binary, structured or batched), and OPTIONS for the
 // CloudEvents webhook validation handshake, without which Event Mesh delivers nothing.
 //
 // It only takes events in: each one the status path consumes is put on STATUS_EVENTS_QUEUE, and the answer is 2xx
 // only once all of them are there, so a failed enqueue makes SAP deliver again. A type nobody consumes is
 // answered 202 and counted: a 4xx would make Event Mesh redeliver it until its queue gives up.
-package events
+package eventsin
 
 import (
 	"context"
@@ -55,7 +55,7 @@ func Function(h *Handler) (trigger.Function, error) {
 	if err != nil {
 		return trigger.Function{}, err
 	}
-	return trigger.Function{Name: "events", Definition: d, HTTP: h}, nil
+	return trigger.Function{Name: "eventsin", Definition: d, HTTP: h}, nil
 }
 
 // Answer is the body of a 202.
