@@ -21,7 +21,7 @@ func TestAttackWhatReadHTTPAcceptsReadsBackFromTheQueue(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			evs, err := cloudevent.ReadHTTP(h, []byte(`{"SalesOrder":"164"}`))
 			if err != nil {
-				t.Skipf("refused: %v", err)
+				t.Fatalf("refused: %v (media types are case-insensitive)", err)
 			}
 			b, err := evs[0].Marshal()
 			if err != nil {
