@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,6 +99,9 @@ func newWorld(t *testing.T) *world {
 		// The events cases put well-formed events on STATUS_EVENTS_QUEUE; their consumer would read SAP and write
 		// audit rows behind the cases' backs. Its own cases run through the host's admin call.
 		"AzureWebJobs.statusupdates.Disabled": "true",
+		// The status poll is off unless STATUS_POLL_ENABLED, but its timer still starts an invocation every five
+		// minutes, and one landing inside a case the host should answer alone fails that case.
+		"AzureWebJobs.statuspoll.Disabled": "true",
 		// One retry, not six: a case with Dataverse down answers its 503 in a second (retries have their own tests).
 		"DATAVERSE_MAX_RETRIES": "1",
 	}
@@ -104,6 +109,7 @@ func newWorld(t *testing.T) *world {
 	host := `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableForwardingHttpRequest":false},
 	  "functionTimeout":"00:05:00","extensions":{"http":{"routePrefix":"api"},
 	  "queues":{"maxDequeueCount":3,"visibilityTimeout":"00:00:00","maxPollingInterval":"00:00:00.200","batchSize":16,"messageEncoding":"base64"}}}`
+	requireTimersDisabled(t, settings)
 	w.app = e2e.Start(t, &e2e.Options{Settings: settings, HostJSON: host})
 	w.st = newStorage(t, w)
 	w.plant(t)
@@ -181,3 +187,34 @@ func (w *world) dvOrder(t *testing.T, uom, customer string) string {
 
 // statusURL is the one status URL of an order: on the configured public host, never the request's.
 func statusURL(id string) string { return "https://" + publicHost + "/api/orders/" + id }
+
+// requireTimersDisabled stops the suite when a timer function of the app is not disabled in its settings: a tick
+// during a case shows as a function the host started behind the case's back, and fails it only when the clock
+// says so.
+func requireTimersDisabled(t *testing.T, settings map[string]string) {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "..", "..", "functions", "*", "function.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("finding the functions' function.json: %v (%d found)", err, len(paths))
+	}
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fj struct {
+			Bindings []struct {
+				Type string `json:"type"`
+			} `json:"bindings"`
+		}
+		if err := json.Unmarshal(raw, &fj); err != nil {
+			t.Fatalf("reading %s: %v", p, err)
+		}
+		for _, b := range fj.Bindings {
+			name := filepath.Base(filepath.Dir(p))
+			if b.Type == "timerTrigger" && settings["AzureWebJobs."+name+".Disabled"] != "true" {
+				t.Fatalf("%s is a timer function the suite's settings leave enabled: set AzureWebJobs.%s.Disabled", name, name)
+			}
+		}
+	}
+}
