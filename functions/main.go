@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,6 +37,7 @@ import (
 	"github.com/d365sap/d365sap/shared/audit"
 	"github.com/d365sap/d365sap/shared/awslambda"
 	"github.com/d365sap/d365sap/shared/azfunc"
+	"github.com/d365sap/d365sap/shared/bearer"
 	"github.com/d365sap/d365sap/shared/checkpoint"
 	"github.com/d365sap/d365sap/shared/config"
 	"github.com/d365sap/d365sap/shared/dataverse"
@@ -100,7 +102,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	log = log.With("app", "d365sap", "version", version)
 
 	host := readHostJSON(appRoot(env), log)
-	app, err := wire(cfg, host, log)
+	app, err := wire(ctx, cfg, host, log)
 	if err != nil {
 		log.Error("starting", "err", err)
 		return 1
@@ -128,7 +130,7 @@ type app struct {
 
 // wire builds the concrete clients and hands each function the ones it needs. Nothing here does I/O: clients
 // connect on first use, so a cold start costs no round trip.
-func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
+func wire(ctx context.Context, cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 	account, err := storageAccount(cfg.Storage)
 	if err != nil {
 		return app{}, fmt.Errorf("building storage clients: %w", err)
@@ -249,7 +251,7 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 				Enabled: cfg.StatusPollEnabled == "true", Log: log})
 		},
 		func() (trigger.Function, error) {
-			return eventsin.Function(&eventsin.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(cfg.Events),
+			return eventsin.Function(&eventsin.Handler{Queue: account, QueueName: cfg.StatusEventsQueue, Auth: eventsAuth(ctx, cfg.Events, log),
 				Origins: cfg.Events.Origins(), MaxBody: maxBody(cfg), Ready: (&provisioner{account: account, cfg: cfg}).Ensure, Log: log})
 		},
 		func() (trigger.Function, error) { return orderpushsweep.Function(push, state, log) },
@@ -273,10 +275,16 @@ func wire(cfg config.Config, host hostSettings, log *slog.Logger) (app, error) {
 	return app{functions: fns, deadLetters: dl}, nil
 }
 
-// eventsAuth is the sender check of EVENTS_AUTH_MODE beyond the function key; nil for the key alone.
-func eventsAuth(e config.Events) eventsin.Authenticator {
-	if e.AuthMode == "basic" {
+// eventsAuth is the sender check of EVENTS_AUTH_MODE beyond the function key; nil for the key alone. Under
+// oauth2 the key set is fetched when the first token arrives and refreshed until ctx ends.
+func eventsAuth(ctx context.Context, e config.Events, log *slog.Logger) eventsin.Authenticator {
+	switch e.AuthMode {
+	case "basic":
 		return eventsin.Basic{Username: e.BasicUsername, Password: e.BasicPassword.Reveal()}
+	case "oauth2":
+		keys := bearer.NewRemoteKeys(ctx, bearer.KeysOptions{URL: e.OAuthKeysURL, Client: &http.Client{Timeout: 15 * time.Second},
+			OnError: func(err error) { log.Warn("fetching the identity provider's key set", "err", err) }})
+		return eventsin.Bearer{Verifier: &bearer.Verifier{Keys: keys, Issuers: e.Issuers(), Audiences: e.Audiences(), Clients: e.Clients()}, Log: log}
 	}
 	return nil
 }

@@ -169,15 +169,28 @@ param statusPollSchedule string = '0 */5 * * * *'
 ])
 param statusPollEnabled string = 'false'
 
-@description('EVENTS_AUTH_MODE: how POST /api/events checks the sender beyond the function key: key, or basic (EVENTS_BASIC_USERNAME and EVENTS_BASIC_PASSWORD as well).')
+@description('EVENTS_AUTH_MODE: how POST /api/events checks the sender beyond the function key: key, basic (EVENTS_BASIC_USERNAME and EVENTS_BASIC_PASSWORD as well) or oauth2 (a bearer token, checked against EVENTS_OAUTH_*).')
 @allowed([
   'key'
   'basic'
+  'oauth2'
 ])
 param eventsAuthMode string = 'key'
 
 @description('EVENTS_BASIC_USERNAME: the user an Event Mesh webhook sends under basic.')
 param eventsBasicUsername string = ''
+
+@description('EVENTS_OAUTH_JWKS_URL: under oauth2, the key set of the identity provider whose tokens Event Mesh sends (Entra ID: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys).')
+param eventsOAuthJwksUrl string = ''
+
+@description('EVENTS_OAUTH_ISSUERS: under oauth2, comma-separated iss values a token may carry (Entra ID v2.0: https://login.microsoftonline.com/<tenant>/v2.0).')
+param eventsOAuthIssuers string = ''
+
+@description('EVENTS_OAUTH_AUDIENCES: under oauth2, comma-separated aud values, one of which a token must carry (the app registration Event Mesh asks a token for).')
+param eventsOAuthAudiences string = ''
+
+@description('EVENTS_OAUTH_CLIENT_IDS: under oauth2, comma-separated client ids (azp, appid) the tokens may be issued to: the Event Mesh client.')
+param eventsOAuthClientIds string = ''
 
 @description('EVENTS_ALLOWED_ORIGINS: comma-separated WebHook-Request-Origin values the webhook handshake accepts; empty accepts any sender that authenticates.')
 param eventsAllowedOrigins string = ''
@@ -398,6 +411,10 @@ var productSettings = {
   EVENTS_AUTH_MODE: eventsAuthMode
   EVENTS_BASIC_USERNAME: eventsBasicUsername
   EVENTS_BASIC_PASSWORD: eventsAuthMode == 'basic' ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${secretNames.eventsBasicPassword}/)' : ''
+  EVENTS_OAUTH_JWKS_URL: eventsOAuthJwksUrl
+  EVENTS_OAUTH_ISSUERS: eventsOAuthIssuers
+  EVENTS_OAUTH_AUDIENCES: eventsOAuthAudiences
+  EVENTS_OAUTH_CLIENT_IDS: eventsOAuthClientIds
   EVENTS_ALLOWED_ORIGINS: eventsAllowedOrigins
   ORDER_PUSH_QUEUE: orderPushQueue
   ARCHIVE_CONTAINER: archiveContainer

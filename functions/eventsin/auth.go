@@ -3,9 +3,13 @@ package eventsin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/d365sap/d365sap/shared/bearer"
 	"github.com/d365sap/d365sap/shared/problem"
 )
 
@@ -26,15 +30,70 @@ type Basic struct {
 func (b Basic) Authenticate(r *http.Request) error {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		return &problem.Error{Kind: problem.Unauthorized, Detail: "the request has no Basic credentials; the events endpoint is set up for basic authentication"}
+		return &challenge{err: &problem.Error{Kind: problem.Unauthorized, Detail: "the request has no Basic credentials; the events endpoint is set up for basic authentication"}, header: basicChallenge}
 	}
 	// Hashed first, so the comparison does not reveal the length of the configured values either.
 	u1, u2 := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(b.Username))
 	p1, p2 := sha256.Sum256([]byte(pass)), sha256.Sum256([]byte(b.Password))
 	if subtle.ConstantTimeCompare(u1[:], u2[:])&subtle.ConstantTimeCompare(p1[:], p2[:]) != 1 {
-		return &problem.Error{Kind: problem.Unauthorized, Detail: "the Basic credentials are not the ones the events endpoint is set up with"}
+		return &challenge{err: &problem.Error{Kind: problem.Unauthorized, Detail: "the Basic credentials are not the ones the events endpoint is set up with"}, header: basicChallenge}
 	}
 	return nil
+}
+
+// Bearer checks the OAuth 2.0 bearer token an Event Mesh webhook sends when its subscription's security is
+// OAuth2 client credentials: it fetches the token from the token URL it was given (Entra ID, XSUAA) and sends it
+// on the handshake and on every push.
+type Bearer struct {
+	Verifier *bearer.Verifier
+	Log      *slog.Logger
+}
+
+// Authenticate refuses a request without a token the verifier takes: 401 with a Bearer challenge, or 503 when no
+// signing key could be fetched, so the sender tries again rather than counting the push as refused for good.
+func (b Bearer) Authenticate(r *http.Request) error {
+	claims, err := b.Verifier.FromRequest(r.Context(), r)
+	if err == nil {
+		if b.Log != nil {
+			b.Log.DebugContext(r.Context(), "bearer token taken", "issuer", claims.Issuer, "client", claims.Client)
+		}
+		return nil
+	}
+	var be *bearer.Error
+	if errors.As(err, &be) && be.Reason == bearer.Unavailable {
+		if b.Log != nil {
+			b.Log.WarnContext(r.Context(), "cannot check a bearer token", "err", err)
+		}
+		return &problem.Error{Kind: problem.Unavailable, Detail: "the identity provider's signing keys could not be fetched; try again", RetryAfter: 30 * time.Second}
+	}
+	detail := "the bearer token was refused"
+	if be != nil {
+		detail = be.Detail
+	}
+	if b.Log != nil {
+		b.Log.InfoContext(r.Context(), "bearer token refused", "err", err)
+	}
+	return &challenge{err: &problem.Error{Kind: problem.Unauthorized, Detail: detail}, header: `Bearer error="invalid_token"`}
+}
+
+// challenge is a 401 that names its scheme in WWW-Authenticate (RFC 6750 section 3).
+type challenge struct {
+	err    *problem.Error
+	header string
+}
+
+func (c *challenge) Error() string { return c.err.Error() }
+func (c *challenge) Unwrap() error { return c.err }
+
+const basicChallenge = `Basic realm="d365sap events", charset="UTF-8"`
+
+// writeAuthError answers a refused sender, with the challenge of its scheme on a 401.
+func writeAuthError(w http.ResponseWriter, err error, instance string) {
+	var c *challenge
+	if errors.As(err, &c) {
+		w.Header().Set("WWW-Authenticate", c.header)
+	}
+	problem.Write(w, err, instance)
 }
 
 func (h *Handler) authenticate(r *http.Request) error {
@@ -63,7 +122,7 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, instance str
 		return
 	}
 	if err := h.authenticate(r); err != nil {
-		problem.Write(w, err, instance)
+		writeAuthError(w, err, instance)
 		return
 	}
 	if !h.allows(origin) {

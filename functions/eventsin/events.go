@@ -86,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.authenticate(r); err != nil {
-		problem.Write(w, err, instance)
+		writeAuthError(w, err, instance)
 		return
 	}
 	if err := trigger.CheckBody(cloudevent.Accepts, r.Header); err != nil {

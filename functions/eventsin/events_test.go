@@ -234,6 +234,9 @@ func TestEventsChecksBasicCredentialsBeforeReading(t *testing.T) {
 			if w.Code != http.StatusUnauthorized || len(q.bodies) != 0 {
 				t.Fatalf("status %d, %d enqueued; want 401 and none", w.Code, len(q.bodies))
 			}
+			if got := w.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, "Basic realm=") {
+				t.Errorf("WWW-Authenticate %q, want a Basic challenge (RFC 7235: a 401 carries one)", got)
+			}
 			if strings.Contains(w.Body.String(), "s3cret") {
 				t.Fatal("the answer shows the password")
 			}

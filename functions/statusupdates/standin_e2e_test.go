@@ -80,7 +80,8 @@ func startApp(t *testing.T, faults sapsim.PublisherFaults, workerSettings map[st
 		return nil
 	}, faults, 11)
 	t.Cleanup(a.pub.Close)
-	raise = a.pub.Raise
+	// Looked up at each event, so a test can put a publisher of its own in a.pub before SAP raises anything.
+	raise = func(e sapsim.Event) { a.pub.Raise(e) }
 	return a
 }
 

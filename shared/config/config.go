@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -116,20 +118,37 @@ type Dataverse struct {
 }
 
 // Events is how POST /api/events checks the sender beyond the function key the host checks, as an SAP Event Mesh
-// webhook subscription can be set up to send: the key alone (in the endpoint URL), or Basic credentials as well.
+// webhook subscription can be set up to send: the key alone (in the endpoint URL), Basic credentials as well, or
+// an OAuth 2.0 bearer token its client-credentials security fetched from a token URL (Entra ID, XSUAA).
 type Events struct {
 	AuthMode      string `env:"EVENTS_AUTH_MODE, default=key"`
 	BasicUsername string `env:"EVENTS_BASIC_USERNAME"`
 	BasicPassword Secret `env:"EVENTS_BASIC_PASSWORD" azure:"a Key Vault reference"`
+	// The oauth2 mode: the provider's key set, and the issuers, audiences and client ids a token must name, each
+	// comma-separated.
+	// For Entra ID: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys and
+	// https://login.microsoftonline.com/<tenant>/v2.0.
+	OAuthKeysURL  string `env:"EVENTS_OAUTH_JWKS_URL"`
+	OAuthIssuers  string `env:"EVENTS_OAUTH_ISSUERS"`
+	OAuthAudience string `env:"EVENTS_OAUTH_AUDIENCES"`
+	OAuthClients  string `env:"EVENTS_OAUTH_CLIENT_IDS"`
 	// AllowedOrigins lists the WebHook-Request-Origin values the handshake accepts, comma-separated; empty accepts
 	// any sender that authenticates.
 	AllowedOrigins string `env:"EVENTS_ALLOWED_ORIGINS"`
 }
 
 // Origins is EVENTS_ALLOWED_ORIGINS as a list.
-func (e Events) Origins() []string {
+func (e Events) Origins() []string { return list(e.AllowedOrigins) }
+
+// Issuers, Audiences and Clients are the oauth2 mode's lists.
+func (e Events) Issuers() []string   { return list(e.OAuthIssuers) }
+func (e Events) Audiences() []string { return list(e.OAuthAudience) }
+func (e Events) Clients() []string   { return list(e.OAuthClients) }
+
+// list splits a comma-separated setting, dropping blanks.
+func list(v string) []string {
 	var out []string
-	for _, o := range strings.Split(e.AllowedOrigins, ",") {
+	for _, o := range strings.Split(v, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			out = append(out, o)
 		}
@@ -147,8 +166,18 @@ func (e Events) validate(v *validator) {
 		if e.BasicPassword == "" {
 			v.add("EVENTS_BASIC_PASSWORD", "is required under EVENTS_AUTH_MODE basic")
 		}
+	case "oauth2":
+		if err := keysURL(e.OAuthKeysURL); err != nil {
+			v.add("EVENTS_OAUTH_JWKS_URL", "%v", err)
+		}
+		for name, l := range map[string][]string{"EVENTS_OAUTH_ISSUERS": e.Issuers(), "EVENTS_OAUTH_AUDIENCES": e.Audiences(),
+			"EVENTS_OAUTH_CLIENT_IDS": e.Clients()} {
+			if len(l) == 0 {
+				v.add(name, "is required under EVENTS_AUTH_MODE oauth2")
+			}
+		}
 	default:
-		v.add("EVENTS_AUTH_MODE", "%q is not one of key, basic", e.AuthMode)
+		v.add("EVENTS_AUTH_MODE", "%q is not one of key, basic, oauth2", e.AuthMode)
 	}
 	for _, o := range e.Origins() {
 		if len(o) > 255 || strings.ContainsFunc(o, func(c rune) bool { return c < 0x21 || c > 0x7e || c == ',' }) {
@@ -428,4 +457,22 @@ func (d Dataverse) validate(v *validator) {
 	v.intRange("DATAVERSE_MAX_RETRIES", d.MaxRetries, 0, 20)
 	// 5000 is the largest page Dataverse serves.
 	v.intRange("DATAVERSE_PAGE_SIZE", d.PageSize, 1, 5000)
+}
+
+// keysURL checks a key set URL: https, or http to a loopback host (the local simulator).
+func keysURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("is required under EVENTS_AUTH_MODE oauth2")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not an absolute URL without credentials", raw)
+	}
+	switch h := u.Hostname(); {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && (h == "localhost" || net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback()):
+	default:
+		return fmt.Errorf("%q is not https (http only to a loopback host)", raw)
+	}
+	return nil
 }

@@ -43,6 +43,14 @@ func valid() map[string]string {
 	}
 }
 
+// oauth2 is base with the events endpoint under oauth2, every setting it needs given.
+func oauth2(base map[string]string) map[string]string {
+	return with(base, "EVENTS_AUTH_MODE", "oauth2",
+		"EVENTS_OAUTH_JWKS_URL", "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/discovery/v2.0/keys",
+		"EVENTS_OAUTH_ISSUERS", "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0",
+		"EVENTS_OAUTH_AUDIENCES", "api://d365sap-events", "EVENTS_OAUTH_CLIENT_IDS", "a1b2c3d4-0000-0000-0000-000000000001")
+}
+
 func with(base map[string]string, kv ...string) map[string]string {
 	m := map[string]string{}
 	for k, v := range base {
@@ -91,7 +99,15 @@ func TestValidation(t *testing.T) {
 		{"events under basic need both credentials", with(valid(), "EVENTS_AUTH_MODE", "basic"), []string{"EVENTS_BASIC_PASSWORD", "EVENTS_BASIC_USERNAME"}},
 		{"events under basic with both", with(valid(), "EVENTS_AUTH_MODE", "basic", "EVENTS_BASIC_USERNAME", "mesh", "EVENTS_BASIC_PASSWORD", "pw"), nil},
 		{"an events user with a colon", with(valid(), "EVENTS_AUTH_MODE", "basic", "EVENTS_BASIC_USERNAME", "me:sh", "EVENTS_BASIC_PASSWORD", "pw"), []string{"EVENTS_BASIC_USERNAME"}},
-		{"an unknown events auth mode", with(valid(), "EVENTS_AUTH_MODE", "oauth2"), []string{"EVENTS_AUTH_MODE"}},
+		{"an unknown events auth mode", with(valid(), "EVENTS_AUTH_MODE", "jwt"), []string{"EVENTS_AUTH_MODE"}},
+		{"events under oauth2 need the key set, issuers, audiences and clients", with(valid(), "EVENTS_AUTH_MODE", "oauth2"),
+			[]string{"EVENTS_OAUTH_AUDIENCES", "EVENTS_OAUTH_CLIENT_IDS", "EVENTS_OAUTH_ISSUERS", "EVENTS_OAUTH_JWKS_URL"}},
+		{"events under oauth2 with all four", with(oauth2(valid())), nil},
+		{"events under oauth2 with only blanks between commas", with(oauth2(valid()), "EVENTS_OAUTH_CLIENT_IDS", " , ,"), []string{"EVENTS_OAUTH_CLIENT_IDS"}},
+		{"a key set over http to another host", with(oauth2(valid()), "EVENTS_OAUTH_JWKS_URL", "http://login.example.com/keys"), []string{"EVENTS_OAUTH_JWKS_URL"}},
+		{"a key set over http to loopback", with(oauth2(valid()), "EVENTS_OAUTH_JWKS_URL", "http://127.0.0.1:8081/t/discovery/v2.0/keys"), nil},
+		{"a key set with credentials in it", with(oauth2(valid()), "EVENTS_OAUTH_JWKS_URL", "https://u:p@login.example.com/keys"), []string{"EVENTS_OAUTH_JWKS_URL"}},
+		{"a key set that is a path", with(oauth2(valid()), "EVENTS_OAUTH_JWKS_URL", "/discovery/keys"), []string{"EVENTS_OAUTH_JWKS_URL"}},
 		{"allowed origins", with(valid(), "EVENTS_ALLOWED_ORIGINS", "mesh.example.com, *"), nil},
 		{"an allowed origin with a space", with(valid(), "EVENTS_ALLOWED_ORIGINS", "mesh.example.com,evil example"), []string{"EVENTS_ALLOWED_ORIGINS"}},
 	}
