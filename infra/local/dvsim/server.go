@@ -587,15 +587,18 @@ func (s *Server) deleteHandler(x *tx, td *tableData, k keySpec, req *apiRequest)
 // candidates are the rows a filter may match: of the filter's sets on an indexed column (the primary key, a
 // one-column alternate key, a lookup), the rows of the one that selects fewest; without one, every row.
 func candidates(td *tableData, cands []*expr) []*row {
-	var best []*row
-	found := false
+	// Sized first, read once: a lookup to a price list or a unit group holds every row of a large table, and
+	// reading it for each query only to find a smaller set beside it made a large catalogue quadratic.
+	var best *expr
+	bestSize := 0
 	for _, c := range cands {
-		if rows, ok := td.byKeySet(c); ok && (!found || len(rows) < len(best)) {
-			best, found = rows, true
+		if n, ok := td.keySetSize(c); ok && (best == nil || n < bestSize) {
+			best, bestSize = c, n
 		}
 	}
-	if found {
-		return best
+	if best != nil {
+		rows, _ := td.byKeySet(best)
+		return rows
 	}
 	rows := make([]*row, 0, len(td.rows))
 	for _, r := range td.rows {
@@ -604,22 +607,51 @@ func candidates(td *tableData, cands []*expr) []*row {
 	return rows
 }
 
+// keySetSize is at most how many rows byKeySet reads for cand, without reading them; ok as byKeySet's.
+func (td *tableData) keySetSize(cand *expr) (int, bool) {
+	alt, lookup := td.indexOf(cand.col)
+	if cand.col != td.def.Key && alt < 0 && !lookup {
+		return 0, false
+	}
+	n := 0
+	for _, v := range cand.vals {
+		s, ok := v.(string)
+		if !ok {
+			return 0, false
+		}
+		if lookup && alt < 0 {
+			n += len(td.refIndex[cand.col][strings.ToLower(s)])
+		} else {
+			n++
+		}
+	}
+	return n, true
+}
+
+// indexOf says which index serves col: the number of its one-column alternate key (-1 for none), and whether it
+// is a lookup.
+func (td *tableData) indexOf(col string) (alt int, lookup bool) {
+	alt = -1
+	if col == td.def.Key {
+		return alt, false
+	}
+	for k, cols := range td.def.AltKeys {
+		if len(cols) == 1 && cols[0] == col {
+			alt = k
+		}
+	}
+	if c, ok := td.def.column(col); ok && len(c.Targets) > 0 {
+		lookup = true
+	}
+	return alt, lookup
+}
+
 // byKeySet reads the rows whose indexed column holds one of cand's values; ok is false when the column has no
 // index or a value is not text.
 func (td *tableData) byKeySet(cand *expr) ([]*row, bool) {
-	alt, lookup := -1, false
-	if cand.col != td.def.Key {
-		for k, cols := range td.def.AltKeys {
-			if len(cols) == 1 && cols[0] == cand.col {
-				alt = k
-			}
-		}
-		if c, ok := td.def.column(cand.col); ok && len(c.Targets) > 0 {
-			lookup = true
-		}
-		if alt < 0 && !lookup {
-			return nil, false
-		}
+	alt, lookup := td.indexOf(cand.col)
+	if cand.col != td.def.Key && alt < 0 && !lookup {
+		return nil, false
 	}
 	var ids []string
 	for _, v := range cand.vals {
