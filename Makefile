@@ -74,7 +74,7 @@ fuzz:
 soak:
 	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestKillSoak$$' -count=1 -timeout 80m -v ./functions/inventorysync/
 	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestSoak$$' -count=1 -timeout 30m -v ./functions/orderpush/
-	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestStatusSoak$$' -count=1 -timeout 40m -v ./functions/statusupdates/
+	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestStatusSoak$$' -count=1 -timeout 60m -v ./functions/statusupdates/
 
 ## lint: formatting and vet
 lint:
