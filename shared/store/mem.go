@@ -27,7 +27,64 @@ type MemTable[T any] struct {
 
 	mu   sync.Mutex
 	rows map[memKey]memRow
-	seq  uint64
+	// parts lists each partition's row keys, sorted when a query needs them: a query reads its partition's range,
+	// not every row of the table (a million-row twin answered each query by scanning all of them).
+	parts map[string]*memPart
+	seq   uint64
+}
+
+type memPart struct {
+	keys   []string
+	sorted bool
+}
+
+// put stores a row, indexing a new key; callers hold mu.
+func (m *MemTable[T]) put(k memKey, r memRow) {
+	if _, ok := m.rows[k]; !ok {
+		p := m.parts[k.pk]
+		if p == nil {
+			p = &memPart{sorted: true}
+			m.parts[k.pk] = p
+		}
+		p.sorted = p.sorted && (len(p.keys) == 0 || p.keys[len(p.keys)-1] < k.rk)
+		p.keys = append(p.keys, k.rk)
+	}
+	m.rows[k] = r
+}
+
+// remove deletes a row and its key; callers hold mu.
+func (m *MemTable[T]) remove(k memKey) {
+	if _, ok := m.rows[k]; !ok {
+		return
+	}
+	delete(m.rows, k)
+	p := m.parts[k.pk]
+	if i := slices.Index(p.keys, k.rk); i >= 0 {
+		p.keys = slices.Delete(p.keys, i, i+1)
+	}
+}
+
+// rangeKeys are the sorted row keys of pk in [from, before) ("" for no bound); callers hold mu.
+func (m *MemTable[T]) rangeKeys(pk, from, before string) []string {
+	p := m.parts[pk]
+	if p == nil {
+		return nil
+	}
+	if !p.sorted {
+		slices.Sort(p.keys)
+		p.sorted = true
+	}
+	lo, hi := 0, len(p.keys)
+	if from != "" {
+		lo, _ = slices.BinarySearch(p.keys, from)
+	}
+	if before != "" {
+		hi, _ = slices.BinarySearch(p.keys, before)
+	}
+	if lo >= hi {
+		return nil
+	}
+	return slices.Clone(p.keys[lo:hi])
 }
 
 type memKey struct{ pk, rk string }
@@ -40,7 +97,7 @@ type memRow struct {
 
 // NewMemTable returns an empty in-memory table; it always exists (Ensure is a no-op).
 func NewMemTable[T any](name string) *MemTable[T] {
-	return &MemTable[T]{name: name, rows: map[memKey]memRow{}}
+	return &MemTable[T]{name: name, rows: map[memKey]memRow{}, parts: map[string]*memPart{}}
 }
 
 // Name returns the table's name.
@@ -76,7 +133,7 @@ func (m *MemTable[T]) Insert(_ context.Context, row Row[T]) (azcore.ETag, error)
 		return "", fmt.Errorf("inserting entity: %w", &ConflictError{Resource: m.resource(k.pk, k.rk), StatusCode: http.StatusConflict, Code: "EntityAlreadyExists"})
 	}
 	r := m.stamp(body)
-	m.rows[k] = r
+	m.put(k, r)
 	return r.etag, nil
 }
 
@@ -116,7 +173,7 @@ func (m *MemTable[T]) Update(_ context.Context, row Row[T]) (azcore.ETag, error)
 		return "", fmt.Errorf("updating entity: %w", err)
 	}
 	r := m.stamp(body)
-	m.rows[k] = r
+	m.put(k, r)
 	return r.etag, nil
 }
 
@@ -141,7 +198,7 @@ func (m *MemTable[T]) Upsert(_ context.Context, row Row[T]) (azcore.ETag, error)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.stamp(body)
-	m.rows[memKey{row.PartitionKey, row.RowKey}] = r
+	m.put(memKey{row.PartitionKey, row.RowKey}, r)
 	return r.etag, nil
 }
 
@@ -159,7 +216,7 @@ func (m *MemTable[T]) Delete(_ context.Context, partitionKey, rowKey string, eta
 	if err := m.checkMatch(k, etag); err != nil {
 		return fmt.Errorf("deleting entity: %w", err)
 	}
-	delete(m.rows, k)
+	m.remove(k)
 	return nil
 }
 
@@ -171,18 +228,12 @@ func (m *MemTable[T]) Query(_ context.Context, partitionKey string, opts *QueryO
 			return
 		}
 		var snap []memRow
-		var keys []string
-		m.mu.Lock()
-		for k := range m.rows {
-			if k.pk != partitionKey ||
-				(opts != nil && opts.RowKeyFrom != "" && k.rk < opts.RowKeyFrom) ||
-				(opts != nil && opts.RowKeyBefore != "" && k.rk >= opts.RowKeyBefore) {
-				continue
-			}
-			keys = append(keys, k.rk)
+		var from, before string
+		if opts != nil {
+			from, before = opts.RowKeyFrom, opts.RowKeyBefore
 		}
-		slices.Sort(keys)
-		for _, rk := range keys {
+		m.mu.Lock()
+		for _, rk := range m.rangeKeys(partitionKey, from, before) {
 			snap = append(snap, m.rows[memKey{partitionKey, rk}])
 		}
 		m.mu.Unlock()
@@ -253,11 +304,11 @@ func (m *MemTable[T]) TransactETags(_ context.Context, partition string, ops []O
 	for i, op := range ops {
 		k := memKey{op.Row.PartitionKey, op.Row.RowKey}
 		if op.Kind == OpDelete {
-			delete(m.rows, k)
+			m.remove(k)
 			continue
 		}
 		r := m.stamp(bodies[i])
-		m.rows[k] = r
+		m.put(k, r)
 		res.ETags[i] = r.etag
 	}
 	return res, nil
