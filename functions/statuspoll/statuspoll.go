@@ -94,6 +94,10 @@ func Function(p *Poller) (trigger.Function, error) {
 // fed is the checkpoint's Extra: the orders fed within the overlap, with the stamp they were fed at.
 type fed map[string]time.Time
 
+// linkGrace is how long after its change an order without a link row is taken for one whose push has not
+// written the link yet (statusupdates waits as long for the same race).
+const linkGrace = 2 * time.Minute
+
 // Poll reads the orders changed since the checkpoint (less the overlap) and feeds the linked ones.
 func (p *Poller) Poll(ctx context.Context) (Result, error) {
 	now := p.now()
@@ -132,7 +136,12 @@ func (p *Poller) Poll(ctx context.Context) (Result, error) {
 			return res, err
 		}
 		if !linked {
-			seen[number] = stamp // not D365's: not looked up again until it changes
+			// Not D365's: not looked up again until it changes. Unless it is young: the push writes its link
+			// just after SAP answers the create (and retries a failed write), so a poll between the two must
+			// look again, or the order is skipped until SAP next changes it.
+			if now.Sub(stamp) >= linkGrace {
+				seen[number] = stamp
+			}
 			continue
 		}
 		res.Linked++

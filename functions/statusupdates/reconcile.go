@@ -56,7 +56,9 @@ func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref
 		return err
 	}
 	if !found {
-		if !ref.Raised.IsZero() && s.now().Sub(ref.Raised) < linkGrace {
+		// The age comes from the sender's stamp, so it is also bounded by the reads: a stamp in the future (SAP's
+		// local time sent as UTC, a skewed clock) would otherwise keep the event young for as long as it is ahead.
+		if !ref.Raised.IsZero() && s.now().Sub(ref.Raised) < linkGrace && env.Missing < maxMissing {
 			// The push writes the link just after SAP answers its create (and retries a failed write seconds
 			// later): a young event may come first, so it is read again, a bounded number of times.
 			return &missingError{problem.New(problem.Unavailable, "SAP order %s has no link to a D365 order (yet)", number)}
@@ -114,7 +116,23 @@ func (s *Service) reconcile(ctx context.Context, number string, ref sapevent.Ref
 		return classify.Storage(err, "claiming the version of SAP order "+number)
 	}
 	row.ETag = etag
-	closed, err := s.apply(ctx, link.Key, number, t, claimedAt)
+	// renew takes the claim again just before the order is closed, so the close has a whole lease to itself
+	// and is never sent by an instance whose claim another has taken over.
+	renew := func() (time.Time, error) {
+		at := s.now()
+		next := row
+		next.Value.ClaimedAt = at
+		etag, err := s.Versions.Update(ctx, next)
+		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return time.Time{}, &problem.Error{Kind: problem.Unavailable, Detail: "the claim on SAP order " + number + " was taken over before the close", RetryAfter: time.Second}
+			}
+			return time.Time{}, classify.Storage(err, "renewing the claim on SAP order "+number)
+		}
+		row.ETag, row.Value.ClaimedAt = etag, at
+		return at, nil
+	}
+	closed, err := s.apply(ctx, link.Key, number, t, claimedAt, renew)
 	if err != nil {
 		// Give the claim back, so the retry (or another instance) need not wait for it to lapse.
 		row.Value = v
@@ -194,7 +212,7 @@ var billingCategories = map[string]bool{"M": true, "O": true, "P": true}
 // ended up closed ("" while open). The write is fenced: the order's ETag is read while the claim is young, and
 // the PATCH carries it, so a write delayed past the claim (when another instance may have written a newer state)
 // fails with 412 instead of landing.
-func (s *Service) apply(ctx context.Context, id, number string, t *target, claimedAt time.Time) (string, error) {
+func (s *Service) apply(ctx context.Context, id, number string, t *target, claimedAt time.Time, renew func() (time.Time, error)) (string, error) {
 	rec, err := s.Dataverse.Retrieve(ctx, "salesorders", dataverse.ID(id), &dataverse.RetrieveOptions{Select: []string{"statecode"}})
 	switch {
 	case dataverse.IsKind(err, dataverse.KindNotFound):
@@ -232,17 +250,29 @@ func (s *Service) apply(ctx context.Context, id, number string, t *target, claim
 		}
 	}
 	bind := "/salesorders(" + id + ")"
-	switch t.Close {
-	case stayOpen:
+	if t.Close == stayOpen {
 		return "", nil
+	}
+	// A close cannot be fenced by the order's ETag (the actions take none), and no later write can undo it: it
+	// is sent under a freshly renewed claim, and given up (client side) before that claim lapses, so another
+	// instance that applies a newer state once the lease is over never has this close land after it. What the
+	// server does with a request it already holds when the client gives up is beyond this; the margin is for it.
+	renewedAt, err := renew()
+	if err != nil {
+		return "", err
+	}
+	lease := s.claimLease()
+	cctx, cancelClose := context.WithTimeout(ctx, lease-lease/4-s.now().Sub(renewedAt))
+	defer cancelClose()
+	switch t.Close {
 	case fulfil:
-		_, err = s.Dataverse.Action(ctx, "FulfillSalesOrder", map[string]any{
+		_, err = s.Dataverse.Action(cctx, "FulfillSalesOrder", map[string]any{
 			"OrderClose": map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.orderclose",
 				"subject": "SAP order " + number + " delivered in full", "salesorderid@odata.bind": bind},
 			"Status": 100001,
 		}, &dataverse.ActionOptions{Set: "salesorders"})
 	case cancel:
-		_, err = s.Dataverse.Action(ctx, "CancelSalesOrder", map[string]any{
+		_, err = s.Dataverse.Action(cctx, "CancelSalesOrder", map[string]any{
 			"OrderClose": map[string]any{"@odata.type": "Microsoft.Dynamics.CRM.orderclose",
 				"subject": "SAP order " + number + " rejected or deleted in SAP", "salesorderid@odata.bind": bind},
 			"Status": 4,
