@@ -183,10 +183,10 @@ param eventsBasicUsername string = ''
 @description('EVENTS_OAUTH_JWKS_URL: under oauth2, the key set of the identity provider whose tokens Event Mesh sends (Entra ID: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys).')
 param eventsOAuthJwksUrl string = ''
 
-@description('EVENTS_OAUTH_ISSUERS: under oauth2, comma-separated iss values a token may carry (Entra ID v2.0: https://login.microsoftonline.com/<tenant>/v2.0).')
+@description('EVENTS_OAUTH_ISSUERS: under oauth2, comma-separated iss values a token may carry (Entra ID: https://sts.windows.net/<tenant>/ for v1 tokens and https://login.microsoftonline.com/<tenant>/v2.0 for v2; list both).')
 param eventsOAuthIssuers string = ''
 
-@description('EVENTS_OAUTH_AUDIENCES: under oauth2, comma-separated aud values, one of which a token must carry (the app registration Event Mesh asks a token for).')
+@description('EVENTS_OAUTH_AUDIENCES: under oauth2, comma-separated aud values, one of which a token must carry (Entra ID: the App ID URI of the events API for v1 tokens and its client id for v2; list both).')
 param eventsOAuthAudiences string = ''
 
 @description('EVENTS_OAUTH_CLIENT_IDS: under oauth2, comma-separated client ids (azp, appid) the tokens may be issued to: the Event Mesh client.')

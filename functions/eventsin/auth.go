@@ -73,7 +73,12 @@ func (b Bearer) Authenticate(r *http.Request) error {
 	if b.Log != nil {
 		b.Log.InfoContext(r.Context(), "bearer token refused", "err", err)
 	}
-	return &challenge{err: &problem.Error{Kind: problem.Unauthorized, Detail: detail}, header: `Bearer error="invalid_token"`}
+	// RFC 6750 section 3.1: a request that sent no token is told the scheme, one whose token was refused why.
+	header := bearerRealm + `, error="invalid_token"`
+	if be != nil && be.Reason == bearer.Missing {
+		header = bearerRealm
+	}
+	return &challenge{err: &problem.Error{Kind: problem.Unauthorized, Detail: detail}, header: header}
 }
 
 // challenge is a 401 that names its scheme in WWW-Authenticate (RFC 6750 section 3).
@@ -85,7 +90,10 @@ type challenge struct {
 func (c *challenge) Error() string { return c.err.Error() }
 func (c *challenge) Unwrap() error { return c.err }
 
-const basicChallenge = `Basic realm="d365sap events", charset="UTF-8"`
+const (
+	basicChallenge = `Basic realm="d365sap events", charset="UTF-8"`
+	bearerRealm    = `Bearer realm="d365sap events"`
+)
 
 // writeAuthError answers a refused sender, with the challenge of its scheme on a 401.
 func writeAuthError(w http.ResponseWriter, err error, instance string) {

@@ -18,7 +18,7 @@ const (
 
 func bearerHandler(t *testing.T, q *fakeQueue) (*idpsim.Server, *eventsin.Handler) {
 	t.Helper()
-	idp, err := idpsim.Start(idpsim.Options{Clients: map[string]string{meshClient: "s3cret", "intruder": "x"}})
+	idp, err := idpsim.Start(idpsim.Options{Clients: map[string]string{meshClient: "s3cret", "intruder": "x"}, TokenVersion: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

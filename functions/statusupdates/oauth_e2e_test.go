@@ -18,14 +18,18 @@ import (
 // provider rolling its signing key over mid-stream loses nothing.
 func TestEventMeshUnderOAuth2ThroughTheHost(t *testing.T) {
 	const audience, meshClient, meshSecret = "api://d365sap-events", "event-mesh-client", "mesh-secret"
-	idp, err := idpsim.Start(idpsim.Options{Clients: map[string]string{meshClient: meshSecret, "intruder": "intruder-secret"}})
+	const tenant, apiClient = "5e1f0c4a-0000-4000-8000-00000000d365", "7a9c2b1e-0000-4000-8000-000000000e17"
+	// Entra's default (v1) tokens: the README's advice lists both versions' issuers and audiences, so the
+	// registration's token version can change without a settings change; this run takes the v1 ones.
+	idp, err := idpsim.Start(idpsim.Options{Tenant: tenant, APIs: map[string]string{audience: apiClient},
+		Clients: map[string]string{meshClient: meshSecret, "intruder": "intruder-secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(idp.Close)
 	a := startApp(t, sapsim.PublisherFaults{Duplicate: 0.2}, map[string]string{
-		"EVENTS_AUTH_MODE": "oauth2", "EVENTS_OAUTH_JWKS_URL": idp.KeysURL(), "EVENTS_OAUTH_ISSUERS": idp.Issuer(),
-		"EVENTS_OAUTH_AUDIENCES": audience, "EVENTS_OAUTH_CLIENT_IDS": meshClient,
+		"EVENTS_AUTH_MODE": "oauth2", "EVENTS_OAUTH_JWKS_URL": idp.KeysURL(), "EVENTS_OAUTH_ISSUERS": idpsim.IssuerOf(tenant, 1) + "," + idpsim.IssuerOf(tenant, 2),
+		"EVENTS_OAUTH_AUDIENCES": audience + "," + apiClient, "EVENTS_OAUTH_CLIENT_IDS": meshClient,
 	})
 	endpoint := a.BaseURL + "/api/events?code=" + url.QueryEscape(a.FunctionKey)
 	oauth := func(client, secret string) *sapsim.OAuth2Credentials {

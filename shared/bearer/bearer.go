@@ -11,14 +11,18 @@ package bearer
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
@@ -37,8 +41,8 @@ const Leeway = time.Minute
 // Keys finds the verification key of a token; keyfunc's Keyfunc over a remote key set is the production one.
 type Keys interface {
 	KeyfuncCtx(ctx context.Context) jwt.Keyfunc
-	// Loaded says whether any key is known: when none is, the key set could not be fetched and a token cannot be
-	// judged at all (a 503, not a 401).
+	// Loaded says whether the keys are known to be current: false while none was ever fetched, or while the last
+	// fetch failed; a token whose key is not found cannot be judged then (a 503, not a 401).
 	Loaded(ctx context.Context) bool
 }
 
@@ -116,6 +120,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	case strings.Count(token, ".") != 2 || strings.ContainsFunc(token, notBase64URL):
 		return Claims{}, &Error{Reason: Malformed, Detail: "the bearer token is not a signed JWT (three base64url parts)"}
 	}
+	if err := checkHeader(token); err != nil {
+		return Claims{}, err
+	}
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
@@ -128,6 +135,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 			return Claims{}, &Error{Reason: Unavailable, Detail: "no signing key of the identity provider is known: its key set could not be fetched", Err: err}
 		}
 		return Claims{}, &Error{Reason: Invalid, Detail: "the bearer token was refused", Err: err}
+	}
+	for _, c := range []string{"exp", "nbf", "iat"} {
+		// golang-jwt turns a number past int64 into the distant past (a "not before" that is always over).
+		if f, ok := mc[c].(float64); ok && (f < 0 || f > maxNumericDate) {
+			return Claims{}, &Error{Reason: Invalid, Detail: fmt.Sprintf("the bearer token's %s is not a date", c)}
+		}
 	}
 	iss, _ := mc.GetIssuer()
 	if !slices.Contains(v.Issuers, iss) {
@@ -144,6 +157,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	exp, _ := mc.GetExpirationTime()
 	sub, _ := mc.GetSubject()
 	return Claims{Issuer: iss, Client: client, Subject: cut(sub), Expires: exp.Time}, nil
+}
+
+// maxNumericDate bounds exp, nbf and iat (seconds since 1970): the year 5138, far past any token's life.
+const maxNumericDate = 1e11
+
+// checkHeader refuses a token whose header names critical extensions (RFC 7515 section 4.1.11: a recipient that
+// does not understand one must refuse the token; this one understands none) or is not a JSON object.
+func checkHeader(token string) error {
+	seg, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	var h map[string]json.RawMessage
+	if err == nil {
+		err = json.Unmarshal(raw, &h)
+	}
+	if err != nil {
+		return &Error{Reason: Malformed, Detail: "the bearer token's header is not base64url JSON"}
+	}
+	if _, ok := h["crit"]; ok {
+		return &Error{Reason: Invalid, Detail: "the bearer token names critical header extensions, which are not supported"}
+	}
+	return nil
 }
 
 // clientOf is the application the token was issued to; the first of the claims providers use that is a string.
@@ -177,6 +211,8 @@ type RemoteKeys struct {
 	once sync.Once
 	kf   keyfunc.Keyfunc
 	err  error
+	// failedAt is when a fetch last failed (Unix nanoseconds; 0 for never).
+	failedAt atomic.Int64
 }
 
 // KeysOptions say where a key set is and how it is fetched.
@@ -208,11 +244,13 @@ func (k *RemoteKeys) start() (keyfunc.Keyfunc, error) {
 	k.once.Do(func() {
 		report := func(string) func(context.Context, error) {
 			return func(_ context.Context, err error) {
+				k.failedAt.Store(time.Now().UnixNano())
 				if k.opts.OnError != nil {
 					k.opts.OnError(err)
 				}
 			}
 		}
+		limiter := rate.NewLimiter(rate.Every(k.opts.RefetchEvery), 1)
 		kf, err := keyfunc.NewDefaultOverrideCtx(k.ctx, []string{k.opts.URL}, keyfunc.Override{
 			Client: k.opts.Client, HTTPTimeout: fetchTimeout, RefreshInterval: RefreshInterval,
 			RefreshErrorHandlerFunc: report,
@@ -220,28 +258,40 @@ func (k *RemoteKeys) start() (keyfunc.Keyfunc, error) {
 			// limiter and the refetch together: a request that would wait longer is refused at once (the
 			// limiter knows), so a stream of tokens naming made-up keys costs one fetch a minute and stalls
 			// no request for more than the last few seconds of each minute.
-			RefreshUnknownKID: rate.NewLimiter(rate.Every(k.opts.RefetchEvery), 1), RateLimitWaitMax: fetchTimeout,
+			RefreshUnknownKID: limiter, RateLimitWaitMax: fetchTimeout,
 		})
 		if err != nil {
 			k.err = fmt.Errorf("starting the key set of %s: %w", k.opts.URL, err)
 			return
 		}
-		k.kf = kf
+		if all, err := kf.Storage().KeyReadAll(k.ctx); err != nil || len(all) == 0 {
+			// The first fetch failed: the token that caused it does not wait for a second one at once.
+			limiter.Allow()
+		}
+		// Keys published for encryption never verify a signature (RFC 7517 section 4.2).
+		k.kf, k.err = keyfunc.New(keyfunc.Options{Ctx: k.ctx, Storage: kf.Storage(), UseWhitelist: []jwkset.USE{jwkset.UseSig, ""}})
 	})
 	return k.kf, k.err
 }
 
+// KeyfuncCtx finds a token's key. A refetch it causes runs to its end (within fetchTimeout) even when the
+// request's context ends first: a sender hanging up must not spend the minute's refetch on nothing.
 func (k *RemoteKeys) KeyfuncCtx(ctx context.Context) jwt.Keyfunc {
 	kf, err := k.start()
 	if err != nil {
 		return func(*jwt.Token) (any, error) { return nil, err }
 	}
-	return kf.KeyfuncCtx(ctx)
+	return kf.KeyfuncCtx(context.WithoutCancel(ctx))
 }
 
+// Loaded is false while no key was ever fetched, and for RefetchEvery after a fetch failed (a refetch that
+// succeeds is not reported, so a failure counts until the next refetch could have been made).
 func (k *RemoteKeys) Loaded(ctx context.Context) bool {
 	kf, err := k.start()
 	if err != nil {
+		return false
+	}
+	if at := k.failedAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < k.opts.RefetchEvery {
 		return false
 	}
 	all, err := kf.Storage().KeyReadAll(ctx)

@@ -33,7 +33,7 @@ const refetch = 300 * time.Millisecond
 
 func start(t *testing.T) (*idpsim.Server, *bearer.Verifier) {
 	t.Helper()
-	idp, err := idpsim.Start(idpsim.Options{Clients: map[string]string{client: "s3cret", "other-app": "x"}})
+	idp, err := idpsim.Start(idpsim.Options{Clients: map[string]string{client: "s3cret", "other-app": "x"}, TokenVersion: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

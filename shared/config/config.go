@@ -126,8 +126,9 @@ type Events struct {
 	BasicPassword Secret `env:"EVENTS_BASIC_PASSWORD" azure:"a Key Vault reference"`
 	// The oauth2 mode: the provider's key set, and the issuers, audiences and client ids a token must name, each
 	// comma-separated.
-	// For Entra ID: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys and
-	// https://login.microsoftonline.com/<tenant>/v2.0.
+	// For Entra ID: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys; the issuers
+	// https://sts.windows.net/<tenant>/ (v1 tokens, the default) and https://login.microsoftonline.com/<tenant>/v2.0
+	// (v2); the audiences the API's App ID URI (v1) and client id (v2).
 	OAuthKeysURL  string `env:"EVENTS_OAUTH_JWKS_URL"`
 	OAuthIssuers  string `env:"EVENTS_OAUTH_ISSUERS"`
 	OAuthAudience string `env:"EVENTS_OAUTH_AUDIENCES"`

@@ -3,7 +3,9 @@
 // them: POST /{tenant}/oauth2/v2.0/token, the key set at /{tenant}/discovery/v2.0/keys and the OpenID
 // configuration at /{tenant}/v2.0/.well-known/openid-configuration.
 //
-// It fails the ways a real provider does for the side that checks its tokens: it rolls its signing key over (the
+// Its tokens carry the claims Entra writes for the token version an API asks for (v1 by default), so a verifier
+// set up against it is set up as it must be for Entra. It fails the ways a real provider does for the side that
+// checks its tokens: it rolls its signing key over (the
 // new key published first, or, as during a rollover's propagation, signing before the key set shows it), its key
 // set goes down, its tokens expire on its clock, and it will issue a token to any client it knows for any
 // audience, so the checking side must hold tokens to its own client and audience.
@@ -19,6 +21,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +36,14 @@ type Options struct {
 	Tenant string
 	// Clients are the client ids it issues tokens to, with their secrets.
 	Clients map[string]string
+	// APIs are the API registrations tokens can be asked for: App ID URI (the scope's resource part) to the
+	// API's client id. A scope naming neither is refused, as Entra refuses a resource it does not know.
+	APIs map[string]string
+	// TokenVersion is the access-token version the APIs ask for (their manifest's requestedAccessTokenVersion):
+	// 1 (Entra's default when the manifest says nothing) or 2. v1 tokens carry iss https://sts.windows.net/<tenant>/,
+	// appid and the App ID URI as aud; v2 tokens iss https://login.microsoftonline.com/<tenant>/v2.0, azp and
+	// the API's client id as aud.
+	TokenVersion int
 	// TTL is a token's lifetime (default an hour, Entra's usual).
 	TTL time.Duration
 	// Now is the clock the tokens are stamped with (nil: time.Now).
@@ -65,6 +76,9 @@ func Start(o Options) (*Server, error) {
 	if o.Tenant == "" {
 		o.Tenant = "00000000-0000-0000-0000-0000000000aa"
 	}
+	if o.TokenVersion == 0 {
+		o.TokenVersion = 1
+	}
 	s := &Server{opts: o, keys: map[string]*rsa.PrivateKey{}}
 	id, err := s.newKey()
 	if err != nil {
@@ -85,8 +99,24 @@ func (s *Server) Close() { s.srv.Close() }
 // URL is the provider's base URL.
 func (s *Server) URL() string { return s.srv.URL }
 
-// Issuer is the iss of its tokens, as Entra's v2.0 tokens name it.
-func (s *Server) Issuer() string { return s.srv.URL + "/" + s.opts.Tenant + "/v2.0" }
+// Issuer is the iss of its tokens, as Entra writes it for the configured token version (a name, never fetched).
+func (s *Server) Issuer() string { return IssuerOf(s.opts.Tenant, s.opts.TokenVersion) }
+
+// IssuerOf is Entra's iss for a tenant's tokens of a version.
+func IssuerOf(tenant string, version int) string {
+	if version == 2 {
+		return "https://login.microsoftonline.com/" + tenant + "/v2.0"
+	}
+	return "https://sts.windows.net/" + tenant + "/"
+}
+
+// Audience is the aud a token for the API with App ID URI uri carries under the configured version.
+func (s *Server) Audience(uri string) string {
+	if s.opts.TokenVersion == 2 {
+		return s.opts.APIs[uri]
+	}
+	return uri
+}
 
 // TokenURL is the token endpoint an Event Mesh webhook's OAuth2 security is given.
 func (s *Server) TokenURL() string { return s.srv.URL + "/" + s.opts.Tenant + "/oauth2/v2.0/token" }
@@ -163,13 +193,20 @@ func (s *Server) Sign(c Claims, header map[string]any) (string, error) {
 	return t.SignedString(key)
 }
 
-// ClaimsFor are the claims a token for client and audience carries, as Entra v2.0 writes them.
+// ClaimsFor are the claims a token issued to client with aud audience carries, as Entra writes them for the
+// configured version (v1: appid, appidacr; v2: azp, azpacr).
 func (s *Server) ClaimsFor(client, audience string) Claims {
 	now := s.opts.Now()
-	return Claims{
+	c := Claims{
 		"aud": audience, "iss": s.Issuer(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.opts.TTL).Unix(),
-		"azp": client, "azpacr": "1", "sub": "sp-" + client, "oid": "sp-" + client, "tid": s.opts.Tenant, "ver": "2.0",
+		"sub": "sp-" + client, "oid": "sp-" + client, "tid": s.opts.Tenant, "idtyp": "app",
 	}
+	if s.opts.TokenVersion == 2 {
+		c["azp"], c["azpacr"], c["ver"] = client, "1", "2.0"
+	} else {
+		c["appid"], c["appidacr"], c["ver"] = client, "1", "1.0"
+	}
+	return c
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -192,9 +229,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The client authenticates in the form (client_secret_post) or with HTTP Basic (client_secret_basic), which
 	// is how SAP's OAuth2 client-credentials destinations send it.
+	// In Basic, both are form-encoded first (RFC 6749 section 2.3.1).
 	client, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {
-		client, secret = u, p
+		du, uerr := url.QueryUnescape(u)
+		dp, perr := url.QueryUnescape(p)
+		if uerr != nil || perr != nil {
+			fail(http.StatusBadRequest, "invalid_request", "The client credentials in the Authorization header are not form-encoded.")
+			return
+		}
+		client, secret = du, dp
 	}
 	want, known := s.opts.Clients[client]
 	if !known || secret == "" || secret != want {
@@ -202,12 +246,23 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scope := r.PostForm.Get("scope")
-	audience, ok := strings.CutSuffix(scope, "/.default")
-	if !ok || audience == "" || strings.Contains(audience, " ") {
+	resource, ok := strings.CutSuffix(scope, "/.default")
+	if !ok || resource == "" || strings.Contains(resource, " ") {
 		fail(http.StatusBadRequest, "invalid_scope", "The provided value for the input parameter 'scope' is not valid. The scope "+scope+" is not valid.")
 		return
 	}
-	tok, err := s.Sign(s.ClaimsFor(client, audience), nil)
+	// The resource is the API's App ID URI or its client id.
+	uri := resource
+	for u, id := range s.opts.APIs {
+		if id == resource {
+			uri = u
+		}
+	}
+	if _, known := s.opts.APIs[uri]; !known {
+		fail(http.StatusBadRequest, "invalid_resource", "Resource principal named "+resource+" was not found in the tenant.")
+		return
+	}
+	tok, err := s.Sign(s.ClaimsFor(client, s.Audience(uri)), nil)
 	if err != nil {
 		fail(http.StatusInternalServerError, "server_error", err.Error())
 		return
@@ -225,7 +280,8 @@ func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) {
 	var keys []map[string]any
 	for _, id := range s.published {
 		pub := s.keys[id].PublicKey
-		keys = append(keys, map[string]any{"kty": "RSA", "use": "sig", "kid": id, "alg": "RS256",
+		// As Entra publishes them: no alg (so a verifier cannot lean on one).
+		keys = append(keys, map[string]any{"kty": "RSA", "use": "sig", "kid": id,
 			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes())})
 	}

@@ -31,6 +31,7 @@ type Webhook struct {
 	token   string
 	expires time.Time
 	fetched int
+	origin  string // the handshake's, sent on every delivery
 }
 
 // BasicCredentials are a user and password.
@@ -52,11 +53,15 @@ func (e *DeliveryError) Error() string {
 	return fmt.Sprintf("the webhook answered %d: %.200s", e.Status, e.Body)
 }
 
+// client is h.Client, or a default one, made never to follow a redirect: the CloudEvents webhook spec forbids
+// a sender to, and a 3xx is a failed delivery.
 func (h *Webhook) client() *http.Client {
+	c := http.Client{Timeout: 30 * time.Second}
 	if h.Client != nil {
-		return h.Client
+		c = *h.Client
 	}
-	return http.DefaultClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // TokensFetched counts the tokens fetched from the token URL.
@@ -91,6 +96,9 @@ func (h *Webhook) Handshake(origin string) error {
 	if got := resp.Header.Get("WebHook-Allowed-Origin"); got != origin && got != "*" {
 		return fmt.Errorf("the handshake failed: WebHook-Allowed-Origin %q, not %q", got, origin)
 	}
+	h.mu.Lock()
+	h.origin = origin
+	h.mu.Unlock()
 	return nil
 }
 
@@ -105,6 +113,11 @@ func (h *Webhook) Deliver(body []byte) error {
 		ct = "application/json"
 	}
 	req.Header.Set("Content-Type", ct)
+	h.mu.Lock()
+	if h.origin != "" {
+		req.Header.Set("WebHook-Request-Origin", h.origin)
+	}
+	h.mu.Unlock()
 	if err := h.authorize(req); err != nil {
 		return err
 	}
@@ -164,7 +177,7 @@ func (h *Webhook) bearer() (string, error) {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(o.ClientID, o.ClientSecret)
+	req.SetBasicAuth(url.QueryEscape(o.ClientID), url.QueryEscape(o.ClientSecret)) // form-encoded first: RFC 6749 section 2.3.1
 	resp, err := h.client().Do(req)
 	if err != nil {
 		return "", fmt.Errorf("fetching a token: %w", err)
