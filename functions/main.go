@@ -27,6 +27,7 @@ import (
 	"github.com/d365sap/d365sap/functions/inventoryruns"
 	"github.com/d365sap/d365sap/functions/inventorysync"
 	"github.com/d365sap/d365sap/functions/inventorysyncqueue"
+	"github.com/d365sap/d365sap/functions/invoices"
 	"github.com/d365sap/d365sap/functions/openapi"
 	"github.com/d365sap/d365sap/functions/orderpush"
 	"github.com/d365sap/d365sap/functions/orderpushqueue"
@@ -224,6 +225,14 @@ func wire(ctx context.Context, cfg config.Config, host hostSettings, log *slog.L
 		Backoff: ledger.Backoff{Base: cfg.QueueRetryBase.D, Max: cfg.QueueRetryMax.D}, ClaimLease: cfg.LedgerLease.D, Log: log,
 		Ready: (&provisioner{account: account, cfg: cfg}).Ensure,
 	}
+	if statusMapping.Invoices.Enabled {
+		status.Invoices = &invoices.Service{SAP: sapClient, Dataverse: dv, Links: push.Ledger, Audit: &audit.Trail{Table: state},
+			Units: values.Must(valuemap.Units), Mapping: statusMapping.Invoices, Log: log}
+	}
+	var billingPoll statuspoll.Billing
+	if statusMapping.Invoices.Enabled {
+		billingPoll = sapClient
+	}
 	statusBase := ""
 	if cfg.WebsiteHostname != "" {
 		statusBase = "https://" + cfg.WebsiteHostname + "/api/orders/"
@@ -244,7 +253,7 @@ func wire(ctx context.Context, cfg config.Config, host hostSettings, log *slog.L
 		func() (trigger.Function, error) { return orderpushqueue.Function(push, host.maxDequeueCount) },
 		func() (trigger.Function, error) { return statusupdates.Function(status) },
 		func() (trigger.Function, error) {
-			return statuspoll.Function(&statuspoll.Poller{SAP: sapClient, Links: push.Ledger, Checkpoints: checkpoint.Store{Table: state},
+			return statuspoll.Function(&statuspoll.Poller{SAP: sapClient, Billing: billingPoll, Links: push.Ledger, Checkpoints: checkpoint.Store{Table: state},
 				Queue: account, QueueName: cfg.StatusEventsQueue,
 				// The lag the inventory sync's overlap covers (SAP stamps a change before it commits it) is SAP's, not the stream's.
 				Overlap: cfg.InventorySyncOverlap.D,

@@ -87,6 +87,19 @@ func (s *Service) work(ctx context.Context, ref sapevent.Ref, env envelope) erro
 			}
 		}
 	}
+	if ref.Object == sapevent.BillingDocument && s.Invoices != nil {
+		err := s.Invoices.Reconcile(ctx, ref.Number)
+		if errors.Is(err, sap.ErrNotFound) {
+			err = s.missing(ctx, ref, env, err)
+		}
+		if err != nil {
+			if problem.Retryable(err) {
+				retry = append(retry, err)
+			} else {
+				permanent = append(permanent, err)
+			}
+		}
+	}
 	switch {
 	case len(retry) > 0:
 		return retry[0]

@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"sort"
+
+	"github.com/d365sap/d365sap/functions/invoices"
 )
 
 //go:embed mapping.json
@@ -32,6 +34,8 @@ type Mapping struct {
 		NetAmount   string `json:"netAmountColumn"`
 		GrossAmount string `json:"grossAmountColumn"`
 	} `json:"billing"`
+	// Invoices says which billing documents become D365 invoices (see package invoices).
+	Invoices invoices.Mapping `json:"invoices"`
 }
 
 // headerFields are the A_SalesOrder fields a mapping may name, and how each is read.
@@ -103,7 +107,7 @@ func (m Mapping) check() error {
 			return err
 		}
 	}
-	return nil
+	return m.Invoices.Check()
 }
 
 // readsDeliveries and readsBilling say whether the mapping needs the order's deliveries or billing documents.

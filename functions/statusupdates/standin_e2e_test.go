@@ -2,6 +2,7 @@ package statusupdates_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,6 +33,8 @@ type app struct {
 	dv    *dvsim.Running
 	links *ledger.Ledger
 	pub   *sapsim.Publisher
+	// customer and priceList are the D365 account and price list of the test orders.
+	customer, priceList string
 }
 
 func startApp(t *testing.T, faults sapsim.PublisherFaults, workerSettings map[string]string) *app {
@@ -48,11 +51,22 @@ func startApp(t *testing.T, faults sapsim.PublisherFaults, workerSettings map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.dv, err = dvsim.Start(dvsim.Options{Clients: map[string]string{dvClient: dvSecret}, ExtraColumns: map[string][]dvsim.Column{"salesorder": m}})
+	shipped, err := statusupdatesMapping()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.dv, err = dvsim.Start(dvsim.Options{Clients: map[string]string{dvClient: dvSecret}, ExtraColumns: map[string][]dvsim.Column{"salesorder": m,
+		"invoice": invoiceColumns(shipped)}, ExtraKeys: invoiceKeys(shipped)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.dv.Close)
+	if a.customer, err = a.dv.Insert("accounts", map[string]any{"name": "Customer", "accountnumber": sapsim.CustomerID(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if a.priceList, err = a.dv.Insert("pricelevels", map[string]any{"name": "EUR list"}); err != nil {
+		t.Fatal(err)
+	}
 	table := storetest.Name(t, "state")
 	settings := map[string]string{
 		"SAP_BASE_URL": sapURL, "SAP_USERNAME": simtest.Username, "SAP_PASSWORD": simtest.Password, "SAP_CLIENT": "",
@@ -111,7 +125,8 @@ func (a *app) order(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := a.dv.Insert("salesorders", map[string]any{"name": "Order " + number})
+	id, err := a.dv.Insert("salesorders", map[string]any{"name": "Order " + number, "customerid_account@odata.bind": "/accounts(" + a.customer + ")",
+		"pricelevelid@odata.bind": "/pricelevels(" + a.priceList + ")", "transactioncurrencyid@odata.bind": "/transactioncurrencies(" + euro + ")"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,12 +180,18 @@ func TestEventsThroughTheHostCloseTheOrderOnce(t *testing.T) {
 	if _, err := a.sap.Deliver(number, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.sap.Bill(number); err != nil {
+	bill, err := a.sap.Bill(number)
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, func() (bool, string) {
 		o, _ := a.dv.Get("salesorders", id)
 		return str(o["statecode"]) == "3" && a.pub.Pending() == 0, str(o) + " pending " + str(a.pub.Pending())
+	})
+	// The billing document became one D365 invoice through the app's wiring, whatever the duplicates.
+	eventually(t, 30*time.Second, func() (bool, string) {
+		rows := a.dv.Find("invoices", "d365sap_sapbillingdocument", bill)
+		return len(rows) == 1 && a.dv.Count("invoices") == 1, fmt.Sprintf("%d invoices of %s, %d in all", len(rows), bill, a.dv.Count("invoices"))
 	})
 	time.Sleep(2 * time.Second) // the last copies work through the queue
 	if got := a.dv.Writes("salesorders").Sub(start); got.StateChanges != 1 {

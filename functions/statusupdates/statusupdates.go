@@ -47,6 +47,12 @@ type Dataverse interface {
 	Action(ctx context.Context, name string, params any, o *dataverse.ActionOptions) (dataverse.Record, error)
 }
 
+// Invoices makes D365 show a billing document as an invoice (an *invoices.Service). A document SAP does not
+// show yet is an error that wraps sap.ErrNotFound.
+type Invoices interface {
+	Reconcile(ctx context.Context, billingDocument string) error
+}
+
 // Links finds the D365 order an SAP order number belongs to (the order push's link rows).
 type Links interface {
 	FindLink(ctx context.Context, remoteID string) (ledger.Link, bool, error)
@@ -72,6 +78,8 @@ type Service struct {
 	Versions  Versions
 	Audit     Audit
 	Mapping   Mapping
+	// Invoices, when set, is given every billing document an event names, after its orders.
+	Invoices Invoices
 	// Queue and QueueName take the retries of work that met an outage (see ledger.Backoff).
 	Queue     ledger.Enqueuer
 	QueueName string

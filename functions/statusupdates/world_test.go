@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/d365sap/d365sap/functions/invoices"
 	"github.com/d365sap/d365sap/functions/statusupdates"
 	"github.com/d365sap/d365sap/infra/local/dvsim"
 	"github.com/d365sap/d365sap/infra/local/sapsim"
@@ -22,6 +23,7 @@ import (
 	"github.com/d365sap/d365sap/shared/sap"
 	"github.com/d365sap/d365sap/shared/store"
 	"github.com/d365sap/d365sap/shared/trigger"
+	"github.com/d365sap/d365sap/shared/valuemap"
 )
 
 // world is the status path against both simulators and Azurite: SAP orders linked to D365 orders as the order
@@ -34,6 +36,9 @@ type world struct {
 	links *ledger.Ledger
 	svc   *statusupdates.Service
 	trail audit.Trail
+	// inv makes invoices; a test that wants them sets w.svc.Invoices = w.inv.
+	inv                 *invoices.Service
+	customer, priceList string
 
 	mu     sync.Mutex
 	events []sapsim.Event
@@ -98,11 +103,18 @@ func newWorld(t testing.TB) *world {
 			statusupdates.KindDecimal: dvsim.Decimal}[m.ColumnKinds()[c]]
 		cols = append(cols, dvsim.Column{Name: c, Type: typ, MaxLength: 100})
 	}
-	w.dv, err = dvsim.Start(dvsim.Options{Clients: map[string]string{"app": "secret"}, ExtraColumns: map[string][]dvsim.Column{"salesorder": cols}})
+	w.dv, err = dvsim.Start(dvsim.Options{Clients: map[string]string{"app": "secret"}, ExtraColumns: map[string][]dvsim.Column{"salesorder": cols,
+		"invoice": invoiceColumns(m)}, ExtraKeys: invoiceKeys(m)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.dv.Close)
+	if w.customer, err = w.dv.Insert("accounts", map[string]any{"name": "Customer", "accountnumber": sapsim.CustomerID(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if w.priceList, err = w.dv.Insert("pricelevels", map[string]any{"name": "EUR list"}); err != nil {
+		t.Fatal(err)
+	}
 	dc, err := dataverse.New(dataverse.Options{URL: w.dv.URL, Tokens: &dataverse.ClientSecretSource{AuthorityHost: w.dv.URL, TenantID: "t",
 		ClientID: "app", ClientSecret: "secret", Scope: dataverse.Scope(w.dv.URL)}, Timeout: 10 * time.Second,
 		MaxConcurrency: 8, InitialConcurrency: 4, MaxRetries: 1, PageSize: 500})
@@ -122,6 +134,12 @@ func newWorld(t testing.TB) *world {
 	versions, _ := store.NewTable[statusupdates.Version](w.acct, table)
 	w.links = &ledger.Ledger{Table: state, Kind: "salesorder"}
 	w.trail = audit.Trail{Table: state}
+	values, err := valuemap.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.inv = &invoices.Service{SAP: sc, Dataverse: dc, Links: w.links, Audit: w.trail, Units: values.Must(valuemap.Units), Mapping: m.Invoices,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w.svc = &statusupdates.Service{SAP: sc, Dataverse: dc, Links: w.links, Versions: versions, Audit: w.trail, Mapping: m,
 		Queue: recordingQueue{next: w.acct, w: w}, QueueName: queue, Backoff: ledger.Backoff{Base: time.Second, Max: time.Minute}, ClaimLease: time.Minute,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -137,7 +155,8 @@ func (w *world) order(t testing.TB) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := w.dv.Insert("salesorders", map[string]any{"name": "Order " + number})
+	id, err := w.dv.Insert("salesorders", map[string]any{"name": "Order " + number, "customerid_account@odata.bind": "/accounts(" + w.customer + ")",
+		"pricelevelid@odata.bind": "/pricelevels(" + w.priceList + ")", "transactioncurrencyid@odata.bind": "/transactioncurrencies(" + euro + ")"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,3 +217,20 @@ func str(v any) string {
 }
 
 func statusupdatesMapping() (statusupdates.Mapping, error) { return statusupdates.LoadMapping("") }
+
+// euro is the D365 currency of the test orders (the simulator holds no currency table and takes any id).
+const euro = "00000000-0000-0000-0000-0000000000e0"
+
+// invoiceColumns and invoiceKeys are what an org adds to invoice for the mapping: its columns, and the
+// alternate key on the billing number.
+func invoiceColumns(m statusupdates.Mapping) []dvsim.Column {
+	var out []dvsim.Column
+	for c, k := range m.Invoices.ColumnKinds() {
+		out = append(out, dvsim.Column{Name: c, MaxLength: 100, Type: map[string]dvsim.Type{"text": dvsim.String, "datetime": dvsim.DateTimeOffset}[k]})
+	}
+	return out
+}
+
+func invoiceKeys(m statusupdates.Mapping) map[string][][]string {
+	return map[string][][]string{"invoice": {{m.Invoices.KeyColumn}}}
+}

@@ -50,35 +50,63 @@ func (c *Client) GetOutboundDelivery(ctx context.Context, delivery string) (Outb
 	return out, nil
 }
 
-// BillingDocument is A_BillingDocument with its items.
+// BillingDocument is A_BillingDocument with its items. A cancellation is a document of its own (SD category N, or S
+// for a credit memo's) that names the one it cancels in CancelledBillingDocument; the cancelled one says so in
+// BillingDocumentIsCancelled. InvoiceClearingStatus is financial accounting's: blank not relevant, A to be
+// cleared, B partially cleared, C cleared (paid).
 type BillingDocument struct {
 	Metadata                   Metadata                      `json:"__metadata"`
 	BillingDocument            string                        `json:"BillingDocument"`
 	BillingDocumentType        string                        `json:"BillingDocumentType"`
+	BillingDocumentCategory    string                        `json:"BillingDocumentCategory"`
 	SDDocumentCategory         string                        `json:"SDDocumentCategory"`
 	BillingDocumentDate        DateTime                      `json:"BillingDocumentDate"`
+	SalesOrganization          string                        `json:"SalesOrganization"`
 	SoldToParty                string                        `json:"SoldToParty"`
 	PayerParty                 string                        `json:"PayerParty"`
 	TotalNetAmount             Decimal                       `json:"TotalNetAmount"`
 	TaxAmount                  Decimal                       `json:"TaxAmount"`
 	TotalGrossAmount           Decimal                       `json:"TotalGrossAmount"`
 	TransactionCurrency        string                        `json:"TransactionCurrency"`
+	CustomerPaymentTerms       string                        `json:"CustomerPaymentTerms"`
 	BillingDocumentIsCancelled bool                          `json:"BillingDocumentIsCancelled"`
+	CancelledBillingDocument   string                        `json:"CancelledBillingDocument"`
 	OverallBillingStatus       string                        `json:"OverallBillingStatus"`
+	InvoiceClearingStatus      string                        `json:"InvoiceClearingStatus"`
 	LastChangeDateTime         DateTimeOffset                `json:"LastChangeDateTime"`
 	Items                      Expanded[BillingDocumentItem] `json:"to_Item"`
 }
 
-// BillingDocumentItem is A_BillingDocumentItem; SalesDocument is the sales order.
+// BillingDocumentItem is A_BillingDocumentItem; SalesDocument is the sales order, ReferenceSDDocument the
+// delivery it bills. Amounts are the item's in the document currency.
 type BillingDocumentItem struct {
-	BillingDocument     string  `json:"BillingDocument"`
-	BillingDocumentItem string  `json:"BillingDocumentItem"`
-	Material            string  `json:"Material"`
-	BillingQuantity     Decimal `json:"BillingQuantity"`
-	BillingQuantityUnit string  `json:"BillingQuantityUnit"`
-	NetAmount           Decimal `json:"NetAmount"`
-	SalesDocument       string  `json:"SalesDocument"`
-	SalesDocumentItem   string  `json:"SalesDocumentItem"`
+	BillingDocument         string                          `json:"BillingDocument"`
+	BillingDocumentItem     string                          `json:"BillingDocumentItem"`
+	Material                string                          `json:"Material"`
+	BillingDocumentItemText string                          `json:"BillingDocumentItemText"`
+	BillingQuantity         Decimal                         `json:"BillingQuantity"`
+	BillingQuantityUnit     string                          `json:"BillingQuantityUnit"`
+	NetAmount               Decimal                         `json:"NetAmount"`
+	TaxAmount               Decimal                         `json:"TaxAmount"`
+	GrossAmount             Decimal                         `json:"GrossAmount"`
+	SalesDocument           string                          `json:"SalesDocument"`
+	SalesDocumentItem       string                          `json:"SalesDocumentItem"`
+	ReferenceSDDocument     string                          `json:"ReferenceSDDocument"`
+	PricingElements         Expanded[BillingPricingElement] `json:"to_PricingElement"`
+}
+
+// BillingPricingElement is A_BillingDocumentItemPrcgElmnt: one condition of an item's pricing. ConditionClass
+// B is a price, A a discount or surcharge, D a tax; the rate is per ConditionQuantity ConditionQuantityUnit.
+type BillingPricingElement struct {
+	ConditionType            string  `json:"ConditionType"`
+	ConditionClass           string  `json:"ConditionClass"`
+	ConditionRateValue       Decimal `json:"ConditionRateValue"`
+	ConditionCurrency        string  `json:"ConditionCurrency"`
+	ConditionQuantity        Decimal `json:"ConditionQuantity"`
+	ConditionQuantityUnit    string  `json:"ConditionQuantityUnit"`
+	ConditionAmount          Decimal `json:"ConditionAmount"`
+	ConditionInactiveReason  string  `json:"ConditionInactiveReason"`
+	ConditionIsForStatistics bool    `json:"ConditionIsForStatistics"`
 }
 
 // GetBillingDocument reads a billing document with its items.
@@ -93,4 +121,24 @@ func (c *Client) GetBillingDocument(ctx context.Context, billingDocument string)
 		return BillingDocument{}, fmt.Errorf("reading SAP billing document %s: %w", billingDocument, err)
 	}
 	return out, nil
+}
+
+// GetBillingDocumentPriced reads a billing document with its items and each item's pricing elements, what an
+// invoice is built from.
+func (c *Client) GetBillingDocumentPriced(ctx context.Context, billingDocument string) (BillingDocument, error) {
+	var out BillingDocument
+	resp, err := c.do(ctx, request{method: http.MethodGet, service: ServiceBilling,
+		path: "A_BillingDocument" + keyString("", billingDocument), query: "$expand=to_Item,to_Item/to_PricingElement"})
+	if err == nil {
+		err = decodeEntity(resp, &out)
+	}
+	if err != nil {
+		return BillingDocument{}, fmt.Errorf("reading SAP billing document %s with its pricing: %w", billingDocument, err)
+	}
+	return out, nil
+}
+
+// BillingDocuments streams A_BillingDocument rows matching q (headers only unless q expands).
+func (c *Client) BillingDocuments(ctx context.Context, q Query) *Rows[BillingDocument] {
+	return newRows[BillingDocument](ctx, c, ServiceBilling, "A_BillingDocument", q)
 }

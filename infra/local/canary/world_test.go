@@ -121,8 +121,14 @@ func newWorld(t *testing.T, sp spec) *world {
 		statusColumns = append(statusColumns, dvsim.Column{Name: c, MaxLength: 100, Type: map[string]dvsim.Type{statusupdates.KindText: dvsim.String,
 			statusupdates.KindDate: dvsim.DateTimeOffset, statusupdates.KindDecimal: dvsim.Decimal}[k]})
 	}
+	// And what it adds to invoice: the invoices' columns, with the alternate key on the billing number.
+	var invoiceColumns []dvsim.Column
+	for c, k := range statusMapping.Invoices.ColumnKinds() {
+		invoiceColumns = append(invoiceColumns, dvsim.Column{Name: c, MaxLength: 100, Type: map[string]dvsim.Type{"text": dvsim.String, "datetime": dvsim.DateTimeOffset}[k]})
+	}
 	w.dv, w.dvRefuser, w.dvIn, w.dvURL = startDataverse(t, dvsim.Options{Clients: map[string]string{dvClient: dvSecret},
-		ExtraColumns: map[string][]dvsim.Column{"salesorder": statusColumns}})
+		ExtraColumns: map[string][]dvsim.Column{"salesorder": statusColumns, "invoice": invoiceColumns},
+		ExtraKeys:    map[string][][]string{"invoice": {{statusMapping.Invoices.KeyColumn}}}})
 	// The unit group the inventory sync gives new products (its shipped mapping's), with the units the value map
 	// reads SAP's base units as.
 	group, err := w.dv.Insert("uomschedules", map[string]any{"name": "Default Unit"})

@@ -73,6 +73,10 @@ func (s *Server) beforeCreate(x *tx, td *tableData, values map[string]any) *apiE
 		return s.productCreate(x, values)
 	case "productpricelevel":
 		return s.priceListItem(nil, values)
+	case "invoice":
+		return s.invoiceCreate(values)
+	case "invoicedetail":
+		return s.invoiceLineWrite(nil, values)
 	}
 	return nil
 }
@@ -86,6 +90,10 @@ func (s *Server) beforeUpdate(x *tx, td *tableData, cur *row, values map[string]
 		return salesOrderUpdate(cur, values)
 	case "productpricelevel":
 		return s.priceListItem(cur, values)
+	case "invoice":
+		return s.invoiceUpdate(cur, values)
+	case "invoicedetail":
+		return s.invoiceLineWrite(cur, values)
 	}
 	return nil
 }
@@ -288,6 +296,11 @@ func roundDecimal(n json.Number, places int) json.Number {
 	if !ok {
 		return n
 	}
+	return roundRat(r, places)
+}
+
+// roundRat is roundDecimal for an exact value.
+func roundRat(r *big.Rat, places int) json.Number {
 	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)
 	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(scale))
 	q, m := new(big.Int).QuoRem(scaled.Num(), scaled.Denom(), new(big.Int))

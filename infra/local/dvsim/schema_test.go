@@ -115,7 +115,8 @@ func cdmMaxLengths(t *testing.T) map[string]int {
 	t.Helper()
 	files := map[string]string{"salesorder": "SalesOrder.cdm.json", "salesorderdetail": "SalesOrderDetail.cdm.json",
 		"account": "Account.cdm.json", "product": "Product.cdm.json", "pricelevel": "PriceLevel.cdm.json",
-		"productpricelevel": "ProductPriceLevel.cdm.json", "uom": "UoM.cdm.json"}
+		"productpricelevel": "ProductPriceLevel.cdm.json", "uom": "UoM.cdm.json", "invoice": "Invoice.cdm.json",
+		"invoicedetail": "InvoiceDetail.cdm.json"}
 	out := map[string]int{}
 	for entity, f := range files {
 		b, err := os.ReadFile(filepath.Join(kitDir(t), "dataverse", "cdm", f))

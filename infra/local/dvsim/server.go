@@ -5,12 +5,15 @@
 //   - POST /{tenant}/oauth2/v2.0/token — client credentials (secret or certificate assertion);
 //     GET /{tenant}/v2.0/.well-known/openid-configuration for MSAL; GET /msi/token, the App Service managed
 //     identity endpoint (IDENTITY_ENDPOINT).
-//   - /api/data/v9.2/ — salesorders, salesorderdetails, accounts, products, pricelevels, productpricelevels,
-//     uoms: create, retrieve, update/upsert by key (If-Match, If-None-Match), delete, $select/$filter/
-//     $expand/$orderby/$top, paging (odata.maxpagesize, @odata.nextLink), change tracking (odata.track-changes,
-//     $deltatoken, $deletedEntity), $batch, <set>/Microsoft.Dynamics.CRM.{Create,Update,Upsert}Multiple,
+//   - /api/data/v9.2/ — salesorders, salesorderdetails, invoices, invoicedetails, accounts, products, pricelevels,
+//     productpricelevels, uomschedules, uoms: create, retrieve, update/upsert by primary or alternate key (If-Match,
+//     If-None-Match; alternate keys added with Options.ExtraKeys), delete, $select/$filter/$expand/$orderby/$top,
+//     paging (odata.maxpagesize, @odata.nextLink), change tracking (odata.track-changes, $deltatoken,
+//     $deletedEntity), $batch (atomic changesets), <set>/Microsoft.Dynamics.CRM.{Create,Update,Upsert}Multiple,
 //     FulfillSalesOrder, CancelSalesOrder, WhoAmI; read-only sdkmessagefilters (which messages a table supports)
-//     and organizations (the settings in Options).
+//     and organizations (the settings in Options). Invoices carry D365 Sales' pricing (line prices from the price
+//     list, amounts and totals, pricing.go) and states (set by PATCH; paid and canceled invoices are read-only,
+//     invoice.go); products and price list items the catalog rules (catalog.go).
 //   - /_admin/ — POST faults, POST seed, POST expire-change-tokens, GET stats, GET rows/{set}/{id}.
 //
 // From Go: New or Start, Seed, Insert, Get, Find, Count, Delete, SetFaults, Stats, Writes, Version, ExpireChangeTokens.
@@ -35,6 +38,9 @@ import (
 
 const apiPrefix = "/api/data/v9.2/"
 
+// maxAltKeys is how many alternate keys a Dataverse table may have.
+const maxAltKeys = 10
+
 // Costs is the server execution time charged (and spent) per operation.
 type Costs struct {
 	Read  time.Duration // per read request (a page, a retrieve)
@@ -53,8 +59,12 @@ type Options struct {
 	ChangeTokenTTL time.Duration
 	// ExtraColumns adds custom columns (e.g. a publisher-prefixed SAP number) by entity logical name.
 	ExtraColumns map[string][]Column
-	MaxPageSize  int // default and upper bound of odata.maxpagesize (5000)
-	MaxBulk      int // most targets in one bulk message (default 1000)
+	// ExtraKeys adds alternate keys by entity logical name, each a list of columns (standard ones or ExtraColumns),
+	// as an org defines them (EntityDefinitions(...)/Keys): rows can then be addressed, upserted and bound by them,
+	// and their values are unique. A table holds at most 10 alternate keys, as in Dataverse.
+	ExtraKeys   map[string][][]string
+	MaxPageSize int // default and upper bound of odata.maxpagesize (5000)
+	MaxBulk     int // most targets in one bulk message (default 1000)
 	// WebServers is how many web servers share the load (default 1). Each has its own limits per user; a
 	// request carrying an ARRAffinity cookie goes to that server, the others are spread round-robin.
 	WebServers int
@@ -125,8 +135,20 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	tables := StandardTables()
+	known := map[string]bool{}
 	for i := range tables {
-		tables[i].Columns = append(tables[i].Columns, opts.ExtraColumns[tables[i].Entity]...)
+		e := tables[i].Entity
+		known[e] = true
+		tables[i].Columns = append(tables[i].Columns, opts.ExtraColumns[e]...)
+		tables[i].AltKeys = append(tables[i].AltKeys, opts.ExtraKeys[e]...)
+		if len(tables[i].AltKeys) > maxAltKeys {
+			return nil, fmt.Errorf("table %s: %d alternate keys, at most %d", e, len(tables[i].AltKeys), maxAltKeys)
+		}
+	}
+	for e := range opts.ExtraKeys {
+		if !known[e] {
+			return nil, fmt.Errorf("alternate keys for %q: no such table", e)
+		}
 	}
 	st, err := newStore(tables, opts.Now)
 	if err != nil {
@@ -568,7 +590,10 @@ func (s *Server) deleteHandler(x *tx, td *tableData, k keySpec, req *apiRequest)
 	if im := req.header.Get("If-Match"); im != "" && im != "*" && im != etag(td.rows[id].version) {
 		return errorResponse(errf(412, "", "The version of the existing record doesn't match the RowVersion property provided."))
 	}
-	// Deleting an order deletes its lines, as the parental relationship does.
+	if err := s.beforeDelete(td, td.rows[id]); err != nil {
+		return errorResponse(err)
+	}
+	// Deleting an order or an invoice deletes its lines, as the parental relationship does.
 	for _, c := range td.def.Collections {
 		child := s.store.tables[c.Set]
 		for cid, cr := range child.rows {
@@ -577,7 +602,9 @@ func (s *Server) deleteHandler(x *tx, td *tableData, k keySpec, req *apiRequest)
 			}
 		}
 	}
+	removed := td.rows[id]
 	s.store.remove(x, td, id)
+	s.afterDelete(x, td, removed)
 	resp := newResponse(204)
 	resp.ops = 1
 	return resp

@@ -331,6 +331,7 @@ var requiredColumns = map[string][]string{
 	"salesorder":       {"name"},
 	"salesorderdetail": {"quantity"},
 	"account":          {"name"},
+	"invoicedetail":    {"invoiceid"}, // SystemRequired (invoicedetail table reference)
 }
 
 func (s *store) remove(x *tx, t *tableData, id string) {

@@ -221,6 +221,7 @@ func (s *Server) create(x *tx, td *tableData, body map[string]any, refs map[stri
 	if err != nil {
 		return nil, 0, err
 	}
+	r = s.afterWrite(x, td, r, nil)
 	ops := 1
 	for _, d := range deep {
 		child := s.store.tables[d.coll.Set]
@@ -233,7 +234,8 @@ func (s *Server) create(x *tx, td *tableData, body map[string]any, refs map[stri
 			ops += n
 		}
 	}
-	return r, ops, nil
+	// The children may have changed the row (an invoice's totals).
+	return td.rows[r.id], ops, nil
 }
 
 type condition int
@@ -293,7 +295,10 @@ func (s *Server) upsert(x *tx, td *tableData, k keySpec, cond condition, etagWan
 			return nil, false, err
 		}
 		r, err := s.store.write(x, td, id, values, true)
-		return r, true, err
+		if err != nil {
+			return nil, false, err
+		}
+		return s.afterWrite(x, td, r, nil), true, nil
 	}
 	cur := td.rows[id]
 	switch cond {
@@ -312,7 +317,10 @@ func (s *Server) upsert(x *tx, td *tableData, k keySpec, cond condition, etagWan
 	}
 	delete(values, td.def.Key)
 	r, err := s.store.write(x, td, id, values, false)
-	return r, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	return s.afterWrite(x, td, r, cur), false, nil
 }
 
 // checkEditable: only active sales orders can be edited (state changes go through the close actions).

@@ -15,6 +15,7 @@ func statusQueueCases(w *world) []qcase {
 		return `{"specversion":"1.0","id":"h-1","source":"/default/sap.s4.beh/1","type":"` + typ + `","data":` + data + `}`
 	}
 	const so = "sap.s4.beh.salesorder.v1.SalesOrder.Changed.v1"
+	const bd = "sap.s4.beh.billingdocument.v1.BillingDocument.Created.v1"
 	return []qcase{
 		dl("garbage", "garbage"),
 		dl("an empty object", "{}"),
@@ -31,6 +32,18 @@ func statusQueueCases(w *world) []qcase {
 		dl("a number too long", ev(so, `{"SalesOrder":"12345678901"}`)),
 		dl("a delivery event without its number", ev("sap.s4.beh.outbounddelivery.v1.OutboundDelivery.Created.v1", `{"DeliveryDocumentType":"LF"}`)),
 		dl("data a string", ev(so, `"164"`)),
+		// Billing documents (they become invoices): the number is the only field read from the event.
+		dl("a billing event without its number", ev(bd, `{"BillingDocumentType":"F2","SalesOrganization":"1010"}`)),
+		dl("a billing event whose number is empty", ev(bd, `{"BillingDocument":""}`)),
+		dl("a billing event whose number is a number", ev(bd, `{"BillingDocument":90000001}`)),
+		dl("a billing event whose number is an object", ev(bd, `{"BillingDocument":{"$ne":""}}`)),
+		dl("a billing event with an OData quote in its number", ev(bd, `{"BillingDocument":"9' or BillingDocument ne '"}`)),
+		dl("a billing event with a path in its number", ev(bd, `{"BillingDocument":"../A_BillingDocument"}`)),
+		dl("a billing event whose number is too long", ev(bd, `{"BillingDocument":"90000000012"}`)),
+		dl("a billing event with a control character in its number", ev(bd, `{"BillingDocument":"9000\u00000001"}`)),
+		dl("a billing event carrying a sales order number instead", ev(bd, `{"SalesOrder":"164"}`)),
+		dl("a billing event of a version nobody reads", ev("sap.s4.beh.billingdocument.v1.BillingDocument.Created.v2", `{"BillingDocument":"90000001"}`)),
+		dl("a foreign billing event type", ev("sap.s4.beh.billingdocument.v1.BillingDocument.Posted.v1", `{"BillingDocument":"90000001"}`)),
 		dl("base64 of garbage", "Z2FyYmFnZQ=="),
 		dl("a depth bomb", strings.Repeat("[", 40_000)),
 		dl("47 KB of garbage", strings.Repeat("x", 47<<10)),

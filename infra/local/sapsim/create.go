@@ -66,6 +66,7 @@ func (s *Server) commitOrder(in record, t *tx, from origin) (record, error) {
 		currency = "EUR"
 	}
 	v := s.view()
+	pricing := map[string]itemPricing{}
 	var outItems []record
 	for n, it := range items {
 		mat, _ := it["Material"].(string)
@@ -85,16 +86,15 @@ func (s *Server) commitOrder(in record, t *tx, from origin) (record, error) {
 		// SD accepts an order unit only if the material master has a conversion for it. SAP's exact message for
 		// a unit without one was not found: code and wording are the simulator's.
 		unit := item["RequestedQuantityUnit"].(string)
-		baseQty, ok := v.toBase(pi, unit, ratOf(qty))
-		if !ok {
+		if _, ok := v.toBase(pi, unit, ratOf(qty)); !ok {
 			return nil, &businessError{code: "V1/093", target: fmt.Sprintf("to_Item(%d)/RequestedQuantityUnit", n),
 				msg: fmt.Sprintf("Unit of measure %s is not defined for material %s", unit, mat)}
 		}
-		// The price valid today in the order's currency; without one SD leaves the item's pricing incomplete.
-		net := new(big.Rat)
-		if price, ok := v.unitPrice(pi, sold, currency, today); ok {
-			net.Mul(baseQty, price)
-		}
+		// The price and discounts valid today in the order's currency; without a price SD leaves the item's
+		// pricing incomplete. The header's net is the sum of the items' (each rounded to the cent), as in SD.
+		p := v.itemPricing(pi, unit, sold, currency, today)
+		net := round2(p.at(ratOf(qty)).net)
+		pricing[item["SalesOrderItem"].(string)] = p
 		total.Add(total, net)
 		setDefault(item, "SalesOrderItemCategory", "TAN")
 		setDefault(item, "ProductionPlant", s.opts.Plants[0])
@@ -128,7 +128,7 @@ func (s *Server) commitOrder(in record, t *tx, from origin) (record, error) {
 		so[k] = v
 	}
 
-	id, out := s.store.insert(so, orderMeta{committed: now, handEntered: from.handEntered})
+	id, out := s.store.insert(so, orderMeta{committed: now, handEntered: from.handEntered, pricing: pricing})
 	if t != nil {
 		t.undo = append(t.undo, func() { s.store.deleteOrder(id) })
 	}

@@ -2,6 +2,7 @@ package sapsim
 
 import (
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -223,37 +224,59 @@ func (g *generator) delivery(i int) record {
 	}
 }
 
+// billingDocument is generated invoice i: one item of one base unit of a product at its price, paid (cleared)
+// except every fourth, with no sales order behind it.
 func (g *generator) billingDocument(i int) record {
 	cust := CustomerID(i % g.customers)
 	day := g.base.Add(time.Duration(i) * 24 * time.Hour)
 	prod := int(g.mix(8, uint64(i)) % uint64(g.products))
-	net := g.price(prod)
-	tax := canonicalDecimal(ratOf(net).Mul(ratOf(net), ratOf("0.19")).FloatString(2))
-	gross := ratOf(net)
-	gross.Add(gross, ratOf(tax))
-	return record{
+	ctype := "PPR0"
+	if g.classic {
+		ctype = "PR00"
+	}
+	price := itemPricing{price: &priceCondition{ctype: ctype, record: conditionRecordID(prod), rate: g.price(prod), per: "1",
+		unit: g.baseUnit(prod), currency: "EUR", perOrderUnit: big.NewRat(1, 1)}}
+	rows, net, tax := price.pricingElements(billingID(i), "10", big.NewRat(1, 1), "EUR")
+	clearing := "C"
+	if i%4 == 3 {
+		clearing = "A"
+	}
+	doc := record{
 		"BillingDocument":            billingID(i),
 		"BillingDocumentType":        "F2",
-		"BillingDocumentCategory":    "M",
+		"BillingDocumentCategory":    "L",
 		"SDDocumentCategory":         "M",
 		"BillingDocumentDate":        day,
 		"CreationDate":               day,
+		"CreationTime":               "PT09H00M00S",
+		"LastChangeDate":             day,
 		"LastChangeDateTime":         day.Add(9 * time.Hour),
 		"SalesOrganization":          SalesOrganization,
 		"DistributionChannel":        DistributionChannel,
 		"Division":                   Division,
 		"SoldToParty":                cust,
 		"PayerParty":                 cust,
-		"TotalNetAmount":             net,
-		"TaxAmount":                  tax,
-		"TotalGrossAmount":           gross.FloatString(2),
 		"TransactionCurrency":        "EUR",
+		"CustomerPaymentTerms":       "0004",
+		"Country":                    "DE",
 		"OverallBillingStatus":       "C",
+		"OverallSDProcessStatus":     "C",
 		"BillingDocumentIsCancelled": false,
+		"CompanyCode":                CompanyCode,
+		"FiscalYear":                 strconv.Itoa(day.Year()),
+		"AccountingDocument":         fmt.Sprintf("93%08d", i+1),
+		"DocumentReferenceID":        billingID(i),
+		"AccountingTransferStatus":   "C",
+		"AccountingPostingStatus":    "C",
+		"InvoiceClearingStatus":      clearing,
 		"to_Item": []record{{
 			"BillingDocument": billingID(i), "BillingDocumentItem": "10", "Material": ProductID(prod),
-			"BillingQuantity": "1", "BillingQuantityUnit": g.baseUnit(prod), "NetAmount": net,
-			"TransactionCurrency": "EUR", "SalesDocument": "", "SalesDocumentItem": "",
+			"BillingDocumentItemText": fmt.Sprintf("Simulated product %d", prod+1), "BillingQuantity": "1.000",
+			"BillingQuantityUnit": g.baseUnit(prod), "NetAmount": net.FloatString(2), "TaxAmount": tax.FloatString(2),
+			"GrossAmount": new(big.Rat).Add(net, tax).FloatString(2), "TransactionCurrency": "EUR",
+			"CreationDate": day, "PricingDate": day, "to_PricingElement": rows,
 		}},
 	}
+	totals(doc)
+	return doc
 }

@@ -93,6 +93,11 @@ type Faults struct {
 	// A_SalesOrderText) until SearchLag after its commit, as an asynchronous update task or a replicated read model
 	// would; the create itself still answers with the number at once.
 	SearchLag Duration `json:"searchLag,omitempty"`
+	// BillingReadLag hides a new billing document (header, items, pricing elements) from every read of
+	// API_BILLING_DOCUMENT_SRV until BillingReadLag after it was created, so the document of a Created event may
+	// not be readable yet (404 on a key read) when the event arrives. A change to an existing document is seen
+	// at once; the order's document flow lists the new document at once too.
+	BillingReadLag Duration `json:"billingReadLag,omitempty"`
 
 	// RejectCreateNext refuses the next N creates (nothing is stored) with a 400 business error whose message is
 	// RejectMessage (SAP's messages can be very long: a credit check listing every open item, a long text) and
@@ -126,7 +131,7 @@ func (f *Faults) validate() error {
 		}
 	}
 	for name, d := range map[string]Duration{"latencyMin": f.LatencyMin, "latencyMax": f.LatencyMax,
-		"slowLatency": f.SlowLatency, "slowCommitDelay": f.SlowCommitDelay, "searchLag": f.SearchLag} {
+		"slowLatency": f.SlowLatency, "slowCommitDelay": f.SlowCommitDelay, "searchLag": f.SearchLag, "billingReadLag": f.BillingReadLag} {
 		if d < 0 {
 			problems = append(problems, fmt.Errorf("%s must not be negative", name))
 		}

@@ -25,7 +25,7 @@ var services = map[string]serviceDef{
 	"API_PRODUCT_AVAILY_INFO_BASIC":     {functions: []string{"DetermineAvailabilityAt"}},
 	"API_BUSINESS_PARTNER":              {sets: []string{"A_BusinessPartner", "A_Customer", "A_CustomerSalesArea"}},
 	"API_OUTBOUND_DELIVERY_SRV":         {sets: []string{"A_OutbDeliveryHeader", "A_OutbDeliveryItem"}},
-	"API_BILLING_DOCUMENT_SRV":          {sets: []string{"A_BillingDocument", "A_BillingDocumentItem"}},
+	"API_BILLING_DOCUMENT_SRV":          {sets: []string{"A_BillingDocument", "A_BillingDocumentItem", "A_BillingDocumentItemPrcgElmnt"}},
 }
 
 func init() {
@@ -208,10 +208,12 @@ func (h *handler) source(set string, q url.Values) *source {
 		d := s.documents(etAOutbDeliveryHeaderType, "DeliveryDocument", 80000000, g.deliv, g.delivery, &s.store.deliveries)
 		return itemsOf(etAOutbDeliveryItemType, d, "to_DeliveryDocumentItem")
 	case "A_BillingDocument":
-		return s.documents(etABillingDocumentType, "BillingDocument", 90000000, g.billing, g.billingDocument, &s.store.billing)
+		return s.billingSource()
 	case "A_BillingDocumentItem":
-		d := s.documents(etABillingDocumentType, "BillingDocument", 90000000, g.billing, g.billingDocument, &s.store.billing)
-		return itemsOf(etABillingDocumentItemType, d, "to_Item")
+		return itemsOf(etABillingDocumentItemType, s.billingSource(), "to_Item")
+	case "A_BillingDocumentItemPrcgElmnt":
+		items := itemsOf(etABillingDocumentItemType, s.billingSource(), "to_Item")
+		return itemsOf(etABillingDocumentItemPrcgElmntType, items, "to_PricingElement")
 	}
 	return nil
 }
@@ -246,12 +248,13 @@ func (s *Server) referenceFilter(filter string) func(record) bool {
 func itemsOf(et *entityType, headers *source, navName string) *source {
 	var items []record
 	for i := range headers.n {
-		items = append(items, headers.at(i)[navName].([]record)...)
+		rows, _ := headers.at(i)[navName].([]record)
+		items = append(items, rows...)
 	}
 	return &source{et: et, n: len(items), at: func(i int) record { return items[i] }}
 }
 
-// documents serves generated documents numbered first+i, followed by those Fulfil stored.
+// documents serves generated documents numbered first+i, followed by those the lifecycle stored (deliveries).
 func (s *Server) documents(et *entityType, key string, first, generated int, gen func(int) record, stored *[]record) *source {
 	s.store.mu.Lock()
 	extra := make([]record, len(*stored))

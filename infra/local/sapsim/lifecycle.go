@@ -25,9 +25,10 @@ const (
 )
 
 // life is what the simulator keeps of an order's fulfilment besides its fields: quantities delivered and billed
-// per item.
+// per item (in the order unit), and billed per delivery item, by invoices not cancelled.
 type life struct {
 	delivered, billed map[string]*big.Rat // item → quantity
+	billedOf          map[string]*big.Rat // "delivery/delivery item" → quantity
 }
 
 func (st *store) lifeOf(order string) *life {
@@ -36,7 +37,7 @@ func (st *store) lifeOf(order string) *life {
 	}
 	l, ok := st.lives[order]
 	if !ok {
-		l = &life{delivered: map[string]*big.Rat{}, billed: map[string]*big.Rat{}}
+		l = &life{delivered: map[string]*big.Rat{}, billed: map[string]*big.Rat{}, billedOf: map[string]*big.Rat{}}
 		st.lives[order] = l
 	}
 	return l
@@ -52,6 +53,11 @@ func qty(m map[string]*big.Rat, item string) *big.Rat {
 // change runs fn on a stored order under the store lock, then stamps the order changed, recomputes its header
 // statuses and raises the events fn returned plus the header status events the change caused, after the lock.
 func (s *Server) change(order string, fn func(so record, l *life, now time.Time) ([]Event, error)) error {
+	return s.changeOrder(order, true, fn)
+}
+
+// changeOrder is change; with raise false no event at all is raised (Fulfil).
+func (s *Server) changeOrder(order string, raise bool, fn func(so record, l *life, now time.Time) ([]Event, error)) error {
 	st := s.store
 	st.mu.Lock()
 	so, ok := st.orders[order]
@@ -84,7 +90,9 @@ func (s *Server) change(order string, fn func(so record, l *life, now time.Time)
 	}
 	evs = append(evs, Event{Type: soEvent + "Changed.v1", Data: head, Raised: now})
 	st.mu.Unlock()
-	s.raise(evs)
+	if raise {
+		s.raise(evs)
+	}
 	return nil
 }
 
@@ -219,7 +227,8 @@ func level(done, want *big.Rat) string {
 	return "B"
 }
 
-// flow records a subsequent document of the order (A_SalesOrderSubsqntProcFlow): J a delivery, M an invoice.
+// flow records a subsequent document of the order (A_SalesOrderSubsqntProcFlow) by its SD document category: J a
+// delivery; M an invoice, N its cancellation, O a credit memo, S its cancellation, P a debit memo, U a pro forma.
 func flow(so record, doc, category string, now time.Time) {
 	rows, _ := so["to_SubsequentProcFlowDoc"].([]record)
 	so["to_SubsequentProcFlowDoc"] = append(rows, record{"SalesOrder": so["SalesOrder"], "DocRelationshipUUID": uuid.NewString(),
@@ -232,50 +241,58 @@ func flow(so record, doc, category string, now time.Time) {
 func (s *Server) Deliver(order string, quantities map[string]string) (string, error) {
 	var number string
 	err := s.change(order, func(so record, l *life, now time.Time) ([]Event, error) {
-		st := s.store
-		number = strconv.Itoa(80000000 + s.opts.Deliveries + len(st.deliveries))
-		today := now.Truncate(24 * time.Hour)
-		items, _ := so["to_Item"].([]record)
-		var dItems []record
-		for _, it := range items {
-			id := fmt.Sprint(it["SalesOrderItem"])
-			if r, _ := it["SalesDocumentRjcnReason"].(string); r != "" {
-				continue
-			}
-			open := new(big.Rat).Sub(ratOf(fmt.Sprint(it["RequestedQuantity"])), qty(l.delivered, id))
-			q := open
-			if quantities != nil {
-				v, ok := quantities[id]
-				if !ok {
-					continue
-				}
-				q = ratOf(v)
-			}
-			if q.Sign() <= 0 || q.Cmp(open) > 0 {
-				if quantities != nil {
-					return nil, fmt.Errorf("delivering item %s of order %s: %s is not within the open %s", id, order, q.FloatString(3), open.FloatString(3))
-				}
-				continue
-			}
-			l.delivered[id] = new(big.Rat).Add(qty(l.delivered, id), q)
-			dItems = append(dItems, record{"DeliveryDocument": number, "DeliveryDocumentItem": fmt.Sprintf("%06d", (len(dItems)+1)*10),
-				"Material": it["Material"], "ActualDeliveryQuantity": q.FloatString(3), "DeliveryQuantityUnit": it["RequestedQuantityUnit"],
-				"Plant": it["ProductionPlant"], "ReferenceSDDocument": order, "ReferenceSDDocumentItem": id})
-		}
-		if len(dItems) == 0 {
-			return nil, fmt.Errorf("delivering order %s: nothing is open to deliver", order)
-		}
-		st.deliveries = append(st.deliveries, record{"DeliveryDocument": number, "DeliveryDocumentType": "LF",
-			"SoldToParty": so["SoldToParty"], "ShipToParty": so["SoldToParty"], "SalesOrganization": so["SalesOrganization"],
-			"OverallGoodsMovementStatus": "A", "OverallPickingStatus": "A", "OverallSDProcessStatus": "A",
-			"PlannedGoodsIssueDate": today.Add(24 * time.Hour), "DeliveryDate": today.Add(48 * time.Hour),
-			"CreationDate": today, "LastChangeDate": today, "DeliveryVersion": "0001",
-			"Shippinglocationtimezone": "CET", "Receivinglocationtimezone": "CET", "to_DeliveryDocumentItem": dItems})
-		flow(so, number, "J", now)
-		return []Event{{Type: odEvent + "Created.v1", Raised: now, Data: map[string]string{"OutboundDelivery": number,
-			"DeliveryDocumentType": "LF", "SalesOrganization": fmt.Sprint(so["SalesOrganization"]), "SDDocumentCategory": "J"}}}, nil
+		n, ev, err := s.deliver(so, l, now, quantities)
+		number = n
+		return []Event{ev}, err
 	})
 	return number, err
+}
+
+// deliver is Deliver's work on an order under the store lock.
+func (s *Server) deliver(so record, l *life, now time.Time, quantities map[string]string) (string, Event, error) {
+	st := s.store
+	order := fmt.Sprint(so["SalesOrder"])
+	number := strconv.Itoa(80000000 + s.opts.Deliveries + len(st.deliveries))
+	today := now.Truncate(24 * time.Hour)
+	items, _ := so["to_Item"].([]record)
+	var dItems []record
+	for _, it := range items {
+		id := fmt.Sprint(it["SalesOrderItem"])
+		if r, _ := it["SalesDocumentRjcnReason"].(string); r != "" {
+			continue
+		}
+		open := new(big.Rat).Sub(ratOf(fmt.Sprint(it["RequestedQuantity"])), qty(l.delivered, id))
+		q := open
+		if quantities != nil {
+			v, ok := quantities[id]
+			if !ok {
+				continue
+			}
+			q = ratOf(v)
+		}
+		if q.Sign() <= 0 || q.Cmp(open) > 0 {
+			if quantities != nil {
+				return "", Event{}, fmt.Errorf("delivering item %s of order %s: %s is not within the open %s", id, order, q.FloatString(3), open.FloatString(3))
+			}
+			continue
+		}
+		l.delivered[id] = new(big.Rat).Add(qty(l.delivered, id), q)
+		dItems = append(dItems, record{"DeliveryDocument": number, "DeliveryDocumentItem": fmt.Sprintf("%06d", (len(dItems)+1)*10),
+			"Material": it["Material"], "ActualDeliveryQuantity": q.FloatString(3), "DeliveryQuantityUnit": it["RequestedQuantityUnit"],
+			"Plant": it["ProductionPlant"], "ReferenceSDDocument": order, "ReferenceSDDocumentItem": id})
+	}
+	if len(dItems) == 0 {
+		return "", Event{}, fmt.Errorf("delivering order %s: nothing is open to deliver", order)
+	}
+	st.deliveries = append(st.deliveries, record{"DeliveryDocument": number, "DeliveryDocumentType": "LF",
+		"SoldToParty": so["SoldToParty"], "ShipToParty": so["SoldToParty"], "SalesOrganization": so["SalesOrganization"],
+		"OverallGoodsMovementStatus": "A", "OverallPickingStatus": "A", "OverallSDProcessStatus": "A",
+		"PlannedGoodsIssueDate": today.Add(24 * time.Hour), "DeliveryDate": today.Add(48 * time.Hour),
+		"CreationDate": today, "LastChangeDate": today, "DeliveryVersion": "0001",
+		"Shippinglocationtimezone": "CET", "Receivinglocationtimezone": "CET", "to_DeliveryDocumentItem": dItems})
+	flow(so, number, "J", now)
+	return number, Event{Type: odEvent + "Created.v1", Raised: now, Data: map[string]string{"OutboundDelivery": number,
+		"DeliveryDocumentType": "LF", "SalesOrganization": fmt.Sprint(so["SalesOrganization"]), "SDDocumentCategory": "J"}}, nil
 }
 
 // PostGoodsIssue posts the goods issue of a delivery: its goods movement status becomes complete, with today's
@@ -303,51 +320,6 @@ func (s *Server) PostGoodsIssue(delivery string) error {
 	st.mu.Unlock()
 	s.raise([]Event{ev})
 	return nil
-}
-
-// Bill creates a billing document for what of an order is delivered and not billed yet, with 19 % tax.
-func (s *Server) Bill(order string) (string, error) {
-	var number string
-	err := s.change(order, func(so record, l *life, now time.Time) ([]Event, error) {
-		st := s.store
-		number = strconv.Itoa(90000000 + s.opts.BillingDocuments + len(st.billing))
-		today := now.Truncate(24 * time.Hour)
-		items, _ := so["to_Item"].([]record)
-		var bItems []record
-		net := new(big.Rat)
-		for _, it := range items {
-			id := fmt.Sprint(it["SalesOrderItem"])
-			q := new(big.Rat).Sub(qty(l.delivered, id), qty(l.billed, id))
-			if q.Sign() <= 0 {
-				continue
-			}
-			req := ratOf(fmt.Sprint(it["RequestedQuantity"]))
-			amount := new(big.Rat).Mul(ratOf(fmt.Sprint(it["NetAmount"])), new(big.Rat).Quo(q, req))
-			amount = ratOf(amount.FloatString(2))
-			net.Add(net, amount)
-			l.billed[id] = new(big.Rat).Add(qty(l.billed, id), q)
-			bItems = append(bItems, record{"BillingDocument": number, "BillingDocumentItem": strconv.Itoa((len(bItems) + 1) * 10),
-				"Material": it["Material"], "BillingQuantity": q.FloatString(3), "BillingQuantityUnit": it["RequestedQuantityUnit"],
-				"NetAmount": amount.FloatString(2), "TransactionCurrency": it["TransactionCurrency"], "SalesDocument": order,
-				"SalesDocumentItem": id})
-		}
-		if len(bItems) == 0 {
-			return nil, fmt.Errorf("billing order %s: nothing is delivered and not billed", order)
-		}
-		tax := ratOf(new(big.Rat).Mul(net, ratOf("0.19")).FloatString(2))
-		gross := new(big.Rat).Add(net, tax)
-		st.billing = append(st.billing, record{"BillingDocument": number, "BillingDocumentType": "F2",
-			"BillingDocumentCategory": "M", "SDDocumentCategory": "M", "BillingDocumentDate": today, "CreationDate": today,
-			"LastChangeDateTime": now, "SalesOrganization": so["SalesOrganization"], "DistributionChannel": so["DistributionChannel"],
-			"Division": so["OrganizationDivision"], "SoldToParty": so["SoldToParty"], "PayerParty": so["SoldToParty"],
-			"PurchaseOrderByCustomer": so["PurchaseOrderByCustomer"], "TotalNetAmount": net.FloatString(2),
-			"TaxAmount": tax.FloatString(2), "TotalGrossAmount": gross.FloatString(2), "TransactionCurrency": so["TransactionCurrency"],
-			"OverallBillingStatus": "C", "BillingDocumentIsCancelled": false, "to_Item": bItems})
-		flow(so, number, "M", now)
-		return []Event{{Type: bdEvent + "Created.v1", Raised: now, Data: map[string]string{"BillingDocument": number,
-			"BillingDocumentType": "F2", "SalesOrganization": fmt.Sprint(so["SalesOrganization"]), "SDDocumentCategory": "M"}}}, nil
-	})
-	return number, err
 }
 
 // Reject sets the rejection reason of an order item; an empty reason undoes the rejection. Only an item with

@@ -88,42 +88,74 @@ func (v *masterView) validitySpans(i int) []span {
 	return out
 }
 
-// unitPrice is what SD prices one base unit of product i at for soldTo on day: the customer-specific record
-// before the material one, valid that day, not deleted, an amount per quantity in currency. None: the pricing
-// is incomplete and the item costs nothing.
-func (v *masterView) unitPrice(i int, soldTo, currency string, on time.Time) (*big.Rat, bool) {
+// itemPricing is how SD prices product i ordered in unit for soldTo on day: the price is the customer-specific
+// record before the material one, valid that day, not deleted, an amount per quantity in currency (none: the
+// pricing is incomplete and the item costs nothing); the discounts are the percentage records of the discount
+// condition types valid that day, one per type, the customer-specific one first.
+func (v *masterView) itemPricing(i int, unit, soldTo, currency string, on time.Time) itemPricing {
 	idxs := v.g.conditionsOf(i)
 	for _, idx := range v.added {
 		if v.conds[idx].c.Material == ProductID(i) {
 			idxs = append(idxs, idx)
 		}
 	}
+	valid := func(st *condState) bool {
+		c := st.c
+		if c.IsDeleted || c.ReleaseStatus != "" || c.SalesOrganization != SalesOrganization ||
+			c.DistributionChannel != DistributionChannel || c.Customer != "" && c.Customer != soldTo {
+			return false
+		}
+		for _, p := range st.rows {
+			if !on.Before(p.from) && !on.After(p.to) {
+				return true
+			}
+		}
+		return false
+	}
+	out := itemPricing{baseUnit: v.baseUnit(i)}
+	if b, ok := v.toBase(i, unit, big.NewRat(1, 1)); ok {
+		out.inBase = b
+	}
 	var best *condState
+	bestIdx := 0
+	discounts := map[string]int{} // condition type → position in out.discounts
 	for _, idx := range idxs {
 		st := v.condition(idx)
-		c := st.c
-		if c.IsDeleted || c.ReleaseStatus != "" || c.CalculationType != "C" || c.Currency != currency || c.RateUnit != currency ||
-			c.SalesOrganization != SalesOrganization || c.DistributionChannel != DistributionChannel ||
-			c.Customer != "" && c.Customer != soldTo || ratOf(c.PricingQuantity).Sign() <= 0 {
+		if st == nil || !valid(st) {
 			continue
 		}
-		valid := false
-		for _, p := range st.rows {
-			valid = valid || !on.Before(p.from) && !on.After(p.to)
+		c := st.c
+		if discountTypes[c.ConditionType] {
+			if c.CalculationType != "A" || c.RateUnit != "%" {
+				continue
+			}
+			d := discountCondition{ctype: c.ConditionType, record: conditionRecordID(idx), rate: c.RateValue}
+			if k, ok := discounts[c.ConditionType]; !ok {
+				discounts[c.ConditionType] = len(out.discounts)
+				out.discounts = append(out.discounts, d)
+			} else if c.Customer != "" {
+				out.discounts[k] = d
+			}
+			continue
 		}
-		if valid && (best == nil || best.c.Customer == "" && c.Customer != "") {
-			best = st
+		if c.CalculationType != "C" || c.Currency != currency || c.RateUnit != currency || ratOf(c.PricingQuantity).Sign() <= 0 {
+			continue
+		}
+		if best == nil || best.c.Customer == "" && c.Customer != "" {
+			best, bestIdx = st, idx
 		}
 	}
-	if best == nil {
-		return nil, false
+	incomplete := itemPricing{baseUnit: out.baseUnit, inBase: out.inBase}
+	if best == nil || out.inBase == nil {
+		return incomplete
 	}
-	per := ratOf(best.c.RateValue)
-	per.Quo(per, ratOf(best.c.PricingQuantity))
-	// The rate is per pricing unit; one pricing unit is num/den base units.
-	one, ok := v.toBase(i, best.c.PricingUnit, big.NewRat(1, 1))
-	if !ok || one.Sign() == 0 {
-		return nil, false
+	// The rate is per pricing unit; one order unit is so many pricing units (both through the base unit).
+	pricingUnit, ok := v.toBase(i, best.c.PricingUnit, big.NewRat(1, 1))
+	if !ok || pricingUnit.Sign() == 0 {
+		return incomplete
 	}
-	return per.Quo(per, one), true
+	out.price = &priceCondition{ctype: best.c.ConditionType, record: conditionRecordID(bestIdx), rate: best.c.RateValue,
+		per: best.c.PricingQuantity, unit: best.c.PricingUnit, currency: best.c.Currency,
+		perOrderUnit: new(big.Rat).Quo(out.inBase, pricingUnit)}
+	return out
 }

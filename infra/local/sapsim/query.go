@@ -183,10 +183,10 @@ func parseLiteral(p prop, l *lexer) (any, error) {
 			return nil, bad("an integer is expected")
 		}
 		return n, nil
-	case edmDecimal:
+	case edmDecimal, edmDouble:
 		w := l.peekWord()
 		l.pos += len(w)
-		w = strings.TrimRight(w, "mM")
+		w = strings.TrimRight(w, "mMdD")
 		r, ok := new(big.Rat).SetString(w)
 		if !ok || strings.ContainsAny(w, "eE/") {
 			return nil, bad("a decimal literal is expected")
@@ -265,7 +265,7 @@ func compareValue(p prop, v, lit any) (int, bool) {
 			return -1, true
 		}
 		return 1, true
-	case edmDecimal:
+	case edmDecimal, edmDouble:
 		s, _ := v.(string)
 		if s == "" {
 			s = "0"

@@ -219,7 +219,7 @@ func sortRecords(rows []record, keys []orderKey) {
 // litOf turns a record value into the literal form compareValue expects.
 func litOf(p prop, v any) any {
 	switch p.Type {
-	case edmDecimal:
+	case edmDecimal, edmDouble:
 		s, _ := v.(string)
 		if s == "" {
 			s = "0"

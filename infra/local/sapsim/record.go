@@ -165,6 +165,16 @@ func appendValue(b []byte, p prop, v any) []byte {
 		b = append(b, '"')
 		b = append(b, s...)
 		return append(b, '"')
+	case edmDouble:
+		// OData V2 JSON writes Edm.Double as a string, like Edm.Decimal; values are kept as their text. The form
+		// SAP Gateway gives a double ("1", "1.0E0", ABAP's "1.0000000000000000E+00") is unverified.
+		s, _ := v.(string)
+		if s == "" {
+			s = "0"
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
 	case edmBoolean:
 		bv, _ := v.(bool)
 		return strconv.AppendBool(b, bv)
@@ -328,6 +338,11 @@ func decodeValue(p prop, v json.RawMessage, path string) (any, *fieldError) {
 			return nil, bad(err.Error())
 		}
 		return t, nil
+	case edmDouble:
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return nil, bad("a double is expected")
+		}
+		return s, nil
 	case edmTime:
 		if !strings.HasPrefix(s, "PT") {
 			return nil, bad("a duration PTxxHxxMxxS is expected")

@@ -16,6 +16,7 @@ const (
 	edmGuid
 	edmInt32
 	edmByte
+	edmDouble
 )
 
 func (t edmType) String() string {
@@ -38,6 +39,8 @@ func (t edmType) String() string {
 		return "Edm.Int32"
 	case edmByte:
 		return "Edm.Byte"
+	case edmDouble:
+		return "Edm.Double"
 	}
 	return "?"
 }

@@ -1265,7 +1265,56 @@ var etABillingDocumentItemType = &entityType{
 		{"ShippingPoint", edmString, 4, 0, 0, 0},
 		{"HigherLevelItemUsage", edmString, 1, 0, 0, 0},
 	},
-	Navs: []nav{{Name: "to_BillingDocument"}, {Name: "to_ItemText"}, {Name: "to_Partner"}, {Name: "to_PricingElement"}},
+	Navs: []nav{{Name: "to_BillingDocument"}, {Name: "to_ItemText"}, {Name: "to_Partner"}, {"to_PricingElement", "A_BillingDocumentItemPrcgElmntType", true}},
+}
+
+var etABillingDocumentItemPrcgElmntType = &entityType{
+	Service: "API_BILLING_DOCUMENT_SRV", Name: "A_BillingDocumentItemPrcgElmntType", Set: "A_BillingDocumentItemPrcgElmnt",
+	Keys: []string{"BillingDocument", "BillingDocumentItem", "PricingProcedureStep", "PricingProcedureCounter"},
+	Props: []prop{
+		{"BillingDocument", edmString, 10, 0, 0, notNull | noCreate | noUpdate},
+		{"BillingDocumentItem", edmString, 6, 0, 0, notNull | noCreate | noUpdate},
+		{"PricingProcedureStep", edmString, 3, 0, 0, notNull},
+		{"PricingProcedureCounter", edmString, 3, 0, 0, notNull},
+		{"ConditionType", edmString, 4, 0, 0, 0},
+		{"PricingDateTime", edmString, 14, 0, 0, noCreate | noUpdate},
+		{"ConditionCalculationType", edmString, 3, 0, 0, noCreate | noUpdate},
+		{"ConditionBaseValue", edmDecimal, 0, 24, 9, noCreate | noUpdate},
+		{"ConditionRateValue", edmDecimal, 0, 24, 9, 0},
+		{"ConditionCurrency", edmString, 5, 0, 0, 0},
+		{"ConditionQuantity", edmDecimal, 0, 5, 0, 0},
+		{"ConditionQuantityUnit", edmString, 3, 0, 0, 0},
+		{"ConditionCategory", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"ConditionIsForStatistics", edmBoolean, 0, 0, 0, noCreate | noUpdate},
+		{"PricingScaleType", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"IsRelevantForAccrual", edmBoolean, 0, 0, 0, noCreate | noUpdate},
+		{"CndnIsRelevantForInvoiceList", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"ConditionOrigin", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"IsGroupCondition", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"ConditionRecord", edmString, 10, 0, 0, noCreate | noUpdate},
+		{"ConditionSequentialNumber", edmString, 3, 0, 0, noCreate | noUpdate},
+		{"TaxCode", edmString, 2, 0, 0, noCreate | noUpdate},
+		{"WithholdingTaxCode", edmString, 2, 0, 0, noCreate | noUpdate},
+		{"CndnRoundingOffDiffAmount", edmDecimal, 0, 6, 3, noCreate | noUpdate},
+		{"ConditionAmount", edmDecimal, 0, 16, 3, noCreate | noUpdate},
+		{"TransactionCurrency", edmString, 5, 0, 0, 0},
+		{"ConditionControl", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"ConditionInactiveReason", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"ConditionClass", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"PrcgProcedureCounterForHeader", edmString, 3, 0, 0, noCreate | noUpdate},
+		{"FactorForConditionBasisValue", edmDouble, 0, 0, 0, noCreate | noUpdate},
+		{"StructureCondition", edmString, 1, 0, 0, noCreate | noUpdate},
+		{"PeriodFactorForCndnBasisValue", edmDouble, 0, 0, 0, noCreate | noUpdate},
+		{"PricingScaleBasis", edmString, 3, 0, 0, noCreate | noUpdate},
+		{"ConditionScaleBasisValue", edmDecimal, 0, 24, 9, noCreate | noUpdate},
+		{"ConditionScaleBasisUnit", edmString, 3, 0, 0, noCreate | noUpdate},
+		{"ConditionScaleBasisCurrency", edmString, 5, 0, 0, noCreate | noUpdate},
+		{"CndnIsRelevantForIntcoBilling", edmBoolean, 0, 0, 0, noCreate | noUpdate},
+		{"ConditionIsManuallyChanged", edmBoolean, 0, 0, 0, noCreate | noUpdate},
+		{"ConditionIsForConfiguration", edmBoolean, 0, 0, 0, noCreate | noUpdate},
+		{"VariantCondition", edmString, 26, 0, 0, noCreate | noUpdate},
+	},
+	Navs: []nav{{Name: "to_BillingDocument"}, {Name: "to_BillingDocumentItem"}},
 }
 
 var etAvailabilityRecord = &entityType{
@@ -1337,4 +1386,4 @@ var etAProductUnitsOfMeasureType = &entityType{
 	Navs: []nav{{Name: "to_InternationalArticleNumber"}},
 }
 
-var generatedTypes = []*entityType{etASalesOrderType, etASalesOrderItemType, etASalesOrderTextType, etASalesOrderSubsqntProcFlowType, etAMatlStkInAcctModType, etAProductType, etAProductDescriptionType, etAProductUnitsOfMeasureType, etASlsPrcgConditionRecordType, etASlsPrcgCndnRecdValidityType, etABusinessPartnerType, etACustomerType, etACustomerSalesAreaType, etAOutbDeliveryHeaderType, etAOutbDeliveryItemType, etABillingDocumentType, etABillingDocumentItemType, etAvailabilityRecord}
+var generatedTypes = []*entityType{etASalesOrderType, etASalesOrderItemType, etASalesOrderTextType, etASalesOrderSubsqntProcFlowType, etAMatlStkInAcctModType, etAProductType, etAProductDescriptionType, etAProductUnitsOfMeasureType, etASlsPrcgConditionRecordType, etASlsPrcgCndnRecdValidityType, etABusinessPartnerType, etACustomerType, etACustomerSalesAreaType, etAOutbDeliveryHeaderType, etAOutbDeliveryItemType, etABillingDocumentType, etABillingDocumentItemType, etABillingDocumentItemPrcgElmntType, etAvailabilityRecord}

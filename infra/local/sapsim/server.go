@@ -26,12 +26,24 @@
 //     gateway's HTML error page, as from an SAP Web Dispatcher or an Azure Application Gateway in front of SAP;
 //   - SlowCommit (rate/next, SlowCommitDelay): the create commits only after the delay, even if the client has
 //     left meanwhile; Server.Quiesce waits for such commits;
-//   - SearchLag: committed orders stay invisible to every read for that long;
+//   - SearchLag: committed orders stay invisible to every read for that long; BillingReadLag does the same for
+//     new billing documents, so the document of a BillingDocument.Created event may answer 404 for a while;
 //   - HandEnteredSamePO (rate/next): after a create, a clerk enters another order with the same customer
 //     reference and sold-to party.
 //
 // Services, WritesOnly and ReadsOnly scope the request faults; the create faults apply to sales order creates
 // outside $batch and honour Services only.
+//
+// The order lifecycle raises business events (Options.Events; Publisher delivers them with a broker's
+// duplicates, reordering and delays): Server.Deliver, Server.PostGoodsIssue, Server.Reject, and billing
+// (billing.go, invoicing.go, corrections.go): Server.Bill (an order's deliveries), Server.BillDelivery (one
+// delivery: partial billing), Server.BillWithType (any type, e.g. F8 pro forma, category U), Server.CreditMemo
+// (G2, O), Server.DebitMemo (L2, P), Server.CancelBilling (S1/N or S2/S; Options.BillingCancelRaisesChanged),
+// Server.ReviseBilling (an item's net, BillingDocument.Changed) and Server.ClearBilling (InvoiceClearingStatus,
+// no event). Billing items copy the order item's pricing (A_BillingDocumentItemPrcgElmnt: PPR0 price per
+// condition quantity, K007/DRV1 percentage discounts added with AddCondition, TTX1 19 % tax), each amount rounded
+// to the cent; A_BillingDocument filters, sorts and pages on LastChangeDateTime, and expands
+// to_Item/to_PricingElement. Every billing document is in its order's to_SubsequentProcFlowDoc.
 //
 // Driving it from tests: Server.SetFaults, Server.ExpireCSRFTokens, Server.Fulfil (delivery and billing for an
 // order), Server.EnterOrder (an order entered by hand), Server.Orders (every stored order with its references,
@@ -117,9 +129,13 @@ type Options struct {
 	// Logger gets one line per fault injected (default: discard).
 	Logger *slog.Logger
 	// Events, when set, receives the business events the simulator raises as its orders move on (Deliver,
-	// PostGoodsIssue, Bill, Reject, DeleteOrder), called after the change committed; see events.go for a
-	// publisher that delivers them with Event Mesh's faults.
+	// PostGoodsIssue, Reject and the billing lifecycle: Bill, BillDelivery, BillWithType, CreditMemo, DebitMemo,
+	// CancelBilling, ReviseBilling), called after the change committed; see events.go for a publisher that
+	// delivers them with Event Mesh's faults.
 	Events func(Event)
+	// BillingCancelRaisesChanged makes CancelBilling raise BillingDocument.Changed for the cancelled original,
+	// besides BillingDocument.Created for the cancellation. Whether S/4HANA does is UNVERIFIED; default off.
+	BillingCancelRaisesChanged bool
 }
 
 // Server is the simulator: an http.Handler. Create it with New.
@@ -155,6 +171,9 @@ type Stats struct {
 	AuthFailures   int `json:"authFailures"`
 	// ReadsMissingLagged counts sales order reads that left out at least one order still within SearchLag.
 	ReadsMissingLagged int `json:"readsMissingLagged"`
+	// BillingReadsMissingLagged counts billing document reads that left out at least one document still within
+	// BillingReadLag.
+	BillingReadsMissingLagged int `json:"billingReadsMissingLagged"`
 	// CommitThenGateway counts creates committed and answered with a gateway error page.
 	CommitThenGateway int `json:"commitThenGateway"`
 	// SlowCommits counts creates that waited SlowCommitDelay; CommitsAfterDisconnect those of them whose client

@@ -17,6 +17,8 @@ type store struct {
 	bpChanges  map[string]record // business partner → changed properties
 	deliveries []record
 	billing    []record
+	// billingAt is when each stored billing document committed (Faults.BillingReadLag hides it until later).
+	billingAt []time.Time
 	// lives holds what each order had delivered and billed (lifecycle.go).
 	lives map[string]*life
 	// copied counts orders copied by snapshots, so a test can see that a lookup copies only what can match.
@@ -33,16 +35,20 @@ func (st *store) count() int {
 	return len(st.orders)
 }
 
-// cloneRecord copies a record and its item rows, so readers never share maps with writers.
+// cloneRecord copies a record and the rows below it (items, and their pricing elements), so readers never share
+// maps with writers.
 func cloneRecord(r record) record {
 	c := maps.Clone(r)
 	for k, v := range c {
-		if rows, ok := v.([]record); ok {
-			cp := make([]record, len(rows))
-			for i, row := range rows {
-				cp[i] = maps.Clone(row)
+		switch x := v.(type) {
+		case []record:
+			cp := make([]record, len(x))
+			for i, row := range x {
+				cp[i] = cloneRecord(row)
 			}
 			c[k] = cp
+		case record:
+			c[k] = cloneRecord(x)
 		}
 	}
 	return c
@@ -52,6 +58,8 @@ func cloneRecord(r record) record {
 type orderMeta struct {
 	committed   time.Time // when the create committed; reads see it SearchLag later
 	handEntered bool      // entered by a clerk or EDI, not through the API
+	// pricing is how SD priced each item (item number → conditions), which billing copies (billing.go).
+	pricing map[string]itemPricing
 }
 
 // insert numbers an order, stores it with its metadata and returns its number and a copy.
