@@ -70,11 +70,13 @@ fuzz:
 	if [ -n "$$failed" ]; then echo "fuzz: crashes found by:$$failed"; exit 1; fi
 
 ## soak: the inventory sync's kill soak (100,000 products, 20 SIGKILLs), then the order push's fault soak
-## (10,000 pushes, 20 % duplicates, ~10 % SAP faults); tens of minutes, not in test
+## (10,000 pushes, 20 % duplicates, ~10 % SAP faults), the status soak (2,000 orders) and the invoice soak (2,000
+## billing documents); tens of minutes, not in test
 soak:
 	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestKillSoak$$' -count=1 -timeout 80m -v ./functions/inventorysync/
 	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestSoak$$' -count=1 -timeout 30m -v ./functions/orderpush/
 	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestStatusSoak$$' -count=1 -timeout 60m -v ./functions/statusupdates/
+	D365SAP_SOAK=1 $(WITH_AZURITE) $(GO) test -run '^TestInvoiceSoak$$' -count=1 -timeout 60m -v ./functions/statusupdates/
 
 ## lint: formatting and vet
 lint:
