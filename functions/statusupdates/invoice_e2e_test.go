@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/d365sap/d365sap/infra/local/sapsim"
 	"github.com/d365sap/d365sap/shared/audit"
@@ -326,4 +327,36 @@ func TestCorrectionRewritesAnActiveInvoiceAndNeverAPaidOne(t *testing.T) {
 	if w.inv.Stats.Closed.Load() == 0 {
 		t.Errorf("the change after the payment was not recorded as left alone")
 	}
+}
+
+// A Created event that comes before SAP's read side shows the document (read lag) is sent again, not dropped
+// and not dead-lettered; its retry makes the invoice.
+func TestBillingEventBeforeTheDocumentIsReadableIsTriedAgain(t *testing.T) {
+	w := invoiceWorld(t)
+	number, _ := w.order(t)
+	d, err := w.sap.Deliver(number, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.take()
+	w.sap.SetFaults(sapsim.Faults{BillingReadLag: sapsim.Duration(time.Second)})
+	b, err := w.sap.BillDelivery(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(t, w.take())
+	if n := w.dv.Count("invoices"); n != 0 {
+		t.Fatalf("%d invoices of a document SAP does not show yet", n)
+	}
+	retries := w.takeRetries()
+	if len(retries) == 0 {
+		t.Fatal("the event of a document SAP does not show yet was not sent again")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	for _, r := range retries {
+		if err := w.handle(t, r.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.sameAsSAP(t, b, 1)
 }

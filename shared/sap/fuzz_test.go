@@ -88,6 +88,7 @@ func FuzzDecodeEntity(f *testing.F) {
 	for _, s := range []string{`{"d":{}}`, `{"d":null}`, `{}`, `{"d":[]}`, `{"d":{"SalesOrder":"1","to_Item":{"__deferred":{"uri":"x"}}}}`,
 		`{"d":{"SalesOrder":"1","to_Item":[{"RequestedQuantity":"2.500"}],"YY1_D365OrderID_SDH":"abc","ZZ1_N_SDH":7}}`,
 		`{"d":{"CreationDate":"\/Date(1552867200000)\/","LastChangeDateTime":"/Date(1552895997855+0000)/","TotalNetAmount":"24.25"}}`,
+		`{"d":{"BillingDocument":"90000001","CancelledBillingDocument":"","InvoiceClearingStatus":"A","to_Item":{"results":[{"BillingDocumentItem":"10","NetAmount":"12.34","to_PricingElement":{"results":[{"ConditionType":"PPR0","ConditionRateValue":"12.500","ConditionQuantity":"100","ConditionAmount":"12.34"}]}}]}}}`,
 		`{"d":{"TotalNetAmount":1e3}}`, `{"d":{"to_Item":{"results":null}}}`, `{"d":{"YY1_":"x"}} trailing`} {
 		f.Add([]byte(s))
 	}
