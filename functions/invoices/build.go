@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/d365sap/d365sap/shared/dataverse"
+	"github.com/d365sap/d365sap/shared/ledger"
 	"github.com/d365sap/d365sap/shared/problem"
 	"github.com/d365sap/d365sap/shared/sap"
 )
@@ -34,15 +36,38 @@ func (s *Service) build(ctx context.Context, b sap.BillingDocument, a Action) (i
 	if len(items) == 0 {
 		return invoice{}, false, problem.New(problem.Invalid, "SAP billing document %s has no items", number)
 	}
-	order := ""
+	if len(items)+2 > dataverse.MaxBatchOperations {
+		// Header, lines and state go in one changeset, which holds at most 1,000 operations: a document this long
+		// cannot be written atomically, and would fail the same way on every try.
+		return invoice{}, false, problem.New(problem.Invalid, "SAP billing document %s has %d items; one invoice changeset holds at most %d lines",
+			number, len(items), dataverse.MaxBatchOperations-2)
+	}
+	// The invoice is bound to the first of the document's orders that D365 pushed (a collective billing document
+	// may bill several orders, some entered in SAP alone).
+	var (
+		order, first string
+		link         ledger.Link
+		found        bool
+		err          error
+	)
 	for _, it := range items {
-		if order = sap.NormalizeDocumentNumber(it.SalesDocument); order != "" {
+		o := sap.NormalizeDocumentNumber(it.SalesDocument)
+		if o == "" || o == order {
+			continue
+		}
+		if first == "" {
+			first = o
+		}
+		order = o
+		if link, found, err = s.Links.FindLink(ctx, o); err != nil {
+			return invoice{}, false, err
+		}
+		if found {
 			break
 		}
 	}
-	link, found, err := s.Links.FindLink(ctx, order)
-	if err != nil {
-		return invoice{}, false, err
+	if !found {
+		order = first
 	}
 	if !found {
 		s.Stats.NotLinked.Add(1)
@@ -107,11 +132,9 @@ func (s *Service) build(ctx context.Context, b sap.BillingDocument, a Action) (i
 func (s *Service) columns(b sap.BillingDocument) map[string]any {
 	m := s.Mapping
 	c := map[string]any{"name": cut(fmt.Sprintf("SAP %s %s", b.BillingDocumentType, b.BillingDocument), 300)}
-	if m.BillingDateColumn != "" {
-		c[m.BillingDateColumn] = ""
-		if !b.BillingDocumentDate.IsZero() {
-			c[m.BillingDateColumn] = b.BillingDocumentDate.UTC().Format("2006-01-02T15:04:05Z")
-		}
+	if m.BillingDateColumn != "" && !b.BillingDocumentDate.IsZero() {
+		// No date is no column ("" is no date-and-time value Dataverse takes).
+		c[m.BillingDateColumn] = b.BillingDocumentDate.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	if m.ClearingStatusColumn != "" {
 		c[m.ClearingStatusColumn] = b.InvoiceClearingStatus

@@ -31,7 +31,8 @@ type Mapping struct {
 	Enabled bool `json:"enabled"`
 	// KeyColumn holds the billing document number; an alternate key must be defined on it alone.
 	KeyColumn string `json:"keyColumn"`
-	// ChangedColumn holds SAP's LastChangeDateTime of what the invoice shows (a date and time column); a state
+	// ChangedColumn holds SAP's LastChangeDateTime of what the invoice shows (a text column: RFC 3339 to SAP's
+	// 100 ns, which a date-and-time column, keeping seconds, would lose); a state
 	// read from SAP that is older is never written.
 	ChangedColumn string `json:"changedColumn"`
 	// BillingDateColumn and ClearingStatusColumn receive BillingDocumentDate and InvoiceClearingStatus
@@ -96,14 +97,14 @@ func (m Mapping) actionOf(b sap.BillingDocument) (a Action, mapped bool) {
 }
 
 // ColumnKinds says, for every invoice column the mapping writes, what kind of column the org must add: the key
-// and the clearing status are text (the key holds SAP's 10-character number and carries the alternate key), the
-// stamps dates and times.
+// and the clearing status are text (the key holds SAP's 10-character number and carries the alternate key), as is
+// SAP's change stamp (to 100 ns); the billing date is a date and time.
 func (m Mapping) ColumnKinds() map[string]string {
 	out := map[string]string{}
 	if !m.Enabled {
 		return out
 	}
-	out[m.KeyColumn], out[m.ChangedColumn] = "text", "datetime"
+	out[m.KeyColumn], out[m.ChangedColumn] = "text", "text"
 	if m.BillingDateColumn != "" {
 		out[m.BillingDateColumn] = "datetime"
 	}

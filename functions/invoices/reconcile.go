@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/d365sap/d365sap/shared/classify"
@@ -28,8 +29,8 @@ func (s *Service) Reconcile(ctx context.Context, number string) error {
 		return nil
 	}
 	number = sap.NormalizeDocumentNumber(number)
-	if number == "" {
-		return problem.New(problem.Invalid, "no billing document number")
+	if err := addressable(number); err != nil {
+		return err
 	}
 	return s.reconcile(ctx, number, false, 0)
 }
@@ -58,6 +59,9 @@ func (s *Service) reconcile(ctx context.Context, number string, named bool, race
 		if target == "" {
 			return problem.New(problem.Invalid, "SAP cancellation document %s names no billing document it cancels", number)
 		}
+		if err := addressable(target); err != nil {
+			return problem.Wrap(problem.Invalid, err, "SAP cancellation document %s", number)
+		}
 		// The cancelled document says itself that it is cancelled: reconciling it cancels its invoice (creating
 		// it first, canceled, when its own event has not been worked yet).
 		return s.reconcile(ctx, target, true, 0)
@@ -68,6 +72,16 @@ func (s *Service) reconcile(ctx context.Context, number string, named bool, race
 			why = "the invoice mapping names neither"
 		}
 		s.audit(ctx, number, "skipped", fmt.Sprintf("%s type %q and category %q of SAP billing document %s; no invoice", why, b.BillingDocumentType, b.SDDocumentCategory, number))
+		return nil
+	}
+	if found && cur.State == paid && s.wantedState(b) == canceled {
+		// SAP cancels a cleared document too (it keeps clearing status C): D365 lets a paid invoice be canceled,
+		// and that state change is the one write a closed invoice gets. Fenced like any other.
+		if err := s.changeset(ctx, number, []dataverse.Op{dataverse.UpdateOp("invoices", dataverse.ID(cur.ID), canceled.fields(), cur.ETag)}, false); err != nil {
+			return err
+		}
+		s.Stats.Canceled.Add(1)
+		s.audit(ctx, number, "canceled", "the paid D365 invoice of SAP billing document "+number+" canceled, as SAP cancelled the document")
 		return nil
 	}
 	if found && cur.State != active {
@@ -144,7 +158,10 @@ func (s *Service) create(ctx context.Context, number string, want invoice) error
 func (s *Service) update(ctx context.Context, number string, cur, want invoice) error {
 	m := s.Mapping
 	places, _ := s.pricingPrecision(ctx)
-	header := dataverse.Record{m.ChangedColumn: want.Changed.UTC().Format(time.RFC3339Nano)}
+	header := dataverse.Record{}
+	if !want.Changed.IsZero() {
+		header[m.ChangedColumn] = stampText(want.Changed)
+	}
 	changed := false
 	for c, v := range want.Columns {
 		if fmt.Sprint(cur.Columns[c]) != fmt.Sprint(v) {
@@ -219,7 +236,11 @@ func (s *Service) counted(st state) {
 
 // header is the invoice row as created (the key column is in the URL, never in the body).
 func (i invoice) header(m Mapping) dataverse.Record {
-	r := dataverse.Record{m.ChangedColumn: i.Changed.UTC().Format(time.RFC3339Nano)}
+	r := dataverse.Record{}
+	if !i.Changed.IsZero() {
+		// No stamp is no column: Dataverse takes no date before 1753, and year 1 is what a zero time would be.
+		r[m.ChangedColumn] = stampText(i.Changed)
+	}
 	for c, v := range i.Columns {
 		r[c] = v
 	}
@@ -232,6 +253,10 @@ func (i invoice) header(m Mapping) dataverse.Record {
 // changeset sends ops atomically and says what their failure means: a create that met the key taken is an
 // existsError, a fenced write that met a newer ETag is tried again, a refusal is permanent.
 func (s *Service) changeset(ctx context.Context, number string, ops []dataverse.Op, creating bool) error {
+	if len(ops) > dataverse.MaxBatchOperations {
+		return problem.New(problem.Invalid, "the D365 invoice of SAP billing document %s needs %d operations; one changeset holds %d",
+			number, len(ops), dataverse.MaxBatchOperations)
+	}
 	b := (&dataverse.Batch{}).ChangeSet(ops...)
 	results, err := s.Dataverse.ExecuteBatch(ctx, b, nil)
 	if err != nil {
@@ -246,7 +271,9 @@ func (s *Service) changeset(ctx context.Context, number string, ops []dataverse.
 			return &existsError{r.Err}
 		case i == 0 && dataverse.IsKind(r.Err, dataverse.KindConcurrency):
 			return &problem.Error{Kind: problem.Unavailable, Detail: "the D365 invoice of SAP billing document " + number + " changed since it was read", RetryAfter: time.Second, Err: r.Err}
-		case dataverse.IsKind(r.Err, dataverse.KindNotFound) && !creating:
+		case dataverse.IsKind(r.Err, dataverse.KindNotFound) && i > 0:
+			// A product or unit bound by a line was deleted since it was read (or a line since it was read): the
+			// retry reads them again, and makes the line a write-in if the product is gone.
 			return &problem.Error{Kind: problem.Unavailable, Detail: "a line of the D365 invoice of SAP billing document " + number + " is gone since it was read", RetryAfter: time.Second, Err: r.Err}
 		}
 		return classify.Dataverse(r.Err, fmt.Sprintf("writing the D365 invoice of SAP billing document %s (operation %d of %d)", number, i+1, len(results)))
@@ -275,4 +302,20 @@ func (s *Service) pricingPrecision(ctx context.Context) (int, error) {
 	}
 	s.precision.Store(3)
 	return 2, nil
+}
+
+// stampText is SAP's change time as the invoice keeps it: text to the 100 ns SAP gives, since a date-and-time
+// column keeps whole seconds and two states within one second would compare equal.
+func stampText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// addressable refuses a billing number no alternate key can name in a URL (and so no request could ever write):
+// permanent, where the client's own refusal would look like an outage and be retried forever.
+func addressable(number string) error {
+	switch {
+	case number == "":
+		return problem.New(problem.Invalid, "no billing document number")
+	case len(number) > 10 || strings.ContainsAny(number, "/<>*%&:\\?+'#\"") || strings.IndexFunc(number, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0:
+		return problem.New(problem.Invalid, "billing document number %q is not one SAP writes (10 printable characters, none of / < > * %% & : \\ ? + ' # \")", number)
+	}
+	return nil
 }

@@ -162,11 +162,13 @@ func TestReconcileDecides(t *testing.T) {
 			invoice: func() (dataverse.Record, error) { return existing(active, stamp), nil }},
 		{name: "a canceled invoice is never touched", doc: bill("90000001", "F2", stamp.Add(time.Hour)),
 			invoice: func() (dataverse.Record, error) { return existing(canceled, stamp), nil }, wantAudit: "closed"},
-		{name: "a paid invoice is never touched, even by a cancellation", doc: func() sap.BillingDocument {
+		{name: "a paid invoice is never rewritten", doc: bill("90000001", "F2", stamp.Add(time.Hour)),
+			invoice: func() (dataverse.Record, error) { return existing(paid, stamp), nil }, wantAudit: "closed"},
+		{name: "a paid invoice is canceled when SAP cancels the cleared document", doc: func() sap.BillingDocument {
 			b := bill("90000001", "F2", stamp.Add(time.Hour))
-			b.BillingDocumentIsCancelled = true
+			b.BillingDocumentIsCancelled, b.InvoiceClearingStatus = true, "C"
 			return b
-		}(), invoice: func() (dataverse.Record, error) { return existing(paid, stamp), nil }, wantAudit: "closed"},
+		}(), invoice: func() (dataverse.Record, error) { return existing(paid, stamp), nil }, wantBatches: 1, wantAudit: "canceled"},
 		{name: "an unmapped type is skipped and audited", doc: bill("90000001", "ZZ9", stamp), wantAudit: "skipped",
 			invoice: func() (dataverse.Record, error) { return nil, notFound }},
 		{name: "a type the mapping skips is audited", doc: bill("90000001", "F8", stamp), wantAudit: "skipped",
