@@ -186,7 +186,10 @@ func TestInvoiceSoak(t *testing.T) {
 		isCancelled[b] = true
 	}
 	// Wait until every document's invoice is right, or nothing moves any more.
-	const stallAfter = 3 * time.Minute
+	stallAfter := 3 * time.Minute
+	if v, err := time.ParseDuration(os.Getenv("D365SAP_SOAK_STALL")); err == nil {
+		stallAfter = v
+	}
 	var wrong []string
 	lastPending, lastWrong, moved := -1, -1, time.Now()
 	for {
@@ -204,6 +207,19 @@ func TestInvoiceSoak(t *testing.T) {
 			lastPending, lastWrong, moved = pending, len(wrong), time.Now()
 		}
 		if time.Since(moved) > stallAfter {
+			permanent.Range(func(k, v any) bool {
+				t.Errorf("message %v dead-lettered: %v", k, v)
+				return false // the first tells why
+			})
+			if len(wrong) > 0 {
+				first := strings.SplitN(wrong[0], ":", 2)[0]
+				b, err := w.svc.SAP.GetBillingDocument(context.Background(), first)
+				t.Errorf("SAP's %s: type %s category %s cancelled %v cancels %q (%v)", first, b.BillingDocumentType, b.SDDocumentCategory,
+					b.BillingDocumentIsCancelled, b.CancelledBillingDocument, err)
+				for e, err := range w.trail.List(context.Background(), "sap-billingdocument-"+first) {
+					t.Errorf("its story: %+v %v", e, err)
+				}
+			}
 			t.Fatalf("%d of %d documents wrong and %d deliveries pending, nothing moved for %s (after %s; publisher %+v), first: %s",
 				len(wrong), len(mapped), pending, stallAfter, time.Since(started).Round(time.Second), pub.Stats(), strings.Join(wrong[:min(5, len(wrong))], "; "))
 		}
